@@ -1,0 +1,56 @@
+# hubchat - see README.md. `make` builds ./server and ./client.
+
+CC      ?= cc
+CFLAGS  ?= -std=c11 -O2 -g -Wall -Wextra -Werror -pthread
+# Always needed, whatever CFLAGS says: POSIX and GNU extensions
+# (pthread_setname_np, pthread_timedjoin_np, accept4, signalfd).
+HC_CFLAGS  = -D_GNU_SOURCE -pthread $(CFLAGS)
+LDLIBS  += -pthread
+
+# run-server / run-client settings; empty means the program's default.
+PORT ?=
+HOST ?=
+NAME ?=
+
+COMMON  = msg.o queue.o hub.o proto.o net.o log.o
+SERVER  = server.o config.o $(COMMON)
+CLIENT  = client.o $(COMMON)
+TESTS   = tests/test_queue.o tests/test_hub.o tests/test_proto.o \
+          tests/test_server.o tests/test_client.o tests/harness.o
+
+.PHONY: all run-server run-client test check-criterion clean
+
+all: server client
+
+server: $(SERVER)
+	$(CC) $(HC_CFLAGS) $(LDFLAGS) -o $@ $(SERVER) $(LDLIBS)
+
+client: $(CLIENT)
+	$(CC) $(HC_CFLAGS) $(LDFLAGS) -o $@ $(CLIENT) $(LDLIBS)
+
+%.o: %.c
+	$(CC) $(HC_CFLAGS) -MMD -MP -I. -c -o $@ $<
+
+run-server: server
+	./server $(if $(PORT),-p $(PORT))
+
+run-client: client
+	./client $(if $(HOST),-H $(HOST)) $(if $(PORT),-p $(PORT)) $(if $(NAME),-u $(NAME))
+
+# The tests need Criterion; tests/need-criterion.sh installs it with apt-get
+# when it is missing, or says what to run.
+check-criterion:
+	@sh tests/need-criterion.sh
+
+tests/run-tests: check-criterion $(TESTS) $(COMMON)
+	$(CC) $(HC_CFLAGS) $(LDFLAGS) -o $@ $(TESTS) $(COMMON) -lcriterion $(LDLIBS)
+
+# Criterion runs each test in its own process; most integration tests wait
+# on sockets, so more jobs than cores keeps the run short.
+test: server client tests/run-tests
+	tests/run-tests --jobs 8
+
+clean:
+	rm -f server client tests/run-tests *.o *.d tests/*.o tests/*.d
+
+-include *.d tests/*.d

@@ -1,0 +1,317 @@
+/*
+ * hub.c - the member list and delivery; see hub.h for the contract.
+ *
+ * Members live in an array sorted by name ignoring ASCII case, so LOGIN's
+ * uniqueness check and DM's lookup are binary searches and WHO lists the
+ * array in order. Joins and leaves move pointers with memmove, which is
+ * cheap next to the thread start-up that comes with every client.
+ *
+ * Eviction happens in two steps inside one critical section: a failed push
+ * only marks the member (so a loop over the array is never disturbed), and
+ * hub_settle then takes each marked member off the list and announces it.
+ * An announcement can fill another queue and mark another member, so
+ * hub_settle loops until nothing is marked; each round removes one member,
+ * so it ends. Outside the lock no marked member is ever on the list.
+ */
+#include "hub.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "msg.h"
+#include "proto.h"
+#include "queue.h"
+#include "sync.h"
+
+struct hub_member {
+	char name[PROTO_MAX_NAME + 1];  /* fixed at join */
+	struct queue *out;              /* the owner's; pushed to while listed */
+	hub_kick_fn *kick;
+	void *kick_arg;
+	bool evicted;                   /* protected by the hub lock */
+};
+
+struct hub {
+	pthread_mutex_t lock;           /* protects everything below and each
+	                                   member's evicted flag */
+	struct hub_member **members;    /* sorted by strcasecmp of name; names
+	                                   unique ignoring case */
+	size_t count;
+	size_t cap;
+	struct msg *slow_consumer;      /* evicted members' last line; const */
+};
+
+struct hub *
+hub_new(void)
+{
+	struct hub *h = calloc(1, sizeof(*h));
+	if (h == NULL)
+		return NULL;
+	h->slow_consumer = msg_printf("ERR slow-consumer");
+	if (h->slow_consumer == NULL) {
+		free(h);
+		return NULL;
+	}
+	sync_mutex_init(&h->lock);
+	return h;
+}
+
+void
+hub_free(struct hub *h)
+{
+	if (h == NULL)
+		return;
+	msg_unref(h->slow_consumer);
+	pthread_mutex_destroy(&h->lock);
+	free(h->members);
+	free(h);
+}
+
+/* Index of name in the array, or where it would go; sets *found. Lock held. */
+static size_t
+hub_find(struct hub *h, const char *name, bool *found)
+{
+	size_t lo = 0, hi = h->count;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcasecmp(h->members[mid]->name, name);
+		if (c == 0) {
+			*found = true;
+			return mid;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = false;
+	return lo;
+}
+
+/* Marks m evicted: its backlog is replaced by the final error line and its
+ * owner is woken. Lock held. */
+static void
+hub_evict(struct hub *h, struct hub_member *m)
+{
+	m->evicted = true;
+	queue_abort(m->out, h->slow_consumer);
+	m->kick(m->kick_arg);
+}
+
+/* Pushes msg to one member; a full queue evicts it. Lock held. */
+static void
+hub_push(struct hub *h, struct hub_member *to, struct msg *msg)
+{
+	if (!to->evicted && queue_push(to->out, msg) == QUEUE_FULL)
+		hub_evict(h, to);
+}
+
+/* Pushes msg to every member but except (which may be NULL). Lock held. */
+static void
+hub_push_all(struct hub *h, const struct hub_member *except, struct msg *msg)
+{
+	if (msg == NULL)        /* out of memory: the line is lost for all */
+		return;
+	for (size_t i = 0; i < h->count; i++)
+		if (h->members[i] != except)
+			hub_push(h, h->members[i], msg);
+}
+
+static void
+hub_remove_at(struct hub *h, size_t i)
+{
+	memmove(&h->members[i], &h->members[i + 1],
+	    (h->count - i - 1) * sizeof(h->members[0]));
+	h->count--;
+}
+
+/* Tells every member that name has left. Lock held. */
+static void
+hub_announce_leave(struct hub *h, const char *name)
+{
+	struct msg *notice = msg_printf("INFO %s disconnected", name);
+	hub_push_all(h, NULL, notice);
+	msg_unref(notice);
+}
+
+/* Takes every evicted member off the list, announcing each. Lock held. */
+static void
+hub_settle(struct hub *h)
+{
+	size_t i = 0;
+
+	while (i < h->count) {
+		if (!h->members[i]->evicted) {
+			i++;
+			continue;
+		}
+		struct hub_member *gone = h->members[i];
+		hub_remove_at(h, i);
+		hub_announce_leave(h, gone->name);
+		i = 0;          /* the announcement may have evicted others */
+	}
+}
+
+/* Makes room for one more member. Lock held. */
+static bool
+hub_reserve(struct hub *h)
+{
+	if (h->count < h->cap)
+		return true;
+	size_t cap = h->cap ? 2 * h->cap : 16;
+	struct hub_member **grown = realloc(h->members, cap * sizeof(*grown));
+	if (grown == NULL)
+		return false;
+	h->members = grown;
+	h->cap = cap;
+	return true;
+}
+
+static struct hub_member *
+hub_member_new(const char *name, struct queue *out, hub_kick_fn *kick,
+    void *kick_arg)
+{
+	struct hub_member *m = calloc(1, sizeof(*m));
+	if (m == NULL)
+		return NULL;
+	snprintf(m->name, sizeof(m->name), "%s", name);
+	m->out = out;
+	m->kick = kick;
+	m->kick_arg = kick_arg;
+	return m;
+}
+
+/* Lists m at index i after pushing "OK" to it, and announces it. Lock held,
+ * room reserved. */
+static enum hub_status
+hub_insert(struct hub *h, size_t i, struct hub_member *m)
+{
+	struct msg *ok = msg_printf("OK");
+	struct msg *joined = msg_printf("INFO %s joined", m->name);
+	enum hub_status st = HUB_REFUSED;
+
+	if (ok != NULL && joined != NULL && queue_push(m->out, ok) == QUEUE_OK) {
+		memmove(&h->members[i + 1], &h->members[i],
+		    (h->count - i) * sizeof(h->members[0]));
+		h->members[i] = m;
+		h->count++;
+		hub_push_all(h, m, joined);
+		hub_settle(h);
+		st = HUB_OK;
+	}
+	msg_unref(ok);
+	msg_unref(joined);
+	return st;
+}
+
+enum hub_status
+hub_join(struct hub *h, const char *name, struct queue *out,
+    hub_kick_fn *kick, void *kick_arg, struct hub_member **member)
+{
+	struct hub_member *m = hub_member_new(name, out, kick, kick_arg);
+	enum hub_status st = HUB_REFUSED;
+	bool taken;
+
+	if (m == NULL)
+		return HUB_REFUSED;
+	sync_lock(&h->lock);
+	size_t i = hub_find(h, name, &taken);
+	if (taken)
+		st = HUB_NAME_TAKEN;
+	else if (hub_reserve(h))
+		st = hub_insert(h, i, m);
+	sync_unlock(&h->lock);
+
+	if (st == HUB_OK)
+		*member = m;
+	else
+		free(m);
+	return st;
+}
+
+void
+hub_leave(struct hub *h, struct hub_member *m)
+{
+	bool found;
+
+	sync_lock(&h->lock);
+	if (!m->evicted) {
+		size_t i = hub_find(h, m->name, &found);
+		hub_remove_at(h, i);
+		hub_announce_leave(h, m->name);
+		hub_settle(h);
+	}
+	sync_unlock(&h->lock);
+	free(m);
+}
+
+void
+hub_broadcast(struct hub *h, struct hub_member *from, const char *text)
+{
+	struct msg *line = msg_printf("MSG %s %s", from->name, text);
+
+	sync_lock(&h->lock);
+	if (!from->evicted) {           /* an evicted member has no voice */
+		hub_push_all(h, from, line);
+		hub_settle(h);
+	}
+	sync_unlock(&h->lock);
+	msg_unref(line);
+}
+
+enum hub_status
+hub_dm(struct hub *h, struct hub_member *from, const char *to,
+    const char *text)
+{
+	struct msg *line = msg_printf("DM %s %s", from->name, text);
+	bool found;
+
+	sync_lock(&h->lock);
+	size_t i = hub_find(h, to, &found);
+	if (found && line != NULL && !from->evicted) {
+		hub_push(h, h->members[i], line);
+		hub_settle(h);
+	}
+	sync_unlock(&h->lock);
+	msg_unref(line);
+	return found ? HUB_OK : HUB_NO_SUCH_USER;
+}
+
+struct msg *
+hub_who(struct hub *h)
+{
+	struct msg *line = NULL;
+
+	sync_lock(&h->lock);
+	char *names = malloc(h->count * (PROTO_MAX_NAME + 1) + 1);
+	if (names != NULL) {
+		char *p = names;
+		for (size_t i = 0; i < h->count; i++)
+			p += sprintf(p, " %s", h->members[i]->name);
+		*p = '\0';
+	}
+	sync_unlock(&h->lock);
+
+	if (names != NULL)
+		line = msg_printf("USERS%s", names);
+	free(names);
+	return line;
+}
+
+const char *
+hub_member_name(const struct hub_member *m)
+{
+	return m->name;
+}
+
+size_t
+hub_count(struct hub *h)
+{
+	sync_lock(&h->lock);
+	size_t n = h->count;
+	sync_unlock(&h->lock);
+	return n;
+}

@@ -1,0 +1,88 @@
+/*
+ * hub.h - the chat room: who is logged in, and delivery into their queues.
+ *
+ * The hub is a mutex-guarded list of members, each a name and the queue of
+ * lines waiting for that client's writer. Whoever has something to say calls
+ * the hub from its own thread (a client's reader, usually); the hub formats
+ * the line once and pushes it straight into each recipient's queue. There is
+ * no global channel and no broadcaster thread.
+ *
+ * The hub never blocks while holding its lock: a push never waits, and a
+ * recipient whose queue is full is a slow consumer. It is evicted on the
+ * spot: taken off the list, its queue aborted with a final
+ * "ERR slow-consumer" line, its owner kicked, and its departure announced to
+ * the others. Nobody else is delayed and nobody is silently skipped.
+ *
+ * Ordering: every delivery happens with the hub lock held, so all queues
+ * receive broadcasts and notices in one global order; a reader calls the hub
+ * for its lines one at a time, so each sender's lines keep their order.
+ *
+ * Lock order: hub lock, then a queue's lock (the hub pushes while holding
+ * its own lock). Nothing takes a queue lock and then the hub lock. The kick
+ * callback runs with the hub lock held; it must not block or call the hub.
+ *
+ * Ownership: hub_new's caller frees the hub with hub_free once every member
+ * has left. hub_join returns a member owned by the caller until it passes it
+ * to hub_leave, exactly once, also after an eviction. The member's queue
+ * stays the caller's; the hub only pushes into it while the member is on
+ * the list. The hub does no socket I/O and knows nothing of sockets.
+ */
+#ifndef HUBCHAT_HUB_H
+#define HUBCHAT_HUB_H
+
+#include <stddef.h>
+
+struct hub;
+struct hub_member;
+struct msg;
+struct queue;
+
+enum hub_status {
+	HUB_OK,
+	HUB_NAME_TAKEN,     /* LOGIN: the name is in use, ignoring ASCII case */
+	HUB_NO_SUCH_USER,   /* DM: nobody of that name is logged in */
+	HUB_REFUSED,        /* LOGIN: the joiner's own queue took no "OK" (it is
+	                       full or closed) or memory ran out */
+};
+
+/* Called, with the hub lock held, when the member is evicted. It should wake
+ * the member's owner (the server shuts down the socket's read side) and must
+ * return without blocking. */
+typedef void hub_kick_fn(void *arg);
+
+/* Returns an empty hub, or NULL when memory runs out. */
+struct hub *hub_new(void);
+
+/* Frees the hub. Every member must have left. */
+void hub_free(struct hub *h);
+
+/* Logs name in: pushes "OK" into out, then lists the member and tells every
+ * other member "INFO <name> joined". name must satisfy proto_name_ok. On
+ * HUB_OK sets *member. Does not block. */
+enum hub_status hub_join(struct hub *h, const char *name, struct queue *out,
+    hub_kick_fn *kick, void *kick_arg, struct hub_member **member);
+
+/* Takes the member off the list and tells the others
+ * "INFO <name> disconnected" (an evicted member was already announced).
+ * Frees m. Does not block. */
+void hub_leave(struct hub *h, struct hub_member *m);
+
+/* Delivers "MSG <from> <text>" to every member but from. */
+void hub_broadcast(struct hub *h, struct hub_member *from, const char *text);
+
+/* Delivers "DM <from> <text>" to the member named to (ignoring ASCII case);
+ * HUB_NO_SUCH_USER when there is none. A DM to oneself is delivered. */
+enum hub_status hub_dm(struct hub *h, struct hub_member *from, const char *to,
+    const char *text);
+
+/* Returns the line "USERS <name> ..." with every member, sorted ignoring
+ * ASCII case, owned by the caller; NULL when memory runs out. */
+struct msg *hub_who(struct hub *h);
+
+/* The member's name, fixed at join. */
+const char *hub_member_name(const struct hub_member *m);
+
+/* How many members are listed now: a snapshot, for tests and logs. */
+size_t hub_count(struct hub *h);
+
+#endif

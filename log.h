@@ -1,0 +1,41 @@
+/*
+ * log.h - one line per event on stderr: a UTC timestamp, a tag, then
+ * key=value pairs, e.g.
+ *   2026-11-23T04:44:36.123Z [LOGIN] id=3 user=alice
+ * Each line goes out with a single write(2), so lines from different threads
+ * never interleave. Safe from any thread; never call it from a signal
+ * handler (nothing here does: signals arrive through signalfd).
+ */
+#ifndef HUBCHAT_LOG_H
+#define HUBCHAT_LOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Tags, so a typo is a compile error rather than a silent new tag. */
+#define LOG_LISTEN     "LISTEN"
+#define LOG_CONNECT    "CONNECT"
+#define LOG_LOGIN      "LOGIN"
+#define LOG_MSG        "MSG"
+#define LOG_DM         "DM"
+#define LOG_DISCONNECT "DISCONNECT"
+#define LOG_ERROR      "ERROR"
+#define LOG_SHUTDOWN   "SHUTDOWN"
+
+/* With quiet set, log_chat lines ([MSG], [DM]) are dropped. Call once,
+ * before any thread starts. */
+void log_set_quiet(bool quiet);
+
+/* Writes one event line. */
+void log_event(const char *tag, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Like log_event, for per-message lines that -q silences. */
+void log_chat(const char *tag, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Copies s into out as a double-quoted string with '"' and '\' escaped, for
+ * user text inside a log line; truncates to fit. Returns out. */
+char *log_quote(const char *s, char *out, size_t outsz);
+
+#endif

@@ -1,0 +1,68 @@
+/*
+ * msg.c - reference-counted lines of output. See msg.h for the contract.
+ */
+#include "msg.h"
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+struct msg {
+	atomic_uint refs;   /* > 0 while anyone may still read data */
+	size_t len;         /* bytes in data, '\n' included */
+	char data[];        /* the line; also NUL-terminated for logging */
+};
+
+struct msg *
+msg_printf(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return NULL;
+
+	struct msg *m = malloc(sizeof(*m) + (size_t)n + 2);
+	if (m == NULL)
+		return NULL;
+	va_start(ap, fmt);
+	vsnprintf(m->data, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	m->data[n] = '\n';
+	m->data[n + 1] = '\0';
+	m->len = (size_t)n + 1;
+	atomic_init(&m->refs, 1);
+	return m;
+}
+
+struct msg *
+msg_ref(struct msg *m)
+{
+	atomic_fetch_add_explicit(&m->refs, 1, memory_order_relaxed);
+	return m;
+}
+
+void
+msg_unref(struct msg *m)
+{
+	if (m == NULL)
+		return;
+	/* acq_rel: the freeing thread must see every other holder's reads done. */
+	if (atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel) == 1)
+		free(m);
+}
+
+const char *
+msg_data(const struct msg *m)
+{
+	return m->data;
+}
+
+size_t
+msg_len(const struct msg *m)
+{
+	return m->len;
+}

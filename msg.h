@@ -1,0 +1,33 @@
+/*
+ * msg.h - an immutable, reference-counted line of output.
+ *
+ * A broadcast reaches every logged-in client, so the hub formats it once and
+ * hands the same msg to every recipient's queue; each queue holds one
+ * reference. The writer that sends it drops its reference, and the last one
+ * frees it. A msg's bytes never change after msg_printf returns, so readers
+ * need no lock; only the count is shared, and it is atomic.
+ */
+#ifndef HUBCHAT_MSG_H
+#define HUBCHAT_MSG_H
+
+#include <stddef.h>
+
+struct msg;
+
+/* Formats one line and appends '\n'. Returns a msg with one reference owned
+ * by the caller, or NULL when memory runs out. */
+struct msg *msg_printf(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+/* Takes one more reference; returns m. Safe from any thread. */
+struct msg *msg_ref(struct msg *m);
+
+/* Drops one reference; frees m with the last. NULL is ignored. */
+void msg_unref(struct msg *m);
+
+/* The line's bytes, '\n' included, and their count. Valid while a
+ * reference is held. */
+const char *msg_data(const struct msg *m);
+size_t msg_len(const struct msg *m);
+
+#endif

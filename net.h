@@ -1,0 +1,35 @@
+/*
+ * net.h - the few socket helpers the server and the client share.
+ * Every function is safe from any thread and reports failure through errno
+ * (or, for the resolver, in the message it fills).
+ */
+#ifndef HUBCHAT_NET_H
+#define HUBCHAT_NET_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+/* Opens a listening TCP socket on the numeric address addr ("127.0.0.1",
+ * "::" for every IPv4 and IPv6 address) and port ("0" for any). Returns the
+ * fd, or -1 with a one-line reason in err. */
+int net_listen(const char *addr, const char *port, char *err, size_t errsz);
+
+/* Connects to host:port (names are resolved), trying each address in turn.
+ * Returns the fd, or -1 with a one-line reason in err. */
+int net_connect(const char *host, const char *port, char *err, size_t errsz);
+
+/* The local port of a bound socket, or -1. */
+int net_local_port(int fd);
+
+/* Writes "address:port" of fd's peer into out (IPv6 in brackets). */
+void net_peer_name(int fd, char *out, size_t outsz);
+
+/* Writes all of buf, looping over short writes and EINTR; never raises
+ * SIGPIPE. Returns 0, or -1 with errno set. Blocks while the socket is full. */
+int net_write_all(int fd, const void *buf, size_t len);
+
+/* The same for an iovec array, which it modifies. */
+int net_writev_all(int fd, struct iovec *iov, int iovcnt);
+
+#endif

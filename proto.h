@@ -1,0 +1,87 @@
+/*
+ * proto.h - the wire protocol as pure functions on bytes: line framing,
+ * command parsing, and the text and name rules. No I/O, no threads, no
+ * allocation but the framer itself, so every rule is tested on bytes alone.
+ *
+ * A line ends with LF; a CR right before the LF is dropped. A line may hold
+ * PROTO_MAX_LINE bytes; a longer one is reported once and skipped up to its
+ * LF. Text must be valid UTF-8 with no control bytes but TAB.
+ */
+#ifndef HUBCHAT_PROTO_H
+#define HUBCHAT_PROTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define PROTO_MAX_LINE 1024   /* bytes in a line, without CR/LF */
+#define PROTO_MAX_NAME 32     /* bytes in a user name */
+
+/* ---- Line framing ------------------------------------------------------ */
+
+struct framer;
+
+enum framer_event {
+	FRAMER_NEED_MORE,   /* no complete line buffered: read more */
+	FRAMER_LINE,        /* *line holds one line, NUL-terminated */
+	FRAMER_TOO_LONG,    /* a line over the limit: reply once, go on */
+};
+
+/* Returns an empty framer, or NULL when memory runs out. The caller frees it
+ * with framer_free. */
+struct framer *framer_new(void);
+void framer_free(struct framer *f);
+
+/* Where the next read should store bytes: returns the start and sets *room
+ * (always > PROTO_MAX_LINE after framer_next said FRAMER_NEED_MORE). Report
+ * what was stored with framer_commit(f, n), n <= *room. */
+char *framer_space(struct framer *f, size_t *room);
+void framer_commit(struct framer *f, size_t n);
+
+/* Takes the next event from the buffered bytes. On FRAMER_LINE, *line and
+ * *len describe the line inside the framer's buffer, valid until the next
+ * framer_space; the caller may modify its bytes. Call until it returns
+ * FRAMER_NEED_MORE, then read again. */
+enum framer_event framer_next(struct framer *f, char **line, size_t *len);
+
+/* ---- Commands ---------------------------------------------------------- */
+
+enum proto_verb {
+	VERB_NONE,    /* not a verb: a bare name before login, a message after */
+	VERB_LOGIN,   /* LOGIN <name> */
+	VERB_MSG,     /* MSG <text> */
+	VERB_DM,      /* DM <user> <text> */
+	VERB_WHO,     /* WHO */
+	VERB_PING,    /* PING [token] */
+	VERB_QUIT,    /* QUIT or !exit */
+};
+
+struct command {
+	enum proto_verb verb;
+	const char *user;   /* DM's recipient; NULL when the line lacks one */
+	const char *text;   /* argument (name, text, token): "" when absent;
+	                       NULL for a DM with no text; the whole line for
+	                       VERB_NONE */
+};
+
+/* Splits one line (NUL-terminated, already checked by proto_text_ok) into a
+ * command. Verbs are exact and uppercase and end at a space or the line's
+ * end: "PINGS" is not a verb. Writes a NUL into line to end DM's user, so
+ * cmd's pointers point into line. Never fails. */
+void proto_parse(char *line, struct command *cmd);
+
+/* ---- Text and name rules ----------------------------------------------- */
+
+/* True when s[0..len) is valid UTF-8 (no overlong forms, surrogates or code
+ * points past U+10FFFF) with no byte below 0x20 but TAB, and no 0x7F. */
+bool proto_text_ok(const char *s, size_t len);
+
+/* True when name is 1-32 ASCII letters, digits, '_' or '-', starting with a
+ * letter, and is not a verb in any letter case. */
+bool proto_name_ok(const char *name);
+
+/* Copies s[0..len) to out for showing on a terminal: control bytes, DEL and
+ * invalid UTF-8 become '?', so no escape sequence survives. out gets at most
+ * outsz - 1 bytes and a NUL; returns the bytes written. */
+size_t proto_sanitize(const char *s, size_t len, char *out, size_t outsz);
+
+#endif

@@ -1,0 +1,143 @@
+/*
+ * queue.c - bounded msg queue; see queue.h for the contract.
+ *
+ * A ring of cap slots. The consumer only ever waits when the ring is empty,
+ * so a push needs to signal only when it makes the ring non-empty: every
+ * other push finds the writer busy sending and its next pop will see the
+ * new msg without sleeping.
+ */
+#include "queue.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+
+#include "msg.h"
+#include "sync.h"
+
+struct queue {
+	pthread_mutex_t lock;     /* protects every field below */
+	pthread_cond_t nonempty;  /* count became > 0, or closed became true */
+	struct msg **ring;        /* cap slots; count of them used from head */
+	size_t cap;
+	size_t head;              /* index of the oldest msg, < cap */
+	size_t count;             /* <= cap */
+	bool closed;              /* once true, stays true */
+};
+
+struct queue *
+queue_new(size_t cap)
+{
+	struct queue *q = calloc(1, sizeof(*q));
+	if (q == NULL)
+		return NULL;
+	q->ring = calloc(cap, sizeof(*q->ring));
+	if (q->ring == NULL) {
+		free(q);
+		return NULL;
+	}
+	q->cap = cap;
+	sync_mutex_init(&q->lock);
+	sync_check(pthread_cond_init(&q->nonempty, NULL), "pthread_cond_init");
+	return q;
+}
+
+/* Drops every waiting msg. Call with q->lock held, or with q private. */
+static void
+queue_drop_all(struct queue *q)
+{
+	for (; q->count > 0; q->count--) {
+		msg_unref(q->ring[q->head]);
+		q->head = (q->head + 1) % q->cap;
+	}
+}
+
+void
+queue_free(struct queue *q)
+{
+	if (q == NULL)
+		return;
+	queue_drop_all(q);
+	pthread_cond_destroy(&q->nonempty);
+	pthread_mutex_destroy(&q->lock);
+	free(q->ring);
+	free(q);
+}
+
+/* Appends m. Call with q->lock held and room in the ring. */
+static void
+queue_append(struct queue *q, struct msg *m)
+{
+	q->ring[(q->head + q->count) % q->cap] = msg_ref(m);
+	if (q->count++ == 0)
+		sync_signal(&q->nonempty);
+}
+
+enum queue_status
+queue_push(struct queue *q, struct msg *m)
+{
+	enum queue_status st = QUEUE_OK;
+
+	sync_lock(&q->lock);
+	if (q->closed)
+		st = QUEUE_CLOSED;
+	else if (q->count == q->cap)
+		st = QUEUE_FULL;
+	else
+		queue_append(q, m);
+	sync_unlock(&q->lock);
+	return st;
+}
+
+size_t
+queue_pop(struct queue *q, struct msg **out, size_t max)
+{
+	size_t n = 0;
+
+	sync_lock(&q->lock);
+	while (q->count == 0 && !q->closed)
+		sync_wait(&q->nonempty, &q->lock);
+	for (; n < max && q->count > 0; n++, q->count--) {
+		out[n] = q->ring[q->head];
+		q->head = (q->head + 1) % q->cap;
+	}
+	sync_unlock(&q->lock);
+	return n;
+}
+
+/* Closes q once; with discard, replaces the backlog by final first. */
+static void
+queue_end(struct queue *q, bool discard, struct msg *final)
+{
+	sync_lock(&q->lock);
+	if (!q->closed) {
+		if (discard) {
+			queue_drop_all(q);
+			if (final != NULL)
+				queue_append(q, final);
+		}
+		q->closed = true;
+		sync_signal(&q->nonempty);
+	}
+	sync_unlock(&q->lock);
+}
+
+void
+queue_close(struct queue *q)
+{
+	queue_end(q, false, NULL);
+}
+
+void
+queue_abort(struct queue *q, struct msg *final)
+{
+	queue_end(q, true, final);
+}
+
+size_t
+queue_len(struct queue *q)
+{
+	sync_lock(&q->lock);
+	size_t n = q->count;
+	sync_unlock(&q->lock);
+	return n;
+}

@@ -1,0 +1,66 @@
+/*
+ * queue.h - a bounded queue of msgs: the C twin of a buffered Go channel.
+ *
+ * One client has one queue. Any thread may push (the hub, delivering a
+ * broadcast; the client's own reader, replying); exactly one thread pops
+ * (the client's writer). Push never blocks: when the queue is full it says
+ * so, and the caller decides (the hub evicts the slow client). Pop blocks
+ * until there is something to send or the queue is closed, and takes
+ * everything queued at once, so the writer can send a batch with one writev.
+ *
+ * Closing is like close(ch) in Go: pushes fail from then on, the writer
+ * drains what is left and then pop returns 0 (a `range` loop ending).
+ * queue_abort is the slow-consumer variant: it throws the backlog away and
+ * leaves one final line in its place.
+ *
+ * Ownership: queue_new's caller owns the queue and frees it, after the writer
+ * has stopped. A pushed msg gains a reference held by the queue; popped msgs
+ * pass that reference to the caller; queue_free drops what is left.
+ *
+ * Locking: each queue has its own mutex, taken briefly by every call and
+ * never held across a blocking call. In the lock order it comes after the
+ * hub's lock (see hub.h): the hub pushes while holding its own lock.
+ */
+#ifndef HUBCHAT_QUEUE_H
+#define HUBCHAT_QUEUE_H
+
+#include <stddef.h>
+
+struct msg;
+struct queue;
+
+enum queue_status {
+	QUEUE_OK,       /* queued */
+	QUEUE_FULL,     /* cap msgs already waiting: the consumer is too slow */
+	QUEUE_CLOSED,   /* closed or aborted: nothing more is accepted */
+};
+
+/* Returns an empty open queue for at most cap (>= 1) msgs, or NULL when
+ * memory runs out. */
+struct queue *queue_new(size_t cap);
+
+/* Frees q and drops the msgs still in it. No thread may use q any more. */
+void queue_free(struct queue *q);
+
+/* Appends m without blocking; on QUEUE_OK the queue holds a new reference.
+ * Wakes the consumer when the queue goes from empty to non-empty. */
+enum queue_status queue_push(struct queue *q, struct msg *m);
+
+/* Blocks until q holds at least one msg or is closed; then moves up to max
+ * msgs, oldest first, into out and returns how many. Returns 0 only once q
+ * is closed and empty. The caller owns one reference to each msg. */
+size_t queue_pop(struct queue *q, struct msg **out, size_t max);
+
+/* Closes q; later pushes get QUEUE_CLOSED, the consumer drains what is left.
+ * Idempotent. */
+void queue_close(struct queue *q);
+
+/* Drops every waiting msg, queues final (when not NULL, taking a reference)
+ * as the last thing the consumer will get, and closes q. Idempotent: only the
+ * first close or abort decides what the stream ends with. */
+void queue_abort(struct queue *q, struct msg *final);
+
+/* How many msgs are waiting now: a snapshot, for tests and logs. */
+size_t queue_len(struct queue *q);
+
+#endif
