@@ -153,6 +153,7 @@ static enum end_reason reply(struct session *c, const char *line);
 static void session_end(struct session *c, enum end_reason why);
 static void *writer_main(void *arg);
 static void session_kick(void *arg);
+static void name_thread(const char *role, unsigned long id);
 static int64_t now_ms(void);
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -389,13 +390,12 @@ session_free(struct session *c)
 	free(c);
 }
 
-/* Starts the writer, then the reader, and names them wr/<id> and rd/<id>.
- * Returns 0, or -1 (logged) with no thread left running. */
+/* Starts the writer, then the reader. Returns 0, or -1 (logged) with no
+ * thread left running. */
 static int
 session_start(struct session *c)
 {
 	pthread_attr_t *attr = &c->srv->thread_attr;
-	char name[16];
 
 	int rc = pthread_create(&c->writer, attr, writer_main, c);
 	if (rc != 0) {
@@ -411,10 +411,6 @@ session_start(struct session *c)
 		sync_check(pthread_join(c->writer, NULL), "pthread_join");
 		return -1;
 	}
-	snprintf(name, sizeof(name), "wr/%lu", c->id % 100000000);
-	pthread_setname_np(c->writer, name);
-	snprintf(name, sizeof(name), "rd/%lu", c->id % 100000000);
-	pthread_setname_np(c->reader, name);
 	return 0;
 }
 
@@ -463,6 +459,7 @@ reader_main(void *arg)
 {
 	struct session *c = arg;
 
+	name_thread("rd", c->id);
 	session_end(c, reader_loop(c));
 	session_finished(c);
 	return NULL;
@@ -787,6 +784,7 @@ writer_main(void *arg)
 	struct iovec iov[WRITER_BATCH];
 	size_t n;
 
+	name_thread("wr", c->id);
 	while ((n = queue_pop(c->out, batch, WRITER_BATCH)) > 0) {
 		for (size_t i = 0; i < n; i++) {
 			iov[i].iov_base = (void *)msg_data(batch[i]);
@@ -845,6 +843,17 @@ server_shutdown(struct server *s)
 }
 
 /* ---- Helpers ----------------------------------------------------------- */
+
+/* Names the calling thread role/id (rd/17, wr/17), so top -H, gdb and
+ * sanitizer reports show who is who. Linux allows 15 characters. */
+static void
+name_thread(const char *role, unsigned long id)
+{
+	char name[16];
+
+	snprintf(name, sizeof(name), "%s/%lu", role, id % 100000000000UL);
+	pthread_setname_np(pthread_self(), name);
+}
 
 static int64_t
 now_ms(void)

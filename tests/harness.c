@@ -1,0 +1,398 @@
+/*
+ * harness.c - see harness.h.
+ */
+#include "harness.h"
+
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static const char *
+binary(const char *env, const char *fallback)
+{
+	const char *v = getenv(env);
+	return v && *v ? v : fallback;
+}
+
+/* Reads the whole log file into a malloc'd string. */
+static char *
+read_log(struct server *s)
+{
+	FILE *f = fopen(s->log_path, "r");
+	char *text = NULL;
+	size_t size = 0;
+
+	cr_assert_not_null(f, "cannot open %s", s->log_path);
+	FILE *mem = open_memstream(&text, &size);
+	char buf[4096];
+	size_t n;
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		fwrite(buf, 1, n, mem);
+	fclose(mem);
+	fclose(f);
+	return text;
+}
+
+bool
+server_log_wait_count(struct server *s, const char *text, int n, int ms)
+{
+	long long deadline = now_ms() + ms;
+
+	while (server_log_count(s, text) < n) {
+		if (now_ms() > deadline)
+			return false;
+		poll(NULL, 0, 5);       /* the log is a file: nothing to wait on */
+	}
+	return true;
+}
+
+bool
+server_log_wait(struct server *s, const char *text, int ms)
+{
+	return server_log_wait_count(s, text, 1, ms);
+}
+
+int
+server_log_count(struct server *s, const char *text)
+{
+	char *log = read_log(s);
+	int n = 0;
+
+	for (char *p = log; (p = strstr(p, text)) != NULL; p += strlen(text))
+		n++;
+	free(log);
+	return n;
+}
+
+void
+server_start(struct server *s, ...)
+{
+	char *argv[32];
+	int argc = 0;
+	va_list ap;
+
+	argv[argc++] = (char *)binary("HUBCHAT_SERVER", "./server");
+	argv[argc++] = "-p";
+	argv[argc++] = "0";
+	va_start(ap, s);
+	for (char *a; (a = va_arg(ap, char *)) != NULL && argc < 31;)
+		argv[argc++] = a;
+	va_end(ap);
+	argv[argc] = NULL;
+
+	snprintf(s->log_path, sizeof(s->log_path), "/tmp/hubchat-test-XXXXXX");
+	int logfd = mkstemp(s->log_path);
+	cr_assert(logfd >= 0, "mkstemp: %s", strerror(errno));
+	s->pid = fork();
+	cr_assert(s->pid >= 0, "fork: %s", strerror(errno));
+	if (s->pid == 0) {
+		dup2(logfd, STDERR_FILENO);
+		execv(argv[0], argv);
+		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(logfd);
+	cr_assert(server_log_wait(s, "[LISTEN]", WAIT_MS),
+	    "server did not start");
+	char *log = read_log(s);
+	char *p = strstr(log, " port=");
+	cr_assert_not_null(p);
+	s->port = atoi(p + 6);
+	free(log);
+	cr_assert(s->port > 0);
+}
+
+int
+server_stop(struct server *s, int sig, int ms)
+{
+	long long deadline = now_ms() + ms;
+	int status;
+
+	kill(s->pid, sig);
+	for (;;) {
+		pid_t r = waitpid(s->pid, &status, WNOHANG);
+		if (r == s->pid)
+			break;
+		if (now_ms() > deadline) {
+			kill(s->pid, SIGKILL);
+			waitpid(s->pid, &status, 0);
+			cr_assert_fail("server did not exit within %d ms", ms);
+		}
+		poll(NULL, 0, 5);       /* no fd tells of a child's exit */
+	}
+	unlink(s->log_path);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+struct conn *
+conn_open_raw(int port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+		.sin_port = htons((uint16_t)port) };
+	struct conn *c = calloc(1, sizeof(*c));
+
+	cr_assert_not_null(c);
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	cr_assert(c->fd >= 0);
+	cr_assert(connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) == 0,
+	    "connect: %s", strerror(errno));
+	return c;
+}
+
+struct conn *
+conn_open(int port)
+{
+	struct conn *c = conn_open_raw(port);
+	char line[1024];
+
+	cr_assert(conn_read_line(c, line, sizeof(line), WAIT_MS),
+	    "no welcome line");
+	cr_assert(strncmp(line, "INFO ", 5) == 0, "welcome was: %s", line);
+	return c;
+}
+
+struct conn *
+conn_login(int port, const char *name)
+{
+	struct conn *c = conn_open(port);
+
+	conn_send(c, "LOGIN %s\n", name);
+	conn_expect(c, "OK");
+	return c;
+}
+
+void
+conn_close(struct conn *c)
+{
+	if (c == NULL)
+		return;
+	close(c->fd);
+	free(c);
+}
+
+void
+conn_reset(struct conn *c)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+	setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	conn_close(c);
+}
+
+void
+conn_send_raw(struct conn *c, const void *data, size_t len)
+{
+	const char *p = data;
+
+	while (len > 0) {
+		ssize_t n = send(c->fd, p, len, MSG_NOSIGNAL);
+		cr_assert(n > 0 || errno == EINTR, "send: %s", strerror(errno));
+		if (n > 0) {
+			p += n;
+			len -= (size_t)n;
+		}
+	}
+}
+
+void
+conn_send(struct conn *c, const char *fmt, ...)
+{
+	char *s = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	int n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	cr_assert(n >= 0);
+	conn_send_raw(c, s, (size_t)n);
+	free(s);
+}
+
+bool
+conn_read_line(struct conn *c, char *out, size_t outsz, int ms)
+{
+	long long deadline = now_ms() + ms;
+
+	for (;;) {
+		char *lf = memchr(c->buf, '\n', c->len);
+		if (lf != NULL) {
+			size_t n = (size_t)(lf - c->buf);
+			size_t copy = n < outsz - 1 ? n : outsz - 1;
+			memcpy(out, c->buf, copy);
+			out[copy] = '\0';
+			memmove(c->buf, lf + 1, c->len - n - 1);
+			c->len -= n + 1;
+			return true;
+		}
+		long long left = deadline - now_ms();
+		if (left <= 0 || c->len == sizeof(c->buf))
+			return false;
+		struct pollfd pf = { .fd = c->fd, .events = POLLIN };
+		if (poll(&pf, 1, (int)left) <= 0)
+			continue;
+		ssize_t got = recv(c->fd, c->buf + c->len,
+		    sizeof(c->buf) - c->len, 0);
+		if (got <= 0 && !(got < 0 && errno == EINTR))
+			return false;
+		if (got > 0)
+			c->len += (size_t)got;
+	}
+}
+
+void
+conn_expect(struct conn *c, const char *want)
+{
+	char line[8192];
+
+	cr_assert(conn_read_line(c, line, sizeof(line), WAIT_MS),
+	    "expected \"%s\", got nothing", want);
+	cr_assert_str_eq(line, want);
+}
+
+void
+conn_expect_quiet(struct conn *c)
+{
+	static int token;
+	char want[32];
+
+	snprintf(want, sizeof(want), "PONG quiet%d", ++token);
+	conn_send(c, "PING quiet%d\n", token);
+	conn_expect(c, want);
+}
+
+bool
+conn_wait_closed(struct conn *c, int ms)
+{
+	long long deadline = now_ms() + ms;
+	char sink[4096];
+
+	c->len = 0;
+	while (now_ms() < deadline) {
+		struct pollfd pf = { .fd = c->fd, .events = POLLIN };
+		if (poll(&pf, 1, (int)(deadline - now_ms())) <= 0)
+			continue;
+		ssize_t n = recv(c->fd, sink, sizeof(sink), 0);
+		if (n == 0 || (n < 0 && errno != EINTR))
+			return true;
+	}
+	return false;
+}
+
+void
+proc_start(struct proc *p, char *const argv[])
+{
+	int in[2], out[2];
+
+	memset(p, 0, sizeof(*p));
+	cr_assert(pipe2(in, O_CLOEXEC) == 0 && pipe2(out, O_CLOEXEC) == 0);
+	p->pid = fork();
+	cr_assert(p->pid >= 0);
+	if (p->pid == 0) {
+		dup2(in[0], STDIN_FILENO);
+		dup2(out[1], STDOUT_FILENO);
+		dup2(out[1], STDERR_FILENO);
+		const char *prog = strcmp(argv[0], "CLIENT") == 0 ?
+		    binary("HUBCHAT_CLIENT", "./client") : argv[0];
+		execv(prog, argv);
+		fprintf(stderr, "exec %s: %s\n", prog, strerror(errno));
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	p->in = in[1];
+	p->out = out[0];
+	signal(SIGPIPE, SIG_IGN);
+}
+
+void
+proc_write(struct proc *p, const char *s)
+{
+	size_t len = strlen(s);
+
+	cr_assert(write(p->in, s, len) == (ssize_t)len);
+}
+
+void
+proc_close_stdin(struct proc *p)
+{
+	if (p->in >= 0)
+		close(p->in);
+	p->in = -1;
+}
+
+/* Reads what output is ready within ms; false at EOF or timeout. */
+static bool
+proc_read_some(struct proc *p, int ms)
+{
+	struct pollfd pf = { .fd = p->out, .events = POLLIN };
+
+	if (poll(&pf, 1, ms) <= 0)
+		return false;
+	size_t room = sizeof(p->text) - 1 - p->len;
+	ssize_t n = read(p->out, p->text + p->len, room);
+	if (n <= 0)
+		return false;
+	p->len += (size_t)n;
+	p->text[p->len] = '\0';
+	return true;
+}
+
+bool
+proc_wait_output(struct proc *p, const char *text, int ms)
+{
+	long long deadline = now_ms() + ms;
+
+	while (strstr(p->text, text) == NULL) {
+		long long left = deadline - now_ms();
+		if (left <= 0 || !proc_read_some(p, (int)left))
+			return strstr(p->text, text) != NULL;
+	}
+	return true;
+}
+
+int
+proc_wait(struct proc *p, int ms)
+{
+	long long deadline = now_ms() + ms;
+	int status;
+
+	for (;;) {
+		while (proc_read_some(p, 0))
+			;
+		if (waitpid(p->pid, &status, WNOHANG) == p->pid)
+			break;
+		if (now_ms() > deadline) {
+			kill(p->pid, SIGKILL);
+			waitpid(p->pid, &status, 0);
+			return -1;
+		}
+		proc_read_some(p, 10);
+	}
+	while (proc_read_some(p, 0))
+		;
+	proc_close_stdin(p);
+	close(p->out);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}

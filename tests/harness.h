@@ -1,0 +1,93 @@
+/*
+ * harness.h - what the integration tests share: the real server started on
+ * an ephemeral port, the client program run with pipes, and loopback
+ * connections read line by line with deadlines. Every wait here has a
+ * deadline and fails the test when it passes; nothing sleeps to synchronise.
+ *
+ * Binaries come from $HUBCHAT_SERVER and $HUBCHAT_CLIENT (default ./server
+ * and ./client), so the same tests can drive sanitizer builds.
+ */
+#ifndef HUBCHAT_TEST_HARNESS_H
+#define HUBCHAT_TEST_HARNESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#define WAIT_MS 5000    /* default deadline for one expected event */
+
+/* A server process; its stderr (the log) goes to a temporary file. */
+struct server {
+	pid_t pid;
+	int port;
+	char log_path[64];
+};
+
+/* Starts the server with extra arguments (NULL-terminated) and waits for its
+ * [LISTEN] line. Fails the test if it does not come up. */
+void server_start(struct server *s, ...);
+/* Sends sig and waits for the exit; returns the exit status (or 128+signal
+ * when killed), failing the test if it takes longer than ms. */
+int server_stop(struct server *s, int sig, int ms);
+/* Waits until the log holds a line containing text; false on timeout. */
+bool server_log_wait(struct server *s, const char *text, int ms);
+/* Waits until the log holds at least n occurrences of text. */
+bool server_log_wait_count(struct server *s, const char *text, int n, int ms);
+/* Counts occurrences of text in the log. */
+int server_log_count(struct server *s, const char *text);
+
+/* A loopback connection with a line buffer. */
+struct conn {
+	int fd;
+	size_t len;
+	char buf[65536];
+};
+
+/* Connects to 127.0.0.1:port and reads the welcome line. */
+struct conn *conn_open(int port);
+/* Connects without reading anything. */
+struct conn *conn_open_raw(int port);
+/* conn_open, then LOGIN name, expecting OK. */
+struct conn *conn_login(int port, const char *name);
+void conn_close(struct conn *c);
+/* Closes with a reset (SO_LINGER 0) instead of a FIN. */
+void conn_reset(struct conn *c);
+
+/* Sends bytes as they are / a formatted string. Fails the test on error. */
+void conn_send_raw(struct conn *c, const void *data, size_t len);
+void conn_send(struct conn *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Reads one line (without LF) into out; false on EOF, error or timeout. */
+bool conn_read_line(struct conn *c, char *out, size_t outsz, int ms);
+/* Reads one line and asserts it equals want. */
+void conn_expect(struct conn *c, const char *want);
+/* Asserts that nothing but want arrives before the reply to a PING: proves
+ * the absence of other lines without waiting for a timeout. */
+void conn_expect_quiet(struct conn *c);
+/* Reads until EOF (true) or the deadline (false), discarding lines. */
+bool conn_wait_closed(struct conn *c, int ms);
+
+/* A child process with pipes to its stdin and from its stdout. */
+struct proc {
+	pid_t pid;
+	int in;         /* write end of its stdin; -1 once closed */
+	int out;        /* read end of its stdout+stderr */
+	char text[65536];
+	size_t len;
+};
+
+/* Runs argv with pipes; argv[0] "CLIENT" means the client binary. */
+void proc_start(struct proc *p, char *const argv[]);
+void proc_write(struct proc *p, const char *s);
+void proc_close_stdin(struct proc *p);
+/* Reads its output until it contains text; false on timeout or EOF. */
+bool proc_wait_output(struct proc *p, const char *text, int ms);
+/* Waits for the exit; returns the status, or -1 (after killing) on timeout.
+ * Collects remaining output. */
+int proc_wait(struct proc *p, int ms);
+
+/* Milliseconds on a monotonic clock. */
+long long now_ms(void);
+
+#endif

@@ -1,0 +1,300 @@
+/*
+ * test_hub.c - the hub without sockets: members are plain queues, and a
+ * test reads what each one would have been sent.
+ */
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hub.h"
+#include "msg.h"
+#include "queue.h"
+
+struct member {
+	struct queue *q;
+	struct hub_member *m;
+	atomic_int kicked;
+};
+
+static void
+kick(void *arg)
+{
+	struct member *mb = arg;
+	atomic_fetch_add(&mb->kicked, 1);
+}
+
+static void
+join(struct hub *h, struct member *mb, const char *name, size_t cap)
+{
+	mb->q = queue_new(cap);
+	atomic_init(&mb->kicked, 0);
+	cr_assert_eq(hub_join(h, name, mb->q, kick, mb, &mb->m), HUB_OK,
+	    "join %s", name);
+}
+
+static void
+leave(struct hub *h, struct member *mb)
+{
+	hub_leave(h, mb->m);
+	queue_free(mb->q);
+}
+
+/* Pops every waiting line of mb into one string, lines joined by '|'. */
+static char *
+drain(struct member *mb)
+{
+	static char out[65536];
+	size_t n = queue_len(mb->q), o = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		struct msg *m;
+		cr_assert_eq(queue_pop(mb->q, &m, 1), 1);
+		o += (size_t)snprintf(out + o, sizeof(out) - o, "%s%.*s",
+		    i ? "|" : "", (int)msg_len(m) - 1, msg_data(m));
+		msg_unref(m);
+	}
+	return out;
+}
+
+Test(hub, join_and_leave_are_announced_to_others)
+{
+	struct hub *h = hub_new();
+	struct member a, b;
+
+	join(h, &a, "alice", 16);
+	cr_assert_str_eq(drain(&a), "OK");
+	join(h, &b, "bob", 16);
+	cr_assert_str_eq(drain(&b), "OK");          /* not its own "joined" */
+	cr_assert_str_eq(drain(&a), "INFO bob joined");
+	cr_assert_eq(hub_count(h), 2);
+	leave(h, &b);
+	cr_assert_str_eq(drain(&a), "INFO bob disconnected");
+	cr_assert_eq(hub_count(h), 1);
+	leave(h, &a);
+	hub_free(h);
+}
+
+Test(hub, names_are_unique_ignoring_case_and_freed_on_leave)
+{
+	struct hub *h = hub_new();
+	struct member a, b;
+	struct queue *q = queue_new(4);
+	struct hub_member *m;
+
+	join(h, &a, "alice", 16);
+	cr_assert_eq(hub_join(h, "ALICE", q, kick, NULL, &m), HUB_NAME_TAKEN);
+	cr_assert_eq(queue_len(q), 0);              /* no OK for a refusal */
+	leave(h, &a);
+	join(h, &b, "Alice", 16);
+	cr_assert_str_eq(drain(&b), "OK");
+	leave(h, &b);
+	queue_free(q);
+	hub_free(h);
+}
+
+Test(hub, broadcast_does_not_echo)
+{
+	struct hub *h = hub_new();
+	struct member a, b, c;
+
+	join(h, &a, "alice", 16);
+	join(h, &b, "bob", 16);
+	join(h, &c, "carol", 16);
+	drain(&a), drain(&b), drain(&c);
+	hub_broadcast(h, a.m, "hi all");
+	cr_assert_str_eq(drain(&a), "");
+	cr_assert_str_eq(drain(&b), "MSG alice hi all");
+	cr_assert_str_eq(drain(&c), "MSG alice hi all");
+	leave(h, &a), leave(h, &b), leave(h, &c);
+	hub_free(h);
+}
+
+Test(hub, dm_reaches_only_its_recipient)
+{
+	struct hub *h = hub_new();
+	struct member a, b, c;
+
+	join(h, &a, "alice", 16);
+	join(h, &b, "bob", 16);
+	join(h, &c, "carol", 16);
+	drain(&a), drain(&b), drain(&c);
+	cr_assert_eq(hub_dm(h, a.m, "BOB", "psst"), HUB_OK);
+	cr_assert_eq(hub_dm(h, a.m, "zed", "psst"), HUB_NO_SUCH_USER);
+	cr_assert_str_eq(drain(&b), "DM alice psst");
+	cr_assert_str_eq(drain(&a), "");
+	cr_assert_str_eq(drain(&c), "");
+	leave(h, &a), leave(h, &b), leave(h, &c);
+	hub_free(h);
+}
+
+Test(hub, who_is_sorted_ignoring_case)
+{
+	struct hub *h = hub_new();
+	struct member a, b, c;
+
+	join(h, &c, "carol", 16);
+	join(h, &a, "alice", 16);
+	join(h, &b, "Bob", 16);
+	struct msg *who = hub_who(h);
+	cr_assert_str_eq(msg_data(who), "USERS alice Bob carol\n");
+	msg_unref(who);
+	leave(h, &a), leave(h, &b), leave(h, &c);
+	who = hub_who(h);
+	cr_assert_str_eq(msg_data(who), "USERS\n");
+	msg_unref(who);
+	hub_free(h);
+}
+
+Test(hub, full_queue_evicts_only_that_member)
+{
+	struct hub *h = hub_new();
+	struct member a, b, slow;
+
+	join(h, &a, "alice", 64);
+	join(h, &b, "bob", 64);
+	join(h, &slow, "slow", 3);      /* OK plus two lines fit */
+	drain(&a), drain(&b);
+	for (int i = 0; i < 5; i++) {
+		char t[16];
+		snprintf(t, sizeof(t), "m%d", i);
+		hub_broadcast(h, a.m, t);
+	}
+	cr_assert_eq(atomic_load(&slow.kicked), 1);
+	/* The backlog was replaced by the error: no gap followed by more. */
+	cr_assert_str_eq(drain(&slow), "ERR slow-consumer");
+	cr_assert_str_eq(drain(&b), "MSG alice m0|MSG alice m1|MSG alice m2|"
+	    "INFO slow disconnected|MSG alice m3|MSG alice m4");
+	cr_assert_str_eq(drain(&a), "INFO slow disconnected");
+	cr_assert_eq(hub_count(h), 2);
+	struct msg *who = hub_who(h);
+	cr_assert_str_eq(msg_data(who), "USERS alice bob\n");
+	msg_unref(who);
+
+	hub_broadcast(h, slow.m, "ghost");  /* an evicted member has no voice */
+	cr_assert_str_eq(drain(&b), "");
+	leave(h, &slow);                    /* announced already: not again */
+	cr_assert_str_eq(drain(&b), "");
+	leave(h, &a), leave(h, &b);
+	hub_free(h);
+}
+
+Test(hub, eviction_notice_can_evict_in_turn)
+{
+	struct hub *h = hub_new();
+	struct member a, s1, s2;
+
+	join(h, &a, "alice", 64);
+	drain(&a);
+	join(h, &s1, "s1", 2);
+	join(h, &s2, "s2", 3);
+	drain(&s1);                     /* OK, INFO s2 joined */
+	drain(&s2);                     /* OK */
+	hub_broadcast(h, a.m, "x");     /* s1: 1/2, s2: 1/3 */
+	hub_broadcast(h, a.m, "y");     /* s1: 2/2, s2: 2/3 */
+	hub_broadcast(h, a.m, "z");     /* s1 full -> evicted; s2 3/3;
+	                                   "s1 disconnected" fills s2 over */
+	cr_assert_eq(atomic_load(&s1.kicked), 1);
+	cr_assert_eq(atomic_load(&s2.kicked), 1);
+	cr_assert_eq(hub_count(h), 1);
+	cr_assert_str_eq(drain(&a), "INFO s1 joined|INFO s2 joined|"
+	    "INFO s1 disconnected|INFO s2 disconnected");
+	leave(h, &s1), leave(h, &s2), leave(h, &a);
+	hub_free(h);
+}
+
+#define SENDERS 4
+#define PER_SENDER 2000
+
+struct sender {
+	struct hub *h;
+	struct member mb;
+};
+
+static void *
+send_many(void *arg)
+{
+	struct sender *s = arg;
+
+	for (int i = 0; i < PER_SENDER; i++) {
+		char t[16];
+		snprintf(t, sizeof(t), "%d", i);
+		hub_broadcast(s->h, s->mb.m, t);
+	}
+	return NULL;
+}
+
+/* Drains a listener's queue until it has every broadcast; records them. */
+struct listener {
+	struct member mb;
+	char (*seen)[48];
+};
+
+static void *
+listen_all(void *arg)
+{
+	struct listener *l = arg;
+	int n = 0;
+
+	while (n < SENDERS * PER_SENDER) {
+		struct msg *batch[64];
+		size_t got = queue_pop(l->mb.q, batch, 64);
+		for (size_t i = 0; i < got; i++) {
+			if (strncmp(msg_data(batch[i]), "MSG ", 4) == 0)
+				snprintf(l->seen[n++], 48, "%s", msg_data(batch[i]));
+			msg_unref(batch[i]);
+		}
+	}
+	return NULL;
+}
+
+Test(hub, concurrent_broadcasters_lose_nothing_and_agree_on_order,
+    .timeout = 30)
+{
+	struct hub *h = hub_new();
+	struct sender s[SENDERS];
+	struct listener l[2];
+	pthread_t ts[SENDERS], tl[2];
+
+	for (int i = 0; i < 2; i++) {
+		char name[8];
+		snprintf(name, sizeof(name), "l%d", i);
+		l[i].seen = calloc(SENDERS * PER_SENDER, sizeof(*l[i].seen));
+		join(h, &l[i].mb, name, SENDERS * PER_SENDER + 16);
+		pthread_create(&tl[i], NULL, listen_all, &l[i]);
+	}
+	for (int i = 0; i < SENDERS; i++) {
+		char name[8];
+		snprintf(name, sizeof(name), "s%d", i);
+		s[i].h = h;
+		join(h, &s[i].mb, name, 1024 * 1024);
+	}
+	for (int i = 0; i < SENDERS; i++)
+		pthread_create(&ts[i], NULL, send_many, &s[i]);
+	for (int i = 0; i < SENDERS; i++)
+		pthread_join(ts[i], NULL);
+	for (int i = 0; i < 2; i++)
+		pthread_join(tl[i], NULL);
+
+	int next[SENDERS] = { 0 };
+	for (int k = 0; k < SENDERS * PER_SENDER; k++) {
+		int id, seq;
+		cr_assert_str_eq(l[0].seen[k], l[1].seen[k], "order differs at %d",
+		    k);
+		cr_assert_eq(sscanf(l[0].seen[k], "MSG s%d %d", &id, &seq), 2);
+		cr_assert_eq(seq, next[id]++, "sender %d out of order", id);
+	}
+	for (int i = 0; i < SENDERS; i++)
+		cr_assert_eq(next[i], PER_SENDER);
+	cr_assert_eq(atomic_load(&l[0].mb.kicked), 0);
+	for (int i = 0; i < SENDERS; i++)
+		leave(h, &s[i].mb);
+	for (int i = 0; i < 2; i++) {
+		leave(h, &l[i].mb);
+		free(l[i].seen);
+	}
+	hub_free(h);
+}

@@ -1,0 +1,212 @@
+/*
+ * test_queue.c - the bounded queue: order, full, blocking pop woken by push
+ * and by close, drain after close, abort, and many producers at once.
+ */
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "msg.h"
+#include "queue.h"
+
+static enum queue_status
+push_text(struct queue *q, const char *text)
+{
+	struct msg *m = msg_printf("%s", text);
+	enum queue_status st = queue_push(q, m);
+	msg_unref(m);
+	return st;
+}
+
+/* Pops exactly one msg and checks its text. */
+static void
+pop_expect(struct queue *q, const char *want)
+{
+	struct msg *m;
+	char line[256];
+
+	cr_assert_eq(queue_pop(q, &m, 1), 1);
+	snprintf(line, sizeof(line), "%s\n", want);
+	cr_assert_str_eq(msg_data(m), line);
+	msg_unref(m);
+}
+
+Test(queue, keeps_order_and_batches)
+{
+	struct queue *q = queue_new(8);
+	struct msg *batch[8];
+
+	for (int i = 0; i < 5; i++) {
+		char t[8];
+		snprintf(t, sizeof(t), "m%d", i);
+		cr_assert_eq(push_text(q, t), QUEUE_OK);
+	}
+	cr_assert_eq(queue_len(q), 5);
+	cr_assert_eq(queue_pop(q, batch, 2), 2);
+	cr_assert_str_eq(msg_data(batch[0]), "m0\n");
+	cr_assert_str_eq(msg_data(batch[1]), "m1\n");
+	msg_unref(batch[0]);
+	msg_unref(batch[1]);
+	cr_assert_eq(queue_pop(q, batch, 8), 3);    /* all that is left */
+	cr_assert_str_eq(msg_data(batch[2]), "m4\n");
+	for (int i = 0; i < 3; i++)
+		msg_unref(batch[i]);
+	queue_free(q);
+}
+
+Test(queue, full_is_reported_and_nothing_is_lost)
+{
+	struct queue *q = queue_new(3);
+
+	cr_assert_eq(push_text(q, "a"), QUEUE_OK);
+	cr_assert_eq(push_text(q, "b"), QUEUE_OK);
+	cr_assert_eq(push_text(q, "c"), QUEUE_OK);
+	cr_assert_eq(push_text(q, "d"), QUEUE_FULL);
+	pop_expect(q, "a");
+	cr_assert_eq(push_text(q, "e"), QUEUE_OK);  /* wraps around the ring */
+	pop_expect(q, "b");
+	pop_expect(q, "c");
+	pop_expect(q, "e");
+	cr_assert_eq(queue_len(q), 0);
+	queue_free(q);
+}
+
+struct popper {
+	struct queue *q;
+	atomic_int started;
+	size_t got;
+	char text[64];
+};
+
+static void *
+pop_one(void *arg)
+{
+	struct popper *p = arg;
+	struct msg *m;
+
+	atomic_store(&p->started, 1);
+	p->got = queue_pop(p->q, &m, 1);
+	if (p->got == 1) {
+		snprintf(p->text, sizeof(p->text), "%s", msg_data(m));
+		msg_unref(m);
+	}
+	return NULL;
+}
+
+Test(queue, blocking_pop_is_woken_by_push, .timeout = 10)
+{
+	struct popper p = { .q = queue_new(4) };
+	pthread_t t;
+
+	cr_assert_eq(pthread_create(&t, NULL, pop_one, &p), 0);
+	while (!atomic_load(&p.started))
+		sched_yield();
+	cr_assert_eq(push_text(p.q, "wake"), QUEUE_OK);
+	pthread_join(t, NULL);
+	cr_assert_eq(p.got, 1);
+	cr_assert_str_eq(p.text, "wake\n");
+	queue_free(p.q);
+}
+
+Test(queue, blocking_pop_is_woken_by_close, .timeout = 10)
+{
+	struct popper p = { .q = queue_new(4) };
+	pthread_t t;
+
+	cr_assert_eq(pthread_create(&t, NULL, pop_one, &p), 0);
+	while (!atomic_load(&p.started))
+		sched_yield();
+	queue_close(p.q);
+	pthread_join(t, NULL);
+	cr_assert_eq(p.got, 0);
+	queue_free(p.q);
+}
+
+Test(queue, close_lets_the_consumer_drain, .timeout = 10)
+{
+	struct queue *q = queue_new(4);
+	struct msg *m;
+
+	push_text(q, "one");
+	push_text(q, "two");
+	queue_close(q);
+	queue_close(q);                             /* idempotent */
+	cr_assert_eq(push_text(q, "late"), QUEUE_CLOSED);
+	pop_expect(q, "one");
+	pop_expect(q, "two");
+	cr_assert_eq(queue_pop(q, &m, 1), 0);       /* closed and empty */
+	cr_assert_eq(queue_pop(q, &m, 1), 0);
+	queue_free(q);
+}
+
+Test(queue, abort_replaces_backlog_with_final_line, .timeout = 10)
+{
+	struct queue *q = queue_new(4);
+	struct msg *final = msg_printf("ERR slow-consumer");
+	struct msg *m;
+
+	push_text(q, "a");
+	push_text(q, "b");
+	queue_abort(q, final);
+	queue_abort(q, NULL);                       /* the first one decides */
+	msg_unref(final);
+	pop_expect(q, "ERR slow-consumer");
+	cr_assert_eq(queue_pop(q, &m, 1), 0);
+	cr_assert_eq(push_text(q, "c"), QUEUE_CLOSED);
+	queue_free(q);
+}
+
+#define PRODUCERS 4
+#define PER_PRODUCER 20000
+
+struct producer {
+	struct queue *q;
+	int id;
+};
+
+static void *
+produce(void *arg)
+{
+	struct producer *p = arg;
+
+	for (int i = 0; i < PER_PRODUCER; i++) {
+		struct msg *m = msg_printf("%d %d", p->id, i);
+		while (queue_push(p->q, m) == QUEUE_FULL)
+			sched_yield();          /* a test producer may retry */
+		msg_unref(m);
+	}
+	return NULL;
+}
+
+Test(queue, many_producers_one_consumer_lose_nothing, .timeout = 30)
+{
+	struct queue *q = queue_new(64);
+	struct producer prod[PRODUCERS];
+	pthread_t t[PRODUCERS];
+	int next[PRODUCERS] = { 0 };
+	struct msg *batch[32];
+	int total = 0;
+
+	for (int i = 0; i < PRODUCERS; i++) {
+		prod[i] = (struct producer){ .q = q, .id = i };
+		cr_assert_eq(pthread_create(&t[i], NULL, produce, &prod[i]), 0);
+	}
+	while (total < PRODUCERS * PER_PRODUCER) {
+		size_t n = queue_pop(q, batch, 32);
+		for (size_t i = 0; i < n; i++, total++) {
+			int id, seq;
+			cr_assert_eq(sscanf(msg_data(batch[i]), "%d %d", &id,
+			    &seq), 2);
+			cr_assert_eq(seq, next[id], "producer %d out of order", id);
+			next[id]++;
+			msg_unref(batch[i]);
+		}
+	}
+	for (int i = 0; i < PRODUCERS; i++)
+		pthread_join(t[i], NULL);
+	cr_assert_eq(queue_len(q), 0);
+	queue_free(q);
+}
