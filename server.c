@@ -151,6 +151,7 @@ static enum end_reason read_input(struct session *c);
 static enum end_reason handle_line(struct session *c, char *line, size_t len);
 static enum end_reason reply(struct session *c, const char *line);
 static void session_end(struct session *c, enum end_reason why);
+static void close_gently(int fd);
 static void *writer_main(void *arg);
 static void session_kick(void *arg);
 static void name_thread(const char *role, unsigned long id);
@@ -454,14 +455,18 @@ reap_finished(struct server *s)
 
 /* ---- The reader -------------------------------------------------------- */
 
+/* The fd is closed last, after the accept loop has been told: by the time
+ * the client sees the connection close, its slot is already being freed. */
 static void *
 reader_main(void *arg)
 {
 	struct session *c = arg;
+	int fd = c->fd;
 
 	name_thread("rd", c->id);
 	session_end(c, reader_loop(c));
 	session_finished(c);
+	close_gently(fd);       /* c stays valid until this thread is joined */
 	return NULL;
 }
 
@@ -741,8 +746,8 @@ log_disconnect(struct session *c, enum end_reason why)
 /*
  * The reader's last duty, in an order that matters: leave the hub first (no
  * line can reach the queue after that, and the others hear of it now), say
- * goodbye, close the queue so the writer drains and stops, join the writer,
- * and only then close the fd.
+ * goodbye, close the queue so the writer drains and stops, and join the
+ * writer. Only then may the fd be closed (reader_main does it).
  */
 static void
 session_end(struct session *c, enum end_reason why)
@@ -758,7 +763,6 @@ session_end(struct session *c, enum end_reason why)
 		reply(c, endings[why].farewell);
 	queue_close(c->out);
 	join_writer(c);
-	close_gently(c->fd);
 }
 
 /* ---- The writer -------------------------------------------------------- */

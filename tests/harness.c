@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -107,6 +108,10 @@ server_start(struct server *s, ...)
 	s->pid = fork();
 	cr_assert(s->pid >= 0, "fork: %s", strerror(errno));
 	if (s->pid == 0) {
+		/* A test that fails or times out must not leave its server
+		 * behind, holding the runner's output pipe open. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		dup2(logfd, STDOUT_FILENO);
 		dup2(logfd, STDERR_FILENO);
 		execv(argv[0], argv);
 		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
@@ -236,16 +241,19 @@ conn_read_line(struct conn *c, char *out, size_t outsz, int ms)
 	long long deadline = now_ms() + ms;
 
 	for (;;) {
-		char *lf = memchr(c->buf, '\n', c->len);
+		char *s = c->buf + c->start;
+		char *lf = memchr(s, '\n', c->len - c->start);
 		if (lf != NULL) {
-			size_t n = (size_t)(lf - c->buf);
+			size_t n = (size_t)(lf - s);
 			size_t copy = n < outsz - 1 ? n : outsz - 1;
-			memcpy(out, c->buf, copy);
+			memcpy(out, s, copy);
 			out[copy] = '\0';
-			memmove(c->buf, lf + 1, c->len - n - 1);
-			c->len -= n + 1;
+			c->start += n + 1;
 			return true;
 		}
+		memmove(c->buf, s, c->len - c->start);   /* keep the partial */
+		c->len -= c->start;
+		c->start = 0;
 		long long left = deadline - now_ms();
 		if (left <= 0 || c->len == sizeof(c->buf))
 			return false;
@@ -272,6 +280,17 @@ conn_expect(struct conn *c, const char *want)
 }
 
 void
+conn_expect_eventually(struct conn *c, const char *want)
+{
+	char line[8192];
+
+	do {
+		cr_assert(conn_read_line(c, line, sizeof(line), WAIT_MS),
+		    "expected \"%s\" eventually, got nothing", want);
+	} while (strcmp(line, want) != 0);
+}
+
+void
 conn_expect_quiet(struct conn *c)
 {
 	static int token;
@@ -288,7 +307,7 @@ conn_wait_closed(struct conn *c, int ms)
 	long long deadline = now_ms() + ms;
 	char sink[4096];
 
-	c->len = 0;
+	c->start = c->len = 0;
 	while (now_ms() < deadline) {
 		struct pollfd pf = { .fd = c->fd, .events = POLLIN };
 		if (poll(&pf, 1, (int)(deadline - now_ms())) <= 0)
@@ -310,6 +329,7 @@ proc_start(struct proc *p, char *const argv[])
 	p->pid = fork();
 	cr_assert(p->pid >= 0);
 	if (p->pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		dup2(in[0], STDIN_FILENO);
 		dup2(out[1], STDOUT_FILENO);
 		dup2(out[1], STDERR_FILENO);

@@ -36,9 +36,10 @@ bool server_log_wait_count(struct server *s, const char *text, int n, int ms);
 /* Counts occurrences of text in the log. */
 int server_log_count(struct server *s, const char *text);
 
-/* A loopback connection with a line buffer. */
+/* A loopback connection with a line buffer: bytes [start, len) unread. */
 struct conn {
 	int fd;
+	size_t start;
 	size_t len;
 	char buf[65536];
 };
@@ -62,6 +63,9 @@ void conn_send(struct conn *c, const char *fmt, ...)
 bool conn_read_line(struct conn *c, char *out, size_t outsz, int ms);
 /* Reads one line and asserts it equals want. */
 void conn_expect(struct conn *c, const char *want);
+/* Reads lines until one equals want, skipping others; fails at EOF or
+ * timeout. For lines whose place among unrelated notices is a race. */
+void conn_expect_eventually(struct conn *c, const char *want);
 /* Asserts that nothing but want arrives before the reply to a PING: proves
  * the absence of other lines without waiting for a timeout. */
 void conn_expect_quiet(struct conn *c);

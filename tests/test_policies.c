@@ -1,0 +1,385 @@
+/*
+ * test_policies.c - the server's limits and policies on real sockets: slow
+ * consumers, idle timeout, max clients, shutdown, flags and addresses.
+ */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+/* ---- Slow consumers ---------------------------------------------------- */
+
+#define FLOOD 20000             /* lines of ~1000 bytes: 20 MB, far past any
+                                   socket buffer */
+#define WINDOW 32               /* lines alice may be ahead of bob: well
+                                   inside bob's queue of 64 */
+
+struct reader {
+	struct conn *c;
+	atomic_int msgs;        /* MSG lines, checked to be 0, 1, 2, ... */
+	int notices;            /* "INFO slow disconnected" */
+};
+
+static void *
+read_flood(void *arg)
+{
+	struct reader *r = arg;
+	char line[2048];
+
+	while (atomic_load(&r->msgs) < FLOOD &&
+	    conn_read_line(r->c, line, sizeof(line), 10000)) {
+		int seq;
+		if (sscanf(line, "MSG alice %d", &seq) == 1) {
+			cr_assert_eq(seq, atomic_load(&r->msgs),
+			    "gap or reorder for a reader");
+			atomic_fetch_add(&r->msgs, 1);
+		} else if (strcmp(line, "INFO slow disconnected") == 0) {
+			r->notices++;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * alice floods, keeping at most WINDOW lines ahead of what bob has read, so
+ * bob is a healthy reader; slow never reads. slow alone must be cut off,
+ * bob must get every line in order, and what slow got must be a gap-free
+ * prefix ended at most by the error line.
+ */
+Test(policy, slow_consumer_is_cut_off_and_others_get_everything,
+    .timeout = 60)
+{
+	struct server srv;
+	server_start(&srv, "--queue", "64", "-q", NULL);
+	struct conn *alice = conn_login(srv.port, "alice");
+	struct reader bob = { .c = conn_login(srv.port, "bob") };
+	struct conn *slow = conn_login(srv.port, "slow");    /* never reads */
+	static char text[1001];
+	pthread_t t;
+
+	memset(text, 'x', 990);
+	pthread_create(&t, NULL, read_flood, &bob);
+	for (int i = 0; i < FLOOD; i++) {
+		long long deadline = now_ms() + WAIT_MS;
+		while (i - atomic_load(&bob.msgs) >= WINDOW)
+			cr_assert(now_ms() < deadline, "bob stalled at %d", i);
+		conn_send(alice, "MSG %d %.990s\n", i, text);
+	}
+	pthread_join(t, NULL);
+	cr_assert_eq(atomic_load(&bob.msgs), FLOOD);
+	cr_assert(server_log_wait(&srv, "user=slow reason=slow-consumer",
+	    WAIT_MS));
+	cr_assert_eq(server_log_count(&srv, "reason=slow-consumer"), 1);
+	cr_assert_eq(bob.notices, 1);
+
+	char line[2048];
+	int seq, next = 0;
+	bool err = false;
+	while (conn_read_line(slow, line, sizeof(line), WAIT_MS)) {
+		cr_assert(!err, "a line after ERR slow-consumer: %.40s", line);
+		if (sscanf(line, "MSG alice %d", &seq) == 1)
+			cr_assert_eq(seq, next++, "gap in slow's stream");
+		else
+			cr_assert_str_eq(line, "ERR slow-consumer");
+		err = err || strcmp(line, "ERR slow-consumer") == 0;
+	}
+	cr_assert_lt(next, FLOOD);
+	conn_close(alice);
+	conn_close(bob.c);
+	conn_close(slow);
+	cr_assert_eq(server_stop(&srv, SIGTERM, 3000), 0);
+}
+
+Test(policy, client_that_never_reads_its_replies_is_cut_off, .timeout = 30)
+{
+	struct server srv;
+	server_start(&srv, "--queue", "8", NULL);
+	struct conn *a = conn_login(srv.port, "alice");
+	struct conn *b = conn_login(srv.port, "bob");
+	static char pings[5 * 200000];
+
+	for (size_t i = 0; i < sizeof(pings); i += 5)
+		memcpy(pings + i, "PING\n", 5);
+	/* The server closes b long before all of this is sent. */
+	for (size_t off = 0; off < sizeof(pings);) {
+		ssize_t n = send(b->fd, pings + off, sizeof(pings) - off,
+		    MSG_NOSIGNAL);
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+	}
+	cr_assert(server_log_wait(&srv, "user=bob reason=slow-consumer",
+	    WAIT_MS));
+	conn_expect(a, "INFO bob joined");
+	conn_expect(a, "INFO bob disconnected");
+	conn_close(a);
+	conn_close(b);
+	cr_assert_eq(server_stop(&srv, SIGTERM, 3000), 0);
+}
+
+/* ---- Idle timeout ------------------------------------------------------ */
+
+/* Sends without failing the test: the server may already have closed. */
+static void
+try_send(struct conn *c, const char *s)
+{
+	send(c->fd, s, strlen(s), MSG_NOSIGNAL);
+}
+
+Test(policy, idle_clients_are_closed_and_ping_counts_as_activity,
+    .timeout = 30)
+{
+	struct server srv;
+	server_start(&srv, "--idle-timeout", "1", NULL);
+	struct conn *busy = conn_login(srv.port, "busy");
+	struct conn *idle = conn_login(srv.port, "idle");
+	struct conn *loris = conn_login(srv.port, "loris");
+	struct conn *anon = conn_open(srv.port);
+	long long start = now_ms();
+	int gone = 0;
+	char line[256];
+
+	/* busy PINGs every 200 ms; loris sends a byte as often but never
+	 * ends a line, which does not count as activity. */
+	while (gone < 2) {
+		cr_assert_lt(now_ms() - start, 4000, "idle clients not closed");
+		conn_send(busy, "PING\n");
+		try_send(loris, "x");
+		while (conn_read_line(busy, line, sizeof(line), 200))
+			gone += strcmp(line, "INFO idle disconnected") == 0 ||
+			    strcmp(line, "INFO loris disconnected") == 0;
+	}
+	cr_assert_geq(now_ms() - start, 900, "closed too early");
+	conn_expect_eventually(idle, "INFO disconnected due to inactivity");
+	cr_assert(conn_wait_closed(idle, WAIT_MS));
+	conn_expect_eventually(loris, "INFO disconnected due to inactivity");
+	conn_expect(anon, "INFO disconnected due to inactivity");
+	cr_assert(conn_wait_closed(anon, WAIT_MS));
+	cr_assert(server_log_wait_count(&srv, "reason=idle-timeout", 3, WAIT_MS));
+	conn_send(busy, "WHO\n");
+	conn_expect(busy, "USERS busy");
+	cr_assert_eq(server_log_count(&srv, "reason=idle-timeout"), 3);
+	conn_close(busy);
+	conn_close(idle);
+	conn_close(loris);
+	conn_close(anon);
+	cr_assert_eq(server_stop(&srv, SIGTERM, 3000), 0);
+}
+
+/* ---- Max clients ------------------------------------------------------- */
+
+Test(policy, over_max_clients_is_refused_until_a_slot_frees, .timeout = 30)
+{
+	struct server srv;
+	server_start(&srv, "--max-clients", "2", NULL);
+	struct conn *a = conn_login(srv.port, "alice");
+	struct conn *b = conn_open(srv.port);
+	struct conn *c = conn_open_raw(srv.port);
+
+	conn_expect(c, "ERR server-full");
+	cr_assert(conn_wait_closed(c, WAIT_MS));
+	cr_assert(server_log_wait(&srv, "server full", WAIT_MS));
+	conn_send(a, "QUIT\n");
+	conn_expect(a, "INFO bye");
+	cr_assert(conn_wait_closed(a, WAIT_MS));
+	struct conn *d = conn_login(srv.port, "dave");
+	conn_close(a);
+	conn_close(b);
+	conn_close(c);
+	conn_close(d);
+	cr_assert_eq(server_stop(&srv, SIGTERM, 3000), 0);
+}
+
+/* ---- Shutdown ---------------------------------------------------------- */
+
+static void
+shutdown_says_goodbye(int sig)
+{
+	struct server srv;
+	server_start(&srv, NULL);
+	struct conn *a = conn_login(srv.port, "alice");
+	struct conn *b = conn_login(srv.port, "bob");
+	struct conn *anon = conn_open(srv.port);
+
+	conn_expect(a, "INFO bob joined");
+	long long start = now_ms();
+	cr_assert_eq(server_stop(&srv, sig, 2000), 0);
+	cr_assert_lt(now_ms() - start, 2000);
+	struct conn *all[] = { a, b, anon };
+	for (int i = 0; i < 3; i++) {
+		char line[256];
+		bool seen = false;
+		while (conn_read_line(all[i], line, sizeof(line), WAIT_MS))
+			seen = seen || strcmp(line, "INFO server shutting down") == 0;
+		cr_assert(seen, "client %d heard no shutdown notice", i);
+		conn_close(all[i]);
+	}
+}
+
+Test(policy, sigterm_shuts_down_cleanly, .timeout = 30)
+{
+	shutdown_says_goodbye(SIGTERM);
+}
+
+Test(policy, sigint_shuts_down_cleanly, .timeout = 30)
+{
+	shutdown_says_goodbye(SIGINT);
+}
+
+Test(policy, shutdown_is_bounded_even_with_clients_that_do_not_read,
+    .timeout = 30)
+{
+	struct server srv;
+	server_start(&srv, "--queue", "100000", "-q", NULL);
+	struct conn *talker = conn_login(srv.port, "talker");
+	struct conn *stuck[3];
+	static char text[1001];
+
+	for (int i = 0; i < 3; i++) {
+		char name[8], joined[32];
+		snprintf(name, sizeof(name), "stuck%d", i);
+		snprintf(joined, sizeof(joined), "INFO %s joined", name);
+		stuck[i] = conn_login(srv.port, name);
+		conn_expect(talker, joined);
+	}
+	memset(text, 'x', 990);
+	for (int i = 0; i < 10000; i++)   /* 10 MB queued for each */
+		conn_send(talker, "MSG %.990s\n", text);
+	conn_expect_quiet(talker);        /* the server has taken it all in */
+	cr_assert_eq(server_stop(&srv, SIGTERM, 2000), 0);
+	for (int i = 0; i < 3; i++)
+		conn_close(stuck[i]);
+	conn_close(talker);
+}
+
+/* ---- Flags and addresses ----------------------------------------------- */
+
+static int
+run_server(char *const argv[], char *out, size_t outsz)
+{
+	struct proc p;
+
+	proc_start(&p, argv);
+	int status = proc_wait(&p, WAIT_MS);
+	size_t n = strlen(p.text) < outsz - 1 ? strlen(p.text) : outsz - 1;
+	memcpy(out, p.text, n);
+	out[n] = '\0';
+	return status;
+}
+
+Test(flags, help_and_version_exit_zero)
+{
+	char out[4096];
+	char *help[] = { "./server", "--help", NULL };
+	char *version[] = { "./server", "--version", NULL };
+
+	cr_assert_eq(run_server(help, out, sizeof(out)), 0);
+	cr_assert(strstr(out, "usage: server") && strstr(out, "--idle-timeout"));
+	cr_assert_eq(run_server(version, out, sizeof(out)), 0);
+	cr_assert(strncmp(out, "hubchat server ", 15) == 0, "%s", out);
+}
+
+Test(flags, bad_flags_give_one_line_and_exit_two)
+{
+	char *bad[][4] = {
+		{ "./server", "--bogus", NULL },
+		{ "./server", "-p", "abc", NULL },
+		{ "./server", "-p", "70000", NULL },
+		{ "./server", "--queue", "0", NULL },
+		{ "./server", "--max-clients", "-3", NULL },
+		{ "./server", "--idle-timeout", NULL },
+		{ "./server", "extra", NULL },
+	};
+	char out[4096];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cr_assert_eq(run_server(bad[i], out, sizeof(out)), 2, "%s %s",
+		    bad[i][1], bad[i][2] ? bad[i][2] : "");
+		char *nl = strchr(out, '\n');
+		cr_assert(nl != NULL && nl[1] == '\0', "not one line: %s", out);
+		cr_assert(strncmp(out, "server: ", 8) == 0, "%s", out);
+	}
+}
+
+Test(flags, port_in_use_is_a_clear_error)
+{
+	struct server srv;
+	char port[8], out[4096];
+
+	server_start(&srv, NULL);
+	snprintf(port, sizeof(port), "%d", srv.port);
+	char *argv[] = { "./server", "-p", port, NULL };
+	cr_assert_eq(run_server(argv, out, sizeof(out)), 1);
+	cr_assert(strstr(out, "cannot listen") &&
+	    strstr(out, "Address already in use"), "%s", out);
+	cr_assert_eq(server_stop(&srv, SIGTERM, 3000), 0);
+}
+
+/* A port nobody listens on right now (the kernel's pick, released). */
+static int
+free_port(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	getsockname(fd, (struct sockaddr *)&sa, &len);
+	close(fd);
+	return ntohs(sa.sin_port);
+}
+
+Test(flags, chat_port_is_used_when_no_flag_is_given, .timeout = 30)
+{
+	struct proc p;
+	char port[8], want[32];
+	char *argv[] = { "./server", NULL };
+
+	snprintf(port, sizeof(port), "%d", free_port());
+	setenv("CHAT_PORT", port, 1);
+	proc_start(&p, argv);
+	snprintf(want, sizeof(want), "port=%s ", port);
+	cr_assert(proc_wait_output(&p, want, WAIT_MS), "%s", p.text);
+	struct conn *c = conn_open(atoi(port));
+	conn_close(c);
+	kill(p.pid, SIGTERM);
+	cr_assert_eq(proc_wait(&p, WAIT_MS), 0);
+
+	setenv("CHAT_PORT", "not-a-port", 1);   /* a flag wins over it */
+	struct server srv;
+	server_start(&srv, NULL);
+	cr_assert_eq(server_stop(&srv, SIGTERM, 3000), 0);
+}
+
+Test(flags, ipv6_loopback_and_dual_stack, .timeout = 30)
+{
+	struct server srv;
+	struct sockaddr_in6 sa = { .sin6_family = AF_INET6 };
+
+	if (access("/proc/net/if_inet6", F_OK) != 0)
+		cr_skip_test("no IPv6 on this machine");
+	server_start(&srv, "-a", "::", NULL);
+	sa.sin6_port = htons((uint16_t)srv.port);
+	inet_pton(AF_INET6, "::1", &sa.sin6_addr);
+	int fd = socket(AF_INET6, SOCK_STREAM, 0);
+	cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	struct conn v6 = { .fd = fd };
+	char line[256];
+	cr_assert(conn_read_line(&v6, line, sizeof(line), WAIT_MS));
+	cr_assert(strncmp(line, "INFO ", 5) == 0);
+	struct conn *v4 = conn_open(srv.port);   /* IPv4 on "::" too */
+	cr_assert(server_log_wait(&srv, "peer=[::1]:", WAIT_MS));
+	close(fd);
+	conn_close(v4);
+	cr_assert_eq(server_stop(&srv, SIGTERM, 3000), 0);
+}
