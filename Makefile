@@ -16,7 +16,8 @@ COMMON  = msg.o queue.o hub.o proto.o net.o log.o
 SERVER  = server.o config.o $(COMMON)
 CLIENT  = client.o proto.o net.o
 TESTS   = tests/test_queue.o tests/test_hub.o tests/test_proto.o \
-          tests/test_server.o tests/test_policies.o tests/harness.o
+          tests/test_server.o tests/test_policies.o tests/test_client.o \
+          tests/harness.o
 
 .PHONY: all run-server run-client test check-criterion clean
 
