@@ -25,7 +25,11 @@ net_listen_on(const struct addrinfo *ai)
 	/* "::" means every address, IPv4 ones included. */
 	if (ai->ai_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
-	if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 511) < 0) {
+	/* A deep backlog absorbs connection bursts while the accept loop
+	 * shares the cores with the threads it has just started; the kernel
+	 * caps it at net.core.somaxconn. */
+	if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 ||
+	    listen(fd, SOMAXCONN) < 0) {
 		int saved = errno;
 		close(fd);
 		errno = saved;
