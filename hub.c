@@ -248,11 +248,13 @@ hub_leave(struct hub *h, struct hub_member *m)
 	free(m);
 }
 
-void
+enum hub_status
 hub_broadcast(struct hub *h, struct hub_member *from, const char *text)
 {
 	struct msg *line = msg_printf("MSG %s %s", from->name, text);
 
+	if (line == NULL)
+		return HUB_REFUSED;
 	sync_lock(&h->lock);
 	if (!from->evicted) {           /* an evicted member has no voice */
 		hub_push_all(h, from, line);
@@ -260,6 +262,7 @@ hub_broadcast(struct hub *h, struct hub_member *from, const char *text)
 	}
 	sync_unlock(&h->lock);
 	msg_unref(line);
+	return HUB_OK;
 }
 
 enum hub_status
@@ -269,9 +272,11 @@ hub_dm(struct hub *h, struct hub_member *from, const char *to,
 	struct msg *line = msg_printf("DM %s %s", from->name, text);
 	bool found;
 
+	if (line == NULL)
+		return HUB_REFUSED;
 	sync_lock(&h->lock);
 	size_t i = hub_find(h, to, &found);
-	if (found && line != NULL && !from->evicted) {
+	if (found && !from->evicted) {
 		hub_push(h, h->members[i], line);
 		hub_settle(h);
 	}

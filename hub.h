@@ -41,8 +41,8 @@ enum hub_status {
 	HUB_OK,
 	HUB_NAME_TAKEN,     /* LOGIN: the name is in use, ignoring ASCII case */
 	HUB_NO_SUCH_USER,   /* DM: nobody of that name is logged in */
-	HUB_REFUSED,        /* LOGIN: the joiner's own queue took no "OK" (it is
-	                       full or closed) or memory ran out */
+	HUB_REFUSED,        /* memory ran out, so nothing was delivered; or, for
+	                       LOGIN, the joiner's own queue took no "OK" */
 };
 
 /* Called, with the hub lock held, when the member is evicted. It should wake
@@ -67,11 +67,14 @@ enum hub_status hub_join(struct hub *h, const char *name, struct queue *out,
  * Frees m. Does not block. */
 void hub_leave(struct hub *h, struct hub_member *m);
 
-/* Delivers "MSG <from> <text>" to every member but from. */
-void hub_broadcast(struct hub *h, struct hub_member *from, const char *text);
+/* Delivers "MSG <from> <text>" to every member but from. HUB_REFUSED when
+ * memory ran out and nobody got it. */
+enum hub_status hub_broadcast(struct hub *h, struct hub_member *from,
+    const char *text);
 
 /* Delivers "DM <from> <text>" to the member named to (ignoring ASCII case);
- * HUB_NO_SUCH_USER when there is none. A DM to oneself is delivered. */
+ * HUB_NO_SUCH_USER when there is none, HUB_REFUSED when memory ran out.
+ * A DM to oneself is delivered. */
 enum hub_status hub_dm(struct hub *h, struct hub_member *from, const char *to,
     const char *text);
 

@@ -348,36 +348,29 @@ refuse(int fd, const char *line)
 
 /* ---- Sessions: creation, start, reaping -------------------------------- */
 
-/* A session for fd, with the welcome line already queued; NULL when memory
- * runs out. Does not start threads. */
+/* A session for fd; NULL when memory runs out. Does not start threads. */
 static struct session *
 session_new(struct server *s, int fd)
 {
 	struct session *c = calloc(1, sizeof(*c));
-	struct msg *welcome = msg_printf("INFO welcome to hubchat; log in with "
-	    "LOGIN <name> (or just type your name)");
 	int one = 1;
 
-	if (c == NULL || welcome == NULL)
-		goto fail;
+	if (c == NULL)
+		return NULL;
 	c->srv = s;
 	c->id = ++s->next_id;
 	c->fd = fd;
 	c->out = queue_new(s->cfg.queue_cap);
 	c->in = framer_new();
-	if (c->out == NULL || c->in == NULL)
-		goto fail;
-	queue_push(c->out, welcome);
-	msg_unref(welcome);
+	if (c->out == NULL || c->in == NULL) {
+		session_free(c);
+		return NULL;
+	}
 	net_peer_name(fd, c->peer, sizeof(c->peer));
 	/* Lines are batched by the writer; Nagle would only add delay. */
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c->idle_deadline = now_ms() + s->cfg.idle_timeout * 1000LL;
 	return c;
-fail:
-	msg_unref(welcome);
-	session_free(c);
-	return NULL;
 }
 
 /* Frees what session_new made. Does not close the fd. */
@@ -464,7 +457,12 @@ reader_main(void *arg)
 	int fd = c->fd;
 
 	name_thread("rd", c->id);
-	session_end(c, reader_loop(c));
+	/* The welcome is queued here, once both threads exist, so a client
+	 * refused for want of threads hears only the refusal. Nothing else
+	 * reaches a queue before login, so it is still the first line. */
+	enum end_reason why = reply(c, "INFO welcome to hubchat; log in with "
+	    "LOGIN <name> (or just type your name)");
+	session_end(c, why != END_NONE ? why : reader_loop(c));
 	session_finished(c);
 	close_gently(fd);       /* c stays valid until this thread is joined */
 	return NULL;
@@ -627,7 +625,8 @@ do_msg(struct session *c, const char *text)
 
 	if (*text == '\0')
 		return reply(c, "ERR usage MSG <text>");
-	hub_broadcast(c->srv->hub, c->member, text);
+	if (hub_broadcast(c->srv->hub, c->member, text) == HUB_REFUSED)
+		return reply(c, "ERR server-busy");
 	log_chat(LOG_MSG, "id=%lu from=%s text=%s", c->id,
 	    hub_member_name(c->member), log_quote(text, quoted, sizeof(quoted)));
 	return END_NONE;
@@ -640,8 +639,14 @@ do_dm(struct session *c, const char *user, const char *text)
 
 	if (user == NULL || text == NULL)
 		return reply(c, "ERR usage DM <user> <text>");
-	if (hub_dm(c->srv->hub, c->member, user, text) == HUB_NO_SUCH_USER)
+	switch (hub_dm(c->srv->hub, c->member, user, text)) {
+	case HUB_NO_SUCH_USER:
 		return send_msg(c, msg_printf("ERR no-such-user %s", user));
+	case HUB_REFUSED:
+		return reply(c, "ERR server-busy");
+	default:
+		break;
+	}
 	log_chat(LOG_DM, "id=%lu from=%s to=%s text=%s", c->id,
 	    hub_member_name(c->member), user,
 	    log_quote(text, quoted, sizeof(quoted)));

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -86,20 +87,27 @@ server_log_count(struct server *s, const char *text)
 	return n;
 }
 
-void
-server_start(struct server *s, ...)
+/* Sets one resource limit in a child about to exec; value 0 = leave it. */
+static void
+child_limit(int resource, rlim_t value)
+{
+	struct rlimit rl = { .rlim_cur = value, .rlim_max = value };
+
+	if (value != 0 && setrlimit(resource, &rl) != 0)
+		_exit(126);
+}
+
+static void
+server_spawn(struct server *s, int nofile, int as_mib, va_list ap)
 {
 	char *argv[32];
 	int argc = 0;
-	va_list ap;
 
 	argv[argc++] = (char *)binary("HUBCHAT_SERVER", "./server");
 	argv[argc++] = "-p";
 	argv[argc++] = "0";
-	va_start(ap, s);
 	for (char *a; (a = va_arg(ap, char *)) != NULL && argc < 31;)
 		argv[argc++] = a;
-	va_end(ap);
 	argv[argc] = NULL;
 
 	snprintf(s->log_path, sizeof(s->log_path), "/tmp/hubchat-test-XXXXXX");
@@ -113,6 +121,8 @@ server_start(struct server *s, ...)
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		dup2(logfd, STDOUT_FILENO);
 		dup2(logfd, STDERR_FILENO);
+		child_limit(RLIMIT_NOFILE, (rlim_t)nofile);
+		child_limit(RLIMIT_AS, (rlim_t)as_mib << 20);
 		execv(argv[0], argv);
 		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
@@ -126,6 +136,26 @@ server_start(struct server *s, ...)
 	s->port = atoi(p + 6);
 	free(log);
 	cr_assert(s->port > 0);
+}
+
+void
+server_start(struct server *s, ...)
+{
+	va_list ap;
+
+	va_start(ap, s);
+	server_spawn(s, 0, 0, ap);
+	va_end(ap);
+}
+
+void
+server_start_limited(struct server *s, int nofile, int as_mib, ...)
+{
+	va_list ap;
+
+	va_start(ap, as_mib);
+	server_spawn(s, nofile, as_mib, ap);
+	va_end(ap);
 }
 
 int

@@ -26,6 +26,9 @@ struct server {
 /* Starts the server with extra arguments (NULL-terminated) and waits for its
  * [LISTEN] line. Fails the test if it does not come up. */
 void server_start(struct server *s, ...);
+/* The same under resource limits: at most nofile descriptors and as_mib MiB
+ * of address space (0 leaves a limit as it is). */
+void server_start_limited(struct server *s, int nofile, int as_mib, ...);
 /* Sends sig and waits for the exit; returns the exit status (or 128+signal
  * when killed), failing the test if it takes longer than ms. */
 int server_stop(struct server *s, int sig, int ms);

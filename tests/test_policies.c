@@ -199,6 +199,111 @@ Test(policy, over_max_clients_is_refused_until_a_slot_frees, .timeout = 30)
 	cr_assert_eq(server_stop(&srv, SIGTERM, 3000), 0);
 }
 
+/* ---- Out of resources -------------------------------------------------- */
+
+/* Opens n connections; returns how many got the welcome (the others must
+ * have been refused with one line, then closed). */
+static int
+open_many(int port, struct conn **c, int n, const char *refusal)
+{
+	int served = 0;
+
+	for (int i = 0; i < n; i++) {
+		char line[256];
+		c[i] = conn_open_raw(port);
+		cr_assert(conn_read_line(c[i], line, sizeof(line), WAIT_MS),
+		    "connection %d got nothing", i);
+		if (strncmp(line, "INFO welcome", 12) == 0) {
+			served++;
+			continue;
+		}
+		cr_assert_str_eq(line, refusal);
+		cr_assert(conn_wait_closed(c[i], WAIT_MS));
+		conn_close(c[i]);
+		c[i] = NULL;
+	}
+	return served;
+}
+
+/* Checks that served connections still work, then frees one slot and
+ * checks that a newcomer is served again. */
+static void
+still_serving(struct server *srv, struct conn **c, int n)
+{
+	struct conn *a = NULL, *b = NULL;
+
+	for (int i = 0; i < n; i++) {
+		if (c[i] == NULL)
+			continue;
+		if (a == NULL) {
+			a = c[i];
+			conn_send(a, "LOGIN alice\n");
+			conn_expect(a, "OK");
+		} else if (b == NULL) {
+			b = c[i];
+			conn_send(b, "LOGIN bob\nMSG still here\n");
+			conn_expect(b, "OK");
+			conn_expect(a, "INFO bob joined");
+			conn_expect(a, "MSG bob still here");
+		}
+	}
+	cr_assert_not_null(b, "fewer than two connections were served");
+	conn_send(b, "QUIT\n");
+	conn_expect(b, "INFO bye");
+	cr_assert(conn_wait_closed(b, WAIT_MS));
+	cr_assert(server_log_wait(srv, "user=bob reason=quit", WAIT_MS));
+	struct conn *again = conn_login(srv->port, "carol");
+	conn_expect(a, "INFO bob disconnected");
+	conn_expect(a, "INFO carol joined");
+	conn_close(again);
+}
+
+Test(policy, out_of_descriptors_refuses_cleanly_and_recovers, .timeout = 30)
+{
+	struct server srv;
+	struct conn *c[20];
+
+	server_start_limited(&srv, 16, 0, NULL);
+	int served = open_many(srv.port, c, 20, "ERR server-busy");
+	cr_assert(served >= 2 && served < 20, "served %d of 20", served);
+	cr_assert(server_log_wait(&srv, "accept: Too many open files",
+	    WAIT_MS));
+	still_serving(&srv, c, 20);
+	for (int i = 0; i < 20; i++)
+		conn_close(c[i]);
+	cr_assert_eq(server_stop(&srv, SIGTERM, 3000), 0);
+}
+
+Test(policy, thread_creation_failure_refuses_cleanly_and_recovers,
+    .timeout = 30)
+{
+	struct server srv;
+	struct conn *c[60];
+
+	/* 6 MiB of address space (the server starts in 2.5): thread stacks
+	 * run out after a couple of dozen clients. Sanitizer builds need far
+	 * more address space than this and cannot run this test. */
+	server_start_limited(&srv, 0, 6, NULL);
+	int served = open_many(srv.port, c, 60, "ERR server-busy");
+	cr_assert(served >= 2 && served < 60, "served %d of 60", served);
+	cr_assert(server_log_wait(&srv, "cannot start", WAIT_MS));
+	/* With memory exhausted nothing can work; give back all but two
+	 * served connections' threads, and the server must serve again. */
+	int kept = 0, freed = 0;
+	for (int i = 0; i < 60; i++) {
+		if (c[i] != NULL && kept++ >= 2) {
+			conn_close(c[i]);
+			c[i] = NULL;
+			freed++;
+		}
+	}
+	cr_assert(server_log_wait_count(&srv, "[DISCONNECT]", freed, WAIT_MS));
+	still_serving(&srv, c, 60);
+	for (int i = 0; i < 60; i++)
+		conn_close(c[i]);
+	cr_assert_eq(server_stop(&srv, SIGTERM, 3000), 0);
+}
+
 /* ---- Shutdown ---------------------------------------------------------- */
 
 static void
