@@ -60,6 +60,26 @@ drain(struct member *mb)
 	return out;
 }
 
+/* A hub with alice, bob and carol logged in and their queues drained. */
+static struct hub *
+trio(struct member *a, struct member *b, struct member *c)
+{
+	struct hub *h = hub_new();
+
+	join(h, a, "alice", 16);
+	join(h, b, "bob", 16);
+	join(h, c, "carol", 16);
+	drain(a), drain(b), drain(c);
+	return h;
+}
+
+static void
+trio_free(struct hub *h, struct member *a, struct member *b, struct member *c)
+{
+	leave(h, a), leave(h, b), leave(h, c);
+	hub_free(h);
+}
+
 Test(hub, join_and_leave_are_announced_to_others)
 {
 	struct hub *h = hub_new();
@@ -98,37 +118,27 @@ Test(hub, names_are_unique_ignoring_case_and_freed_on_leave)
 
 Test(hub, broadcast_does_not_echo)
 {
-	struct hub *h = hub_new();
 	struct member a, b, c;
+	struct hub *h = trio(&a, &b, &c);
 
-	join(h, &a, "alice", 16);
-	join(h, &b, "bob", 16);
-	join(h, &c, "carol", 16);
-	drain(&a), drain(&b), drain(&c);
-	hub_broadcast(h, a.m, "hi all");
+	cr_assert_eq(hub_broadcast(h, a.m, "hi all"), HUB_OK);
 	cr_assert_str_eq(drain(&a), "");
 	cr_assert_str_eq(drain(&b), "MSG alice hi all");
 	cr_assert_str_eq(drain(&c), "MSG alice hi all");
-	leave(h, &a), leave(h, &b), leave(h, &c);
-	hub_free(h);
+	trio_free(h, &a, &b, &c);
 }
 
 Test(hub, dm_reaches_only_its_recipient)
 {
-	struct hub *h = hub_new();
 	struct member a, b, c;
+	struct hub *h = trio(&a, &b, &c);
 
-	join(h, &a, "alice", 16);
-	join(h, &b, "bob", 16);
-	join(h, &c, "carol", 16);
-	drain(&a), drain(&b), drain(&c);
 	cr_assert_eq(hub_dm(h, a.m, "BOB", "psst"), HUB_OK);
 	cr_assert_eq(hub_dm(h, a.m, "zed", "psst"), HUB_NO_SUCH_USER);
 	cr_assert_str_eq(drain(&b), "DM alice psst");
 	cr_assert_str_eq(drain(&a), "");
 	cr_assert_str_eq(drain(&c), "");
-	leave(h, &a), leave(h, &b), leave(h, &c);
-	hub_free(h);
+	trio_free(h, &a, &b, &c);
 }
 
 Test(hub, who_is_sorted_ignoring_case)
