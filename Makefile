@@ -43,7 +43,9 @@ run-client: client
 check-criterion:
 	@sh tests/need-criterion.sh
 
-tests/run-tests: check-criterion $(TESTS) $(COMMON)
+$(TESTS): | check-criterion
+
+tests/run-tests: $(TESTS) $(COMMON)
 	$(CC) $(HC_CFLAGS) $(LDFLAGS) -o $@ $(TESTS) $(COMMON) -lcriterion $(LDLIBS)
 
 # Criterion runs each test in its own process; most integration tests wait
