@@ -30,9 +30,9 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -112,7 +112,7 @@ static const struct {
 	[END_EOF] = { "eof", NULL },
 	[END_ERROR] = { "error", NULL },
 	[END_IDLE] = { "idle-timeout", "INFO disconnected due to inactivity" },
-	[END_SLOW] = { "slow-consumer", NULL },   /* the hub sent the ERR */
+	[END_SLOW] = { "slow-consumer", NULL },   /* queued at eviction */
 	[END_SHUTDOWN] = { "shutdown", "INFO server shutting down" },
 };
 
@@ -210,10 +210,10 @@ server_init(struct server *s, int argc, char **argv)
 		die("pipe: %s", strerror(errno));
 	s->stop_rd = pipefd[0];
 	s->stop_wr = pipefd[1];
-	s->reap_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (s->reap_fd < 0 || s->spare_fd < 0)
+	if ((s->reap_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
 		die("eventfd: %s", strerror(errno));
+	if ((s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)
+		die("/dev/null: %s", strerror(errno));
 	if ((s->hub = hub_new()) == NULL)
 		die("out of memory");
 	sync_mutex_init(&s->done_lock);
@@ -240,14 +240,14 @@ accept_loop(struct server *s)
 		{ .fd = s->reap_fd, .events = POLLIN },
 		{ .fd = s->listen_fd, .events = POLLIN },
 	};
-	int backoff = 0;
+	bool backoff = false;
 
 	for (;;) {
 		pf[2].fd = backoff ? -1 : s->listen_fd;
 		int n = poll(pf, 3, backoff ? ACCEPT_BACKOFF_MS : -1);
 		if (n < 0 && errno != EINTR)
 			die("poll: %s", strerror(errno));
-		backoff = 0;
+		backoff = false;
 		if (pf[0].revents & POLLIN) {
 			struct signalfd_siginfo si;
 			if (read(s->signal_fd, &si, sizeof(si)) == sizeof(si)) {
@@ -258,7 +258,7 @@ accept_loop(struct server *s)
 		}
 		if (pf[1].revents & POLLIN)
 			reap_finished(s);
-		if (n > 0 && pf[2].fd >= 0 && (pf[2].revents & POLLIN))
+		if (pf[2].revents & POLLIN)
 			backoff = accept_one(s);
 	}
 }
