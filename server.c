@@ -244,9 +244,11 @@ accept_loop(struct server *s)
 
 	for (;;) {
 		pf[2].fd = backoff ? -1 : s->listen_fd;
-		int n = poll(pf, 3, backoff ? ACCEPT_BACKOFF_MS : -1);
-		if (n < 0 && errno != EINTR)
+		if (poll(pf, 3, backoff ? ACCEPT_BACKOFF_MS : -1) < 0) {
+			if (errno == EINTR)
+				continue;
 			die("poll: %s", strerror(errno));
+		}
 		backoff = false;
 		if (pf[0].revents & POLLIN) {
 			struct signalfd_siginfo si;
