@@ -5,7 +5,9 @@
  * deadline and fails the test when it passes; nothing sleeps to synchronise.
  *
  * Binaries come from $HUBCHAT_SERVER and $HUBCHAT_CLIENT (default ./server
- * and ./client), so the same tests can drive sanitizer builds.
+ * and ./client), so the same tests can drive sanitizer builds; such a run
+ * sets HUBCHAT_SANITIZED=1, which skips the one test that limits the
+ * server's address space.
  */
 #ifndef HUBCHAT_TEST_HARNESS_H
 #define HUBCHAT_TEST_HARNESS_H
