@@ -14,7 +14,7 @@ NAME ?=
 
 COMMON  = msg.o queue.o hub.o proto.o net.o log.o
 SERVER  = server.o config.o $(COMMON)
-CLIENT  = client.o proto.o net.o
+CLIENT  = client.o term.o proto.o net.o
 TESTS   = tests/test_queue.o tests/test_hub.o tests/test_proto.o \
           tests/test_server.o tests/test_policies.o tests/test_client.o \
           tests/harness.o

@@ -42,6 +42,7 @@
 #include "net.h"
 #include "proto.h"
 #include "sync.h"
+#include "term.h"
 
 #define QUIT_GRACE_MS 2000   /* how long to wait for the server's close */
 
@@ -62,13 +63,10 @@ static void parse_args(struct client *cl, int argc, char **argv);
 static void connect_and_login(struct client *cl);
 static void *network_main(void *arg);
 static void terminal_loop(struct client *cl);
-static bool handle_buffered_typed(struct client *cl);
-static bool handle_typed(struct client *cl, char *line, size_t len);
+static bool handle_typed(void *ctx, char *line, size_t len);
 static void show_line(const char *line, size_t len);
-static int read_line(int fd, struct framer *f, char **line);
 static void send_line(struct client *cl, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 int
@@ -164,7 +162,7 @@ ask_name(struct client *cl)
 		fputs(isatty(STDIN_FILENO) ? "Enter your nickname: " :
 		    "Enter your nickname:\n", stdout);
 		fflush(stdout);
-		int n = read_line(STDIN_FILENO, cl->tty_in, &line);
+		int n = term_read_line(STDIN_FILENO, cl->tty_in, &line, -1);
 		if (n < 0) {
 			putchar('\n');
 			die("no nickname given");
@@ -187,17 +185,17 @@ connect_and_login(struct client *cl)
 	cl->fd = net_connect(cl->host, cl->port, err, sizeof(err));
 	if (cl->fd < 0)
 		die("%s", err);
-	if (read_line(cl->fd, cl->net_in, &line) < 0)
+	if (term_read_line(cl->fd, cl->net_in, &line, -1) < 0)
 		die("the server closed the connection");
 	show_line(line, strlen(line));
 
 	for (;;) {
 		const char *name = cl->name ? cl->name : ask_name(cl);
 		send_line(cl, "LOGIN %s", name);
-		if (read_line(cl->fd, cl->net_in, &line) < 0)
+		if (term_read_line(cl->fd, cl->net_in, &line, -1) < 0)
 			die("the server closed the connection");
 		if (strcmp(line, "OK") == 0) {
-			say("* logged in as %s; /help for commands", name);
+			term_say("* logged in as %s; /help for commands", name);
 			return;
 		}
 		show_line(line, strlen(line));
@@ -217,16 +215,16 @@ network_main(void *arg)
 	char *line;
 	int n;
 
-	while ((n = read_line(cl->fd, cl->net_in, &line)) >= 0)
+	while ((n = term_read_line(cl->fd, cl->net_in, &line, -1)) >= 0)
 		show_line(line, (size_t)n);
 	if (errno != 0) {
-		say("! connection lost: %s", strerror(errno));
+		term_say("! connection lost: %s", strerror(errno));
 		cl->net_status = 1;
 	} else {
-		say("* disconnected");
+		term_say("* disconnected");
 	}
 	if (write(cl->wake_wr, "x", 1) < 0)
-		say("! wake-up pipe: %s", strerror(errno));
+		term_say("! wake-up pipe: %s", strerror(errno));
 	return NULL;
 }
 
@@ -241,36 +239,25 @@ show_line(const char *line, size_t len)
 	if (strcmp(safe, "PONG") == 0 || strncmp(safe, "PONG ", 5) == 0)
 		return;                         /* heartbeat replies */
 	if (sscanf(safe, "MSG %32s %n", name, &skip) == 1 && skip > 0)
-		say("%s: %s", name, safe + skip);
+		term_say("%s: %s", name, safe + skip);
 	else if (sscanf(safe, "DM %32s %n", name, &skip) == 1 && skip > 0)
-		say("[dm] %s: %s", name, safe + skip);
+		term_say("[dm] %s: %s", name, safe + skip);
 	else if (strncmp(safe, "INFO ", 5) == 0)
-		say("* %s", safe + 5);
+		term_say("* %s", safe + 5);
 	else if (strncmp(safe, "USERS", 5) == 0)
-		say("* online:%s", safe + 5);
+		term_say("* online:%s", safe + 5);
 	else if (strncmp(safe, "ERR ", 4) == 0)
-		say("! error: %s", safe + 4);
+		term_say("! error: %s", safe + 4);
 	else
-		say("%s", safe);
+		term_say("%s", safe);
 }
 
 /* ---- The terminal thread ----------------------------------------------- */
 
-/* Handles every typed line already buffered; false when the person quits. */
-static bool
-handle_buffered_typed(struct client *cl)
+static void
+send_heartbeat(void *ctx)
 {
-	enum framer_event ev;
-	char *line;
-	size_t len;
-
-	while ((ev = framer_next(cl->tty_in, &line, &len)) != FRAMER_NEED_MORE) {
-		if (ev == FRAMER_TOO_LONG)
-			say("! not sent: a line may hold %d bytes", PROTO_MAX_LINE);
-		else if (!handle_typed(cl, line, len))
-			return false;
-	}
-	return true;
+	send_line(ctx, "PING");
 }
 
 /* Reads typed lines until the person quits (or stdin ends) or the network
@@ -279,49 +266,35 @@ handle_buffered_typed(struct client *cl)
 static void
 terminal_loop(struct client *cl)
 {
-	struct pollfd pf[2] = {
-		{ .fd = cl->wake_rd, .events = POLLIN },
-		{ .fd = STDIN_FILENO, .events = POLLIN },
+	struct term_input in = {
+		.f = cl->tty_in,
+		.wake = { cl->wake_rd, -1 },
+		.idle_ms = cl->heartbeat * 1000,
+		.on_line = handle_typed,
+		.on_idle = send_heartbeat,
+		.ctx = cl,
 	};
 
-	while (handle_buffered_typed(cl)) {
-		int n = poll(pf, 2, cl->heartbeat * 1000);
-		if (n < 0 && errno != EINTR)
-			die("poll: %s", strerror(errno));
-		if (n == 0)
-			send_line(cl, "PING");
-		if (n <= 0)
-			continue;
-		if (pf[0].revents != 0)
-			return;                 /* the server closed first */
-		size_t room;
-		char *space = framer_space(cl->tty_in, &room);
-		ssize_t got = read(STDIN_FILENO, space, room);
-		if (got > 0)
-			framer_commit(cl->tty_in, (size_t)got);
-		else if (got == 0 || errno != EINTR)
-			break;                  /* end of stdin: quit */
-	}
+	if (term_read_typed(&in) == TERM_WOKEN)
+		return;                 /* the server closed first */
 
 	/* Quitting: ask the server to close, and wait for it a while. */
+	struct pollfd pf = { .fd = cl->wake_rd, .events = POLLIN };
 	send_line(cl, "QUIT");
-	if (poll(pf, 1, QUIT_GRACE_MS) == 0)
+	if (poll(&pf, 1, QUIT_GRACE_MS) == 0)
 		shutdown(cl->fd, SHUT_RDWR);
 }
 
-/* Turns one typed line into a command; false when the person quits. */
+/* Turns one typed line (valid text, not empty) into a command; false when
+ * the person quits. */
 static bool
-handle_typed(struct client *cl, char *line, size_t len)
+handle_typed(void *ctx, char *line, size_t len)
 {
+	struct client *cl = ctx;
 	char user[PROTO_MAX_LINE + 1];
 	int skip = 0;
 
-	if (len == 0)
-		return true;
-	if (!proto_text_ok(line, len)) {
-		say("! not sent: control characters or invalid UTF-8");
-		return true;
-	}
+	(void)len;
 	if (strcmp(line, "/quit") == 0 || strcmp(line, "!exit") == 0)
 		return false;
 	if (strcmp(line, "/who") == 0)
@@ -332,43 +305,13 @@ handle_typed(struct client *cl, char *line, size_t len)
 	    line[skip] != '\0')
 		send_line(cl, "DM %s %s", user, line + skip);
 	else if (line[0] == '/')
-		say("! unknown command; /help lists them");
+		term_say("! unknown command; /help lists them");
 	else
 		send_line(cl, "MSG %s", line);
 	return true;
 }
 
 /* ---- Helpers ----------------------------------------------------------- */
-
-/*
- * Reads the next line from fd through framer f; blocks. Returns its length
- * with *line pointing at it (NUL-terminated), or -1 at the end of input
- * (errno 0) or on a read error (errno set). A line over the limit is
- * reported and skipped.
- */
-static int
-read_line(int fd, struct framer *f, char **line)
-{
-	size_t len, room;
-
-	for (;;) {
-		enum framer_event ev = framer_next(f, line, &len);
-		if (ev == FRAMER_LINE)
-			return (int)len;
-		if (ev == FRAMER_TOO_LONG) {
-			say("! line too long: skipped");
-			continue;
-		}
-		char *space = framer_space(f, &room);
-		ssize_t n = read(fd, space, room);
-		if (n > 0)
-			framer_commit(f, (size_t)n);
-		else if (n == 0 || errno != EINTR) {
-			errno = n == 0 ? 0 : errno;
-			return -1;
-		}
-	}
-}
 
 /* Sends one protocol line. A failure is left for the network thread to
  * notice: the connection is gone, and it will say so. */
@@ -385,27 +328,6 @@ send_line(struct client *cl, const char *fmt, ...)
 		return;
 	buf[n++] = '\n';
 	net_write_all(cl->fd, buf, (size_t)n);
-}
-
-/* Prints one line for the person, with the local time in front. */
-static void
-say(const char *fmt, ...)
-{
-	char stamp[16];
-	time_t now = time(NULL);
-	struct tm tm;
-	va_list ap;
-
-	localtime_r(&now, &tm);
-	strftime(stamp, sizeof(stamp), "%H:%M:%S", &tm);
-	flockfile(stdout);
-	printf("[%s] ", stamp);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
-	funlockfile(stdout);
 }
 
 static void

@@ -1,0 +1,51 @@
+/*
+ * term.h - line-at-a-time terminal I/O shared by the client and the peer:
+ * timestamped output, reading one line from a descriptor through a framer,
+ * and the loop that reads typed lines.
+ *
+ * Output is one line per call, locked as a whole, so lines printed by
+ * different threads never mix. Nothing here prints bytes it was not sure
+ * of: text from the network goes through proto_sanitize first.
+ */
+#ifndef HUBCHAT_TERM_H
+#define HUBCHAT_TERM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct framer;
+
+/* Prints "[hh:mm:ss] " (local time), the formatted text and a newline to
+ * stdout, and flushes. Safe from any thread. */
+void term_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Reads the next line from fd through framer f. Returns its length, with
+ * *line pointing at it (NUL-terminated, valid until the next read), or -1:
+ * errno 0 at the end of input, ETIMEDOUT after timeout_ms (< 0 waits for
+ * ever), else the read error. A line over the limit is reported with
+ * term_say and skipped. */
+int term_read_line(int fd, struct framer *f, char **line, int timeout_ms);
+
+/* How term_read_typed stopped. */
+enum term_end {
+	TERM_QUIT,      /* on_line returned false */
+	TERM_EOF,       /* stdin ended (Ctrl-D, or the end of a pipe) */
+	TERM_WOKEN,     /* a wake descriptor became readable */
+};
+
+struct term_input {
+	struct framer *f;       /* stdin's framer: may hold lines already */
+	int wake[2];            /* descriptors that stop the loop; -1 = none */
+	int idle_ms;            /* call on_idle after this much quiet; -1 */
+	bool (*on_line)(void *ctx, char *line, size_t len);
+	void (*on_idle)(void *ctx);
+	void *ctx;
+};
+
+/* Reads typed lines from stdin and hands each valid one to on_line until it
+ * returns false, stdin ends, or a wake descriptor is readable. Empty lines
+ * are skipped; a line with control bytes or invalid UTF-8, or over the
+ * limit, is refused with a message and not handed on. Blocks. */
+enum term_end term_read_typed(const struct term_input *in);
+
+#endif
