@@ -17,6 +17,7 @@
 struct queue {
 	pthread_mutex_t lock;     /* protects every field below */
 	pthread_cond_t nonempty;  /* count became > 0, or closed became true */
+	pthread_cond_t notfull;   /* count fell below cap, or closed */
 	struct msg **ring;        /* cap slots; count of them used from head */
 	size_t cap;
 	size_t head;              /* index of the oldest msg, < cap */
@@ -38,6 +39,7 @@ queue_new(size_t cap)
 	q->cap = cap;
 	sync_mutex_init(&q->lock);
 	sync_check(pthread_cond_init(&q->nonempty, NULL), "pthread_cond_init");
+	sync_check(pthread_cond_init(&q->notfull, NULL), "pthread_cond_init");
 	return q;
 }
 
@@ -58,6 +60,7 @@ queue_free(struct queue *q)
 		return;
 	queue_drop_all(q);
 	pthread_cond_destroy(&q->nonempty);
+	pthread_cond_destroy(&q->notfull);
 	pthread_mutex_destroy(&q->lock);
 	free(q->ring);
 	free(q);
@@ -88,6 +91,22 @@ queue_push(struct queue *q, struct msg *m)
 	return st;
 }
 
+enum queue_status
+queue_push_wait(struct queue *q, struct msg *m)
+{
+	enum queue_status st = QUEUE_OK;
+
+	sync_lock(&q->lock);
+	while (q->count == q->cap && !q->closed)
+		sync_wait(&q->notfull, &q->lock);
+	if (q->closed)
+		st = QUEUE_CLOSED;
+	else
+		queue_append(q, m);
+	sync_unlock(&q->lock);
+	return st;
+}
+
 size_t
 queue_pop(struct queue *q, struct msg **out, size_t max)
 {
@@ -96,10 +115,14 @@ queue_pop(struct queue *q, struct msg **out, size_t max)
 	sync_lock(&q->lock);
 	while (q->count == 0 && !q->closed)
 		sync_wait(&q->nonempty, &q->lock);
+	bool was_full = q->count == q->cap;
 	for (; n < max && q->count > 0; n++, q->count--) {
 		out[n] = q->ring[q->head];
 		q->head = (q->head + 1) % q->cap;
 	}
+	if (was_full && n > 0)
+		sync_check(pthread_cond_broadcast(&q->notfull),
+		    "pthread_cond_broadcast");
 	sync_unlock(&q->lock);
 	return n;
 }
@@ -117,6 +140,8 @@ queue_end(struct queue *q, bool discard, struct msg *final)
 		}
 		q->closed = true;
 		sync_signal(&q->nonempty);
+		sync_check(pthread_cond_broadcast(&q->notfull),
+		    "pthread_cond_broadcast");
 	}
 	sync_unlock(&q->lock);
 }

@@ -8,7 +8,8 @@
  * until there is something to send or the queue is closed, and takes
  * everything queued at once, so the writer can send a batch with one writev.
  *
- * Closing is like close(ch) in Go: pushes fail from then on, the writer
+ * Closing is like close(ch) in Go: pushes fail from then on (a waiting
+ * queue_push_wait too), the writer
  * drains what is left and then pop returns 0 (a `range` loop ending).
  * queue_abort is the slow-consumer variant: it throws the backlog away and
  * leaves one final line in its place.
@@ -45,6 +46,11 @@ void queue_free(struct queue *q);
 /* Appends m without blocking; on QUEUE_OK the queue holds a new reference.
  * Wakes the consumer when the queue goes from empty to non-empty. */
 enum queue_status queue_push(struct queue *q, struct msg *m);
+
+/* Like queue_push, but waits for room instead of reporting QUEUE_FULL:
+ * Go's blocking `ch <- m`. For a producer that may be held back (the peer's
+ * terminal reader); the server never calls it. QUEUE_OK or QUEUE_CLOSED. */
+enum queue_status queue_push_wait(struct queue *q, struct msg *m);
 
 /* Blocks until q holds at least one msg or is closed; then moves up to max
  * msgs, oldest first, into out and returns how many. Returns 0 only once q

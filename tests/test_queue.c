@@ -210,3 +210,52 @@ Test(queue, many_producers_one_consumer_lose_nothing, .timeout = 30)
 	cr_assert_eq(queue_len(q), 0);
 	queue_free(q);
 }
+
+struct waiter {
+	struct queue *q;
+	atomic_int started;
+	enum queue_status st;
+};
+
+static void *
+push_waiting(void *arg)
+{
+	struct waiter *w = arg;
+	struct msg *m = msg_printf("late");
+
+	atomic_store(&w->started, 1);
+	w->st = queue_push_wait(w->q, m);
+	msg_unref(m);
+	return NULL;
+}
+
+Test(queue, push_wait_waits_for_room_and_is_woken_by_pop, .timeout = 10)
+{
+	struct waiter w = { .q = queue_new(1) };
+	pthread_t t;
+
+	push_text(w.q, "first");
+	cr_assert_eq(pthread_create(&t, NULL, push_waiting, &w), 0);
+	while (!atomic_load(&w.started))
+		sched_yield();
+	pop_expect(w.q, "first");           /* makes room: the waiter goes */
+	pthread_join(t, NULL);
+	cr_assert_eq(w.st, QUEUE_OK);
+	pop_expect(w.q, "late");
+	queue_free(w.q);
+}
+
+Test(queue, push_wait_is_woken_by_close, .timeout = 10)
+{
+	struct waiter w = { .q = queue_new(1) };
+	pthread_t t;
+
+	push_text(w.q, "first");
+	cr_assert_eq(pthread_create(&t, NULL, push_waiting, &w), 0);
+	while (!atomic_load(&w.started))
+		sched_yield();
+	queue_close(w.q);
+	pthread_join(t, NULL);
+	cr_assert_eq(w.st, QUEUE_CLOSED);
+	queue_free(w.q);
+}
