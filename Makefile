@@ -15,19 +15,23 @@ NAME ?=
 COMMON  = msg.o queue.o hub.o proto.o net.o log.o
 SERVER  = server.o config.o $(COMMON)
 CLIENT  = client.o term.o proto.o net.o
+PEER    = peer.o term.o msg.o queue.o proto.o net.o
 TESTS   = tests/test_queue.o tests/test_hub.o tests/test_proto.o \
           tests/test_server.o tests/test_policies.o tests/test_client.o \
           tests/harness.o
 
-.PHONY: all run-server run-client test check-criterion clean
+.PHONY: all run-server run-client run-peer-a run-peer-b test check-criterion clean
 
-all: server client
+all: server client peer
 
 server: $(SERVER)
 	$(CC) $(HC_CFLAGS) $(LDFLAGS) -o $@ $(SERVER) $(LDLIBS)
 
 client: $(CLIENT)
 	$(CC) $(HC_CFLAGS) $(LDFLAGS) -o $@ $(CLIENT) $(LDLIBS)
+
+peer: $(PEER)
+	$(CC) $(HC_CFLAGS) $(LDFLAGS) -o $@ $(PEER) $(LDLIBS)
 
 %.o: %.c
 	$(CC) $(HC_CFLAGS) -MMD -MP -I. -c -o $@ $<
@@ -37,6 +41,13 @@ run-server: server
 
 run-client: client
 	./client $(if $(HOST),-H $(HOST)) $(if $(PORT),-p $(PORT)) $(if $(NAME),-u $(NAME))
+
+# The two-terminal peer demo: run one in each terminal.
+run-peer-a: peer
+	./peer -l 8080 -c 127.0.0.1:8081 -n A
+
+run-peer-b: peer
+	./peer -l 8081 -c 127.0.0.1:8080 -n B
 
 # The tests need Criterion; tests/need-criterion.sh installs it with apt-get
 # when it is missing, or says what to run.
@@ -50,10 +61,10 @@ tests/run-tests: $(TESTS) $(COMMON)
 
 # Criterion runs each test in its own process; most integration tests wait
 # on sockets, so more jobs than cores keeps the run short.
-test: server client tests/run-tests
+test: server client peer tests/run-tests
 	tests/run-tests --jobs 8
 
 clean:
-	rm -f server client tests/run-tests *.o *.d tests/*.o tests/*.d
+	rm -f server client peer tests/run-tests *.o *.d tests/*.o tests/*.d
 
 -include *.d tests/*.d

@@ -45,6 +45,7 @@
 #include "term.h"
 
 #define QUIT_GRACE_MS 2000   /* how long to wait for the server's close */
+#define CONNECT_MS    10000  /* give up connecting after this long */
 
 struct client {
 	const char *host;
@@ -182,7 +183,7 @@ connect_and_login(struct client *cl)
 {
 	char err[256], *line;
 
-	cl->fd = net_connect(cl->host, cl->port, err, sizeof(err));
+	cl->fd = net_connect(cl->host, cl->port, CONNECT_MS, err, sizeof(err));
 	if (cl->fd < 0)
 		die("%s", err);
 	if (term_read_line(cl->fd, cl->net_in, &line, -1) < 0)

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -62,8 +63,28 @@ net_listen(const char *addr, const char *port, char *err, size_t errsz)
 	return fd;
 }
 
+/* connect(2) with a deadline: Linux ends a connect that takes longer than
+ * the socket's send timeout with EINPROGRESS, reported here as ETIMEDOUT. */
+static int
+net_connect_one(int fd, const struct addrinfo *ai, int timeout_ms)
+{
+	struct timeval tv = { .tv_sec = timeout_ms / 1000,
+		.tv_usec = (timeout_ms % 1000) * 1000 };
+	struct timeval none = { 0 };
+
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	int rc = connect(fd, ai->ai_addr, ai->ai_addrlen);
+	if (rc < 0 && errno == EINPROGRESS)
+		errno = ETIMEDOUT;
+	int saved = errno;
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &none, sizeof(none));
+	errno = saved;
+	return rc;
+}
+
 int
-net_connect(const char *host, const char *port, char *err, size_t errsz)
+net_connect(const char *host, const char *port, int timeout_ms, char *err,
+    size_t errsz)
 {
 	struct addrinfo hints = {
 		.ai_family = AF_UNSPEC,
@@ -76,21 +97,24 @@ net_connect(const char *host, const char *port, char *err, size_t errsz)
 	if (rc != 0) {
 		snprintf(err, errsz, "cannot resolve %s: %s", host,
 		    gai_strerror(rc));
+		errno = EHOSTUNREACH;
 		return -1;
 	}
 	for (struct addrinfo *ai = res; ai != NULL && fd < 0; ai = ai->ai_next) {
 		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
 		    ai->ai_protocol);
-		if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+		if (fd >= 0 && net_connect_one(fd, ai, timeout_ms) < 0) {
 			saved = errno;
 			close(fd);
 			fd = -1;
 		}
 	}
 	freeaddrinfo(res);
-	if (fd < 0)
+	if (fd < 0) {
 		snprintf(err, errsz, "cannot connect to %s port %s: %s", host,
 		    port, strerror(saved));
+		errno = saved;
+	}
 	return fd;
 }
 
@@ -107,27 +131,50 @@ net_local_port(int fd)
 	return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
 }
 
+/* Formats a socket address as "host:port"; see net_peer_name. */
+static void
+net_format(const struct sockaddr_storage *ss, char *out, size_t outsz)
+{
+	char host[INET6_ADDRSTRLEN] = "?";
+	int port = 0;
+	bool v6 = false;
+
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)ss;
+		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+		port = ntohs(in->sin_port);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)ss;
+		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+			inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], host,
+			    sizeof(host));
+		} else {
+			inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+			v6 = true;
+		}
+		port = ntohs(in6->sin6_port);
+	}
+	snprintf(out, outsz, v6 ? "[%s]:%d" : "%s:%d", host, port);
+}
+
 void
 net_peer_name(int fd, char *out, size_t outsz)
 {
-	struct sockaddr_storage ss;
+	struct sockaddr_storage ss = { 0 };
 	socklen_t len = sizeof(ss);
-	char host[INET6_ADDRSTRLEN] = "?";
-	int port = 0;
 
-	if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0) {
-		if (ss.ss_family == AF_INET) {
-			struct sockaddr_in *in = (struct sockaddr_in *)&ss;
-			inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
-			port = ntohs(in->sin_port);
-		} else if (ss.ss_family == AF_INET6) {
-			struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-			inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
-			port = ntohs(in6->sin6_port);
-		}
-	}
-	snprintf(out, outsz, ss.ss_family == AF_INET6 ? "[%s]:%d" : "%s:%d",
-	    host, port);
+	getpeername(fd, (struct sockaddr *)&ss, &len);
+	net_format(&ss, out, outsz);
+}
+
+void
+net_local_name(int fd, char *out, size_t outsz)
+{
+	struct sockaddr_storage ss = { 0 };
+	socklen_t len = sizeof(ss);
+
+	getsockname(fd, (struct sockaddr *)&ss, &len);
+	net_format(&ss, out, outsz);
 }
 
 int

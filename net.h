@@ -15,15 +15,19 @@
  * fd, or -1 with a one-line reason in err. */
 int net_listen(const char *addr, const char *port, char *err, size_t errsz);
 
-/* Connects to host:port (names are resolved), trying each address in turn.
- * Returns the fd, or -1 with a one-line reason in err. */
-int net_connect(const char *host, const char *port, char *err, size_t errsz);
+/* Connects to host:port (names are resolved), trying each address in turn,
+ * giving each at most timeout_ms. Returns the fd, or -1 with errno set and
+ * a one-line reason in err. */
+int net_connect(const char *host, const char *port, int timeout_ms, char *err,
+    size_t errsz);
 
 /* The local port of a bound socket, or -1. */
 int net_local_port(int fd);
 
-/* Writes "address:port" of fd's peer into out (IPv6 in brackets). */
+/* Writes "address:port" of fd's peer, or of fd itself, into out: IPv6 in
+ * brackets, IPv4-mapped IPv6 as plain IPv4. */
 void net_peer_name(int fd, char *out, size_t outsz);
+void net_local_name(int fd, char *out, size_t outsz);
 
 /* Writes all of buf, looping over short writes and EINTR; never raises
  * SIGPIPE. Returns 0, or -1 with errno set. Blocks while the socket is full. */
