@@ -290,8 +290,8 @@ conn_read_line(struct conn *c, char *out, size_t outsz, int ms)
 		struct pollfd pf = { .fd = c->fd, .events = POLLIN };
 		if (poll(&pf, 1, (int)left) <= 0)
 			continue;
-		ssize_t got = recv(c->fd, c->buf + c->len,
-		    sizeof(c->buf) - c->len, 0);
+		ssize_t got = read(c->fd, c->buf + c->len,
+		    sizeof(c->buf) - c->len);
 		if (got <= 0 && !(got < 0 && errno == EINTR))
 			return false;
 		if (got > 0)
@@ -364,7 +364,9 @@ proc_start(struct proc *p, char *const argv[])
 		dup2(out[1], STDOUT_FILENO);
 		dup2(out[1], STDERR_FILENO);
 		const char *prog = strcmp(argv[0], "CLIENT") == 0 ?
-		    binary("HUBCHAT_CLIENT", "./client") : argv[0];
+		    binary("HUBCHAT_CLIENT", "./client") :
+		    strcmp(argv[0], "PEER") == 0 ?
+		    binary("HUBCHAT_PEER", "./peer") : argv[0];
 		execv(prog, argv);
 		fprintf(stderr, "exec %s: %s\n", prog, strerror(errno));
 		_exit(127);
@@ -445,4 +447,18 @@ proc_wait(struct proc *p, int ms)
 	proc_close_stdin(p);
 	close(p->out);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int
+free_port(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	getsockname(fd, (struct sockaddr *)&sa, &len);
+	close(fd);
+	return ntohs(sa.sin_port);
 }

@@ -41,7 +41,8 @@ bool server_log_wait_count(struct server *s, const char *text, int n, int ms);
 /* Counts occurrences of text in the log. */
 int server_log_count(struct server *s, const char *text);
 
-/* A loopback connection with a line buffer: bytes [start, len) unread. */
+/* A line reader on a loopback connection (or any fd, such as a pipe from a
+ * child's stdout): bytes [start, len) are unread. */
 struct conn {
 	int fd;
 	size_t start;
@@ -86,7 +87,8 @@ struct proc {
 	size_t len;
 };
 
-/* Runs argv with pipes; argv[0] "CLIENT" means the client binary. */
+/* Runs argv with pipes; argv[0] "CLIENT" or "PEER" means that binary
+ * ($HUBCHAT_CLIENT, $HUBCHAT_PEER, or ./client, ./peer). */
 void proc_start(struct proc *p, char *const argv[]);
 void proc_write(struct proc *p, const char *s);
 void proc_close_stdin(struct proc *p);
@@ -95,6 +97,10 @@ bool proc_wait_output(struct proc *p, const char *text, int ms);
 /* Waits for the exit; returns the status, or -1 (after killing) on timeout.
  * Collects remaining output. */
 int proc_wait(struct proc *p, int ms);
+
+/* A loopback port nobody listens on right now (the kernel's pick,
+ * released; the kernel does not hand it out again at once). */
+int free_port(void);
 
 /* Milliseconds on a monotonic clock. */
 long long now_ms(void);

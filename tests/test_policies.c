@@ -430,21 +430,6 @@ Test(flags, port_in_use_is_a_clear_error)
 	cr_assert_eq(server_stop(&srv, SIGTERM, 3000), 0);
 }
 
-/* A port nobody listens on right now (the kernel's pick, released). */
-static int
-free_port(void)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	socklen_t len = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	getsockname(fd, (struct sockaddr *)&sa, &len);
-	close(fd);
-	return ntohs(sa.sin_port);
-}
-
 Test(flags, chat_port_is_used_when_no_flag_is_given, .timeout = 30)
 {
 	struct proc p;
