@@ -30,7 +30,8 @@
  *   connWriter            writer: waits for the link, then drains the queue
  *                         to it, so lines typed before the link is up go
  *                         out once it is
- *   connReader, printer   network: prints the other side's lines, made safe
+ *   connReader, printer   network: prints the other side's lines, refusing
+ *                         any with control bytes
  *   done channel          link state under one mutex and condition
  *                         variable, and a wake-up pipe to the main thread
  *
@@ -472,7 +473,7 @@ static void *
 network_main(void *arg)
 {
 	struct peer *p = arg;
-	char local[80], remote[80], safe[PROTO_MAX_LINE + 1], *line;
+	char local[80], remote[80], *line;
 	int n;
 
 	if (!wait_for_link(p))
@@ -481,9 +482,14 @@ network_main(void *arg)
 	net_peer_name(p->link_fd, remote, sizeof(remote));
 	term_say("* connected to %s (local %s, remote %s)", p->other, local,
 	    remote);
+	/* The server's text rules: a line with control bytes or invalid UTF-8
+	 * is refused, so no escape sequence ever reaches the terminal. */
 	while ((n = term_read_line(p->link_fd, p->link_in, &line, -1)) >= 0) {
-		proto_sanitize(line, (size_t)n, safe, sizeof(safe));
-		term_say("%s: %s", p->other, safe);
+		if (proto_text_ok(line, (size_t)n))
+			term_say("%s: %s", p->other, line);
+		else
+			term_say("! %s sent a line with control bytes or "
+			    "invalid UTF-8; not shown", p->other);
 	}
 
 	sync_lock(&p->lock);
