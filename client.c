@@ -92,7 +92,7 @@ main(int argc, char **argv)
 	if (rc != 0)
 		die("cannot start the network thread: %s", strerror(rc));
 	terminal_loop(&cl);
-	sync_check(pthread_join(network, NULL), "pthread_join");
+	sync_join(network);
 
 	close(cl.fd);
 	framer_free(cl.net_in);

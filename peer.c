@@ -160,10 +160,10 @@ main(int argc, char **argv)
 
 	stop(&p, network);
 	pthread_kill(signals, SIGUSR1);         /* "we are done" */
-	sync_check(pthread_join(signals, NULL), "pthread_join");
-	sync_check(pthread_join(acceptor, NULL), "pthread_join");
-	sync_check(pthread_join(dialer, NULL), "pthread_join");
-	sync_check(pthread_join(writer, NULL), "pthread_join");
+	sync_join(signals);
+	sync_join(acceptor);
+	sync_join(dialer);
+	sync_join(writer);
 	if (p.link_fd >= 0)
 		close(p.link_fd);
 	close(p.listen_fd);
@@ -317,15 +317,8 @@ still_dialing(struct peer *p)
 static void
 dial_pause(struct peer *p, int ms)
 {
-	struct timespec until;
+	struct timespec until = sync_deadline(ms);
 
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += ms / 1000;
-	until.tv_nsec += (ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
 	sync_lock(&p->lock);
 	int rc = 0;
 	while (rc == 0 && p->link_fd < 0 && !p->stopping)
@@ -540,8 +533,6 @@ typed_line(void *ctx, char *line, size_t len)
 static void
 stop(struct peer *p, pthread_t network)
 {
-	struct timespec until;
-
 	sync_lock(&p->lock);
 	p->stopping = true;
 	bool left = p->left;
@@ -552,14 +543,10 @@ stop(struct peer *p, pthread_t network)
 	if (!left)
 		term_say("* bye");
 
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += QUIT_GRACE_MS / 1000;
-	int rc = pthread_timedjoin_np(network, NULL, &until);
-	if (rc == ETIMEDOUT) {
+	if (!sync_join_within(network, QUIT_GRACE_MS)) {
 		shutdown(p->link_fd, SHUT_RDWR);
-		rc = pthread_join(network, NULL);
+		sync_join(network);
 	}
-	sync_check(rc, "pthread_join");
 }
 
 static void

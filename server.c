@@ -404,7 +404,7 @@ session_start(struct session *c)
 		log_event(LOG_ERROR, "id=%lu refused: cannot start reader: %s",
 		    c->id, strerror(rc));
 		queue_close(c->out);
-		sync_check(pthread_join(c->writer, NULL), "pthread_join");
+		sync_join(c->writer);
 		return -1;
 	}
 	return 0;
@@ -441,7 +441,7 @@ reap_finished(struct server *s)
 
 	while (c != NULL) {
 		struct session *next = c->next_done;
-		sync_check(pthread_join(c->reader, NULL), "pthread_join");
+		sync_join(c->reader);
 		session_free(c);
 		s->live--;
 		c = next;
@@ -706,21 +706,10 @@ handle_line(struct session *c, char *line, size_t len)
 static void
 join_writer(struct session *c)
 {
-	struct timespec deadline;
-
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += FLUSH_GRACE_MS / 1000;
-	deadline.tv_nsec += (FLUSH_GRACE_MS % 1000) * 1000000L;
-	if (deadline.tv_nsec >= 1000000000L) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000L;
-	}
-	int rc = pthread_timedjoin_np(c->writer, NULL, &deadline);
-	if (rc == ETIMEDOUT) {
+	if (!sync_join_within(c->writer, FLUSH_GRACE_MS)) {
 		shutdown(c->fd, SHUT_RDWR);
-		rc = pthread_join(c->writer, NULL);
+		sync_join(c->writer);
 	}
-	sync_check(rc, "pthread_join");
 }
 
 /* Closes after a FIN, first reading what the client already sent: closing

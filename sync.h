@@ -1,5 +1,6 @@
 /*
- * sync.h - checked wrappers for the pthread calls that must not fail.
+ * sync.h - checked wrappers for the pthread calls that must not fail, and
+ * the deadline helpers for timed waits and joins.
  *
  * A failing lock, unlock, wait or signal means a bug (a mutex unlocked by the
  * wrong thread, or destroyed while held), not a condition to recover from, so
@@ -10,10 +11,13 @@
 #ifndef HUBCHAT_SYNC_H
 #define HUBCHAT_SYNC_H
 
+#include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static inline void
 sync_check(int rc, const char *call)
@@ -60,6 +64,43 @@ static inline void
 sync_signal(pthread_cond_t *c)
 {
 	sync_check(pthread_cond_signal(c), "pthread_cond_signal");
+}
+
+/* The CLOCK_REALTIME instant ms milliseconds from now: the kind of
+ * deadline pthread_cond_timedwait and pthread_timedjoin_np take. */
+static inline struct timespec
+sync_deadline(int ms)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	t.tv_sec += ms / 1000;
+	t.tv_nsec += (ms % 1000) * 1000000L;
+	if (t.tv_nsec >= 1000000000L) {
+		t.tv_sec++;
+		t.tv_nsec -= 1000000000L;
+	}
+	return t;
+}
+
+/* Joins thread t if it ends within ms: true; false if it is still running
+ * then (the caller should make it end, then sync_join it). */
+static inline bool
+sync_join_within(pthread_t t, int ms)
+{
+	struct timespec until = sync_deadline(ms);
+	int rc = pthread_timedjoin_np(t, NULL, &until);
+
+	if (rc == ETIMEDOUT)
+		return false;
+	sync_check(rc, "pthread_timedjoin_np");
+	return true;
+}
+
+static inline void
+sync_join(pthread_t t)
+{
+	sync_check(pthread_join(t, NULL), "pthread_join");
 }
 
 #endif
