@@ -12,10 +12,10 @@ PORT ?=
 HOST ?=
 NAME ?=
 
-COMMON  = msg.o queue.o hub.o proto.o net.o log.o
+COMMON  = msg.o queue.o hub.o proto.o net.o log.o writer.o
 SERVER  = server.o config.o $(COMMON)
 CLIENT  = client.o term.o proto.o net.o
-PEER    = peer.o term.o msg.o queue.o proto.o net.o
+PEER    = peer.o term.o msg.o queue.o proto.o net.o writer.o
 TESTS   = tests/test_queue.o tests/test_hub.o tests/test_proto.o \
           tests/test_server.o tests/test_policies.o tests/test_client.o \
           tests/test_peer.o \

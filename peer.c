@@ -67,6 +67,7 @@
 #include "queue.h"
 #include "sync.h"
 #include "term.h"
+#include "writer.h"
 
 #define HANDSHAKE_MS   3000    /* the other side's HELLO must come by then */
 #define CONNECT_MS     3000    /* one dial attempt gives up after this */
@@ -75,7 +76,6 @@
 #define QUIT_GRACE_MS  2000    /* after quitting, wait this long for the
                                   other side to close */
 #define QUEUE_LINES    1024
-#define WRITER_BATCH   64
 
 struct peer {
 	/* Set by main before any thread starts, then read-only. */
@@ -437,26 +437,13 @@ static void *
 writer_main(void *arg)
 {
 	struct peer *p = arg;
-	struct msg *batch[WRITER_BATCH];
-	struct iovec iov[WRITER_BATCH];
-	size_t n;
 
 	if (!wait_for_link(p))
 		return NULL;
-	while ((n = queue_pop(p->out, batch, WRITER_BATCH)) > 0) {
-		for (size_t i = 0; i < n; i++) {
-			iov[i].iov_base = (void *)msg_data(batch[i]);
-			iov[i].iov_len = msg_len(batch[i]);
-		}
-		int rc = net_writev_all(p->link_fd, iov, (int)n);
-		for (size_t i = 0; i < n; i++)
-			msg_unref(batch[i]);
-		if (rc < 0) {
-			queue_abort(p->out, NULL);
-			return NULL;
-		}
-	}
-	shutdown(p->link_fd, SHUT_WR);
+	if (writer_run(p->link_fd, p->out) < 0)
+		queue_abort(p->out, NULL);
+	else
+		shutdown(p->link_fd, SHUT_WR);
 	return NULL;
 }
 

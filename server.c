@@ -53,20 +53,20 @@
 #include "proto.h"
 #include "queue.h"
 #include "sync.h"
+#include "writer.h"
 
 /*
  * Thread stacks. glibc's default is 8 MiB of address space per thread; at
  * two threads per client, 10,000 clients would reserve 160 GiB. A reader's
  * deepest path is a log line (a 4 KiB buffer and vsnprintf) and a writer's
- * is a 64-entry iovec batch, both well under 16 KiB, so 64 KiB leaves a
- * margin of four or more. Sanitizer builds, whose frames are larger, raise
- * it with -DTHREAD_STACK_KIB=...
+ * is a 64-entry iovec batch (writer.c), both well under 16 KiB, so 64 KiB
+ * leaves a margin of four or more. Sanitizer builds, whose frames are
+ * larger, raise it with -DTHREAD_STACK_KIB=...
  */
 #ifndef THREAD_STACK_KIB
 #define THREAD_STACK_KIB 64
 #endif
 
-#define WRITER_BATCH   64      /* msgs per writev */
 #define FLUSH_GRACE_MS 1000    /* a leaving client's last lines get this
                                   long to drain before the socket is shut */
 #define ACCEPT_BACKOFF_MS 100  /* pause after an accept failure */
@@ -774,31 +774,16 @@ writer_failed(struct session *c, int err)
 	shutdown(c->fd, SHUT_RD);
 }
 
-/* Sends everything the queue yields, a batch per writev, until the queue is
- * closed and empty or a write fails. */
+/* Sends everything the queue yields, a batch per writev (writer_run),
+ * until the queue is closed and drained or a write fails. */
 static void *
 writer_main(void *arg)
 {
 	struct session *c = arg;
-	struct msg *batch[WRITER_BATCH];
-	struct iovec iov[WRITER_BATCH];
-	size_t n;
 
 	name_thread("wr", c->id);
-	while ((n = queue_pop(c->out, batch, WRITER_BATCH)) > 0) {
-		for (size_t i = 0; i < n; i++) {
-			iov[i].iov_base = (void *)msg_data(batch[i]);
-			iov[i].iov_len = msg_len(batch[i]);
-		}
-		int rc = net_writev_all(c->fd, iov, (int)n);
-		int err = errno;
-		for (size_t i = 0; i < n; i++)
-			msg_unref(batch[i]);
-		if (rc < 0) {
-			writer_failed(c, err);
-			break;
-		}
-	}
+	if (writer_run(c->fd, c->out) < 0)
+		writer_failed(c, errno);
 	return NULL;
 }
 
