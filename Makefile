@@ -18,10 +18,11 @@ CLIENT  = client.o term.o proto.o net.o
 PEER    = peer.o term.o msg.o queue.o proto.o net.o writer.o
 TESTS   = tests/test_queue.o tests/test_hub.o tests/test_proto.o \
           tests/test_server.o tests/test_policies.o tests/test_client.o \
-          tests/test_peer.o \
+          tests/test_peer.o tests/test_stress.o \
           tests/harness.o
 
-.PHONY: all run-server run-client run-peer-a run-peer-b test check-criterion clean
+.PHONY: all run-server run-client run-peer-a run-peer-b test sanitize \
+        check-criterion clean
 
 all: server client peer
 
@@ -65,7 +66,13 @@ tests/run-tests: $(TESTS) $(COMMON)
 test: server client peer tests/run-tests
 	tests/run-tests --jobs 8
 
+# Sanitizer builds of every program, driven by the whole suite; any report
+# fails (tests/sanitize.sh says how).
+sanitize: tests/run-tests
+	sh tests/sanitize.sh
+
 clean:
 	rm -f server client peer tests/run-tests *.o *.d tests/*.o tests/*.d
+	rm -rf build
 
 -include *.d tests/*.d
