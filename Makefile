@@ -21,7 +21,7 @@ TESTS   = tests/test_queue.o tests/test_hub.o tests/test_proto.o \
           tests/test_peer.o tests/test_stress.o \
           tests/harness.o
 
-.PHONY: all run-server run-client run-peer-a run-peer-b test sanitize \
+.PHONY: all run-server run-client run-peer-a run-peer-b test sanitize fuzz \
         check-criterion clean
 
 all: server client peer
@@ -70,6 +70,12 @@ test: server client peer tests/run-tests
 # fails (tests/sanitize.sh says how).
 sanitize: tests/run-tests
 	sh tests/sanitize.sh
+
+# libFuzzer targets for the framer, the parser and the text rule, each run
+# for FUZZ_SECONDS (tests/fuzz/run.sh; needs clang).
+FUZZ_SECONDS ?= 60
+fuzz:
+	sh tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 clean:
 	rm -f server client peer tests/run-tests *.o *.d tests/*.o tests/*.d
