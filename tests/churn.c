@@ -1,0 +1,321 @@
+/*
+ * churn.c - a bounded churn run against a live server.
+ *
+ *   churn -p PORT -P SERVER_PID [-n SESSIONS] [-c CONCURRENCY] [-s SEED]
+ *         [--no-rss]
+ *
+ * Runs SESSIONS sessions, CONCURRENCY at a time. Each connects, logs in,
+ * talks, and ends one of six ways, chosen at random: QUIT (and waits for
+ * "INFO bye"), vanishing (close), a reset, closing in the middle of a line,
+ * a half-close (and waits for the replies and the server's close), or
+ * leaving before logging in. Every session checks what it was told.
+ *
+ * Then it checks, through /proc/PID, that the server is back to where it
+ * was: exactly as many threads and open fds as before the run, and an RSS
+ * within RSS_SLACK_KIB of what it was after a warm-up of the same
+ * concurrency (malloc keeps freed memory for reuse, so the baseline for
+ * memory is a warm server, not a cold one). Exit 0 when all holds.
+ */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define RSS_SLACK_KIB 2048      /* stated tolerance for memory */
+#define IO_TIMEOUT_MS 10000     /* per read; every wait is bounded */
+#define SETTLE_MS     10000     /* for the server to finish tearing down */
+
+enum ending { QUIT, VANISH, RESET, MIDLINE, HALFCLOSE, PRELOGIN, ENDINGS };
+static const char *ending_names[] = { "quit", "vanish", "reset", "midline",
+	"halfclose", "prelogin" };
+
+static int port;
+static int server_pid;
+static long sessions = 10000;
+static int concurrency = 16;
+static unsigned seed = 1;
+static bool check_rss = true;
+
+static atomic_long next_session;
+static long run_limit;                  /* sessions up to this number */
+static atomic_long outcomes[ENDINGS];
+static atomic_long failures;
+
+/* ---- One session ------------------------------------------------------- */
+
+static void
+fail(long k, const char *what)
+{
+	if (atomic_fetch_add(&failures, 1) < 10)
+		fprintf(stderr, "churn: session %ld: %s\n", k, what);
+}
+
+static int
+dial(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+		.sin_port = htons((uint16_t)port) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static bool
+say(int fd, const char *s)
+{
+	size_t n = strlen(s);
+	return send(fd, s, n, MSG_NOSIGNAL) == (ssize_t)n;
+}
+
+/* Reads until a line equal to want arrives (true), or EOF, an error or the
+ * timeout (false). Other lines (broadcasts from other sessions) are
+ * skipped. With want NULL, reads until EOF and returns true then. */
+static bool
+read_until(int fd, const char *want)
+{
+	char buf[8192];
+	size_t len = 0;
+
+	for (;;) {
+		char *lf;
+		while ((lf = memchr(buf, '\n', len)) != NULL) {
+			*lf = '\0';
+			if (want != NULL && strcmp(buf, want) == 0)
+				return true;
+			len -= (size_t)(lf + 1 - buf);
+			memmove(buf, lf + 1, len);
+		}
+		if (len == sizeof(buf))
+			len = 0;        /* a line longer than we care about */
+		struct pollfd pf = { .fd = fd, .events = POLLIN };
+		if (poll(&pf, 1, IO_TIMEOUT_MS) <= 0)
+			return false;
+		ssize_t n = recv(fd, buf + len, sizeof(buf) - len, 0);
+		if (n <= 0)
+			return want == NULL && n == 0;
+		len += (size_t)n;
+	}
+}
+
+static void
+session(long k, unsigned *rnd)
+{
+	enum ending how = (enum ending)(rand_r(rnd) % ENDINGS);
+	char line[96];
+	int fd = dial();
+
+	if (fd < 0) {
+		fail(k, "cannot connect");
+		return;
+	}
+	if (how != PRELOGIN) {
+		snprintf(line, sizeof(line), "LOGIN u%ld\nMSG hello %ld\n", k, k);
+		if (!say(fd, line))
+			fail(k, "send failed");
+	}
+	switch (how) {
+	case QUIT:
+		say(fd, "MSG bye all\nQUIT\n");
+		if (!read_until(fd, "INFO bye"))
+			fail(k, "no INFO bye after QUIT");
+		break;
+	case VANISH:
+		break;
+	case RESET: {
+		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		break;
+	}
+	case MIDLINE:
+		say(fd, "MSG this line never ends");
+		break;
+	case HALFCLOSE:
+		snprintf(line, sizeof(line), "PING half%ld\n", k);
+		say(fd, line);
+		shutdown(fd, SHUT_WR);
+		snprintf(line, sizeof(line), "PONG half%ld", k);
+		if (!read_until(fd, line))
+			fail(k, "no PONG after a half-close");
+		else if (!read_until(fd, NULL))
+			fail(k, "the server did not close after a half-close");
+		break;
+	case PRELOGIN:
+	case ENDINGS:
+		break;
+	}
+	close(fd);
+	atomic_fetch_add(&outcomes[how], 1);
+}
+
+static void *
+worker(void *arg)
+{
+	unsigned rnd = seed ^ (unsigned)(uintptr_t)arg;
+	long k;
+
+	while ((k = atomic_fetch_add(&next_session, 1)) < run_limit)
+		session(k, &rnd);
+	return NULL;
+}
+
+/* Runs sessions [next_session, limit) with `concurrency` threads. */
+static void
+run_until(long limit)
+{
+	pthread_t t[256];
+	int n = concurrency < 256 ? concurrency : 256;
+
+	run_limit = limit;
+	for (int i = 0; i < n; i++)
+		pthread_create(&t[i], NULL, worker, (void *)(uintptr_t)(i + 1));
+	for (int i = 0; i < n; i++)
+		pthread_join(t[i], NULL);
+}
+
+/* ---- What /proc says of the server ------------------------------------- */
+
+struct usage {
+	long threads;
+	long fds;
+	long rss_kib;
+};
+
+static long
+status_field(const char *name)
+{
+	char path[64], line[256];
+	long v = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", server_pid);
+	FILE *f = fopen(path, "r");
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, name, strlen(name)) == 0)
+			v = atol(line + strlen(name));
+	if (f != NULL)
+		fclose(f);
+	return v;
+}
+
+static struct usage
+measure(void)
+{
+	struct usage u = { status_field("Threads:"), 0,
+		status_field("VmRSS:") };
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", server_pid);
+	DIR *d = opendir(path);
+	for (struct dirent *e; d != NULL && (e = readdir(d)) != NULL;)
+		u.fds += e->d_name[0] != '.';
+	if (d != NULL)
+		closedir(d);
+	return u;
+}
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits until the server has as many threads and fds as base. */
+static struct usage
+settle(struct usage base)
+{
+	long long deadline = now_ms() + SETTLE_MS;
+	struct usage u;
+
+	while ((u = measure()).threads != base.threads || u.fds != base.fds) {
+		if (now_ms() > deadline)
+			break;
+		poll(NULL, 0, 20);      /* /proc has nothing to wait on */
+	}
+	return u;
+}
+
+/* ---- main -------------------------------------------------------------- */
+
+static void
+parse_args(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : "";
+		if (strcmp(a, "--no-rss") == 0) {
+			check_rss = false;
+			continue;
+		}
+		if (strcmp(a, "-p") == 0)
+			port = atoi(v);
+		else if (strcmp(a, "-P") == 0)
+			server_pid = atoi(v);
+		else if (strcmp(a, "-n") == 0)
+			sessions = atol(v);
+		else if (strcmp(a, "-c") == 0)
+			concurrency = atoi(v);
+		else if (strcmp(a, "-s") == 0)
+			seed = (unsigned)atol(v);
+		else {
+			fprintf(stderr, "usage: churn -p PORT -P PID [-n N] "
+			    "[-c C] [-s SEED] [--no-rss]\n");
+			exit(2);
+		}
+		i++;
+	}
+	if (port <= 0 || server_pid <= 0 || sessions <= 0 || concurrency <= 0) {
+		fprintf(stderr, "churn: -p PORT and -P PID are needed\n");
+		exit(2);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	parse_args(argc, argv);
+	struct usage cold = measure();
+	long warmup = sessions / 10 < 500 ? sessions / 10 : 500;
+	run_until(warmup);
+	struct usage warm = settle(cold);
+
+	long long start = now_ms();
+	run_until(sessions);
+	double secs = (double)(now_ms() - start) / 1000.0;
+	struct usage end = settle(cold);
+
+	printf("churn: sessions=%ld concurrency=%d seed=%u in %.1f s "
+	    "(%.0f sessions/s after warm-up)\n", sessions, concurrency, seed,
+	    secs, (double)(sessions - warmup) / (secs > 0 ? secs : 1));
+	printf("churn: endings:");
+	for (int i = 0; i < ENDINGS; i++)
+		printf(" %s=%ld", ending_names[i], atomic_load(&outcomes[i]));
+	printf(" failures=%ld\n", atomic_load(&failures));
+	printf("churn: threads before=%ld after=%ld; fds before=%ld after=%ld; "
+	    "rss warm=%ld KiB after=%ld KiB (%+ld KiB, allowed +%d)\n",
+	    cold.threads, end.threads, cold.fds, end.fds, warm.rss_kib,
+	    end.rss_kib, end.rss_kib - warm.rss_kib, RSS_SLACK_KIB);
+
+	bool ok = atomic_load(&failures) == 0 && end.threads == cold.threads &&
+	    end.fds == cold.fds &&
+	    (!check_rss || end.rss_kib <= warm.rss_kib + RSS_SLACK_KIB);
+	printf("churn: %s\n", ok ? "OK: back to baseline" : "FAILED");
+	return ok ? 0 : 1;
+}
