@@ -18,7 +18,7 @@ CLIENT  = client.o term.o proto.o net.o
 PEER    = peer.o term.o msg.o queue.o proto.o net.o writer.o
 TESTS   = tests/test_queue.o tests/test_hub.o tests/test_proto.o \
           tests/test_server.o tests/test_policies.o tests/test_client.o \
-          tests/test_peer.o tests/test_stress.o \
+          tests/test_peer.o tests/test_stress.o tests/test_faults.o \
           tests/harness.o
 
 .PHONY: all run-server run-client run-peer-a run-peer-b test sanitize fuzz \

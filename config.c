@@ -22,6 +22,8 @@ static const char usage[] =
 "      --idle-timeout SEC  close a client silent for SEC seconds\n"
 "                          (default 60; 0 = never)\n"
 "  -q, --quiet             do not log each message\n"
+"      --sndbuf BYTES      test-only: a small socket send buffer per client,\n"
+"                          to force short writes\n"
 "  -h, --help              show this help\n"
 "  -V, --version           show the version\n";
 
@@ -67,7 +69,7 @@ config_defaults(struct config *cfg)
 	cfg->quiet = false;
 }
 
-enum { OPT_MAX_CLIENTS = 256, OPT_QUEUE, OPT_IDLE };
+enum { OPT_MAX_CLIENTS = 256, OPT_QUEUE, OPT_IDLE, OPT_SNDBUF };
 
 static const struct option options[] = {
 	{ "port", required_argument, NULL, 'p' },
@@ -75,6 +77,7 @@ static const struct option options[] = {
 	{ "max-clients", required_argument, NULL, OPT_MAX_CLIENTS },
 	{ "queue", required_argument, NULL, OPT_QUEUE },
 	{ "idle-timeout", required_argument, NULL, OPT_IDLE },
+	{ "sndbuf", required_argument, NULL, OPT_SNDBUF },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -112,6 +115,10 @@ config_parse(int argc, char **argv, struct config *cfg)
 		case OPT_IDLE:
 			cfg->idle_timeout = (int)config_number("--idle-timeout",
 			    optarg, 0, INT_MAX / 1000);
+			break;
+		case OPT_SNDBUF:
+			cfg->sndbuf = (int)config_number("--sndbuf", optarg, 1,
+			    1 << 24);
 			break;
 		case 'q':
 			cfg->quiet = true;

@@ -371,6 +371,9 @@ session_new(struct server *s, int fd)
 	net_peer_name(fd, c->peer, sizeof(c->peer));
 	/* Lines are batched by the writer; Nagle would only add delay. */
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (s->cfg.sndbuf > 0)          /* tests: force short writes */
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &s->cfg.sndbuf,
+		    sizeof(s->cfg.sndbuf));
 	c->idle_deadline = now_ms() + s->cfg.idle_timeout * 1000LL;
 	return c;
 }
