@@ -225,8 +225,11 @@ Test(faults, a_flood_does_not_starve_other_clients, .timeout = 60)
 	    atomic_load(&b.dms), FLOOD_LINES, worst);
 	cr_assert_geq(atomic_load(&b.dms), 1, "no DM arrived during the flood");
 	/* A DM waits behind what is already queued for b; b reads as fast as
-	 * it can, so that is never more than a moment. */
-	cr_assert_lt(worst, 500, "a DM waited %ld ms behind the flood", worst);
+	 * it can, so that is never more than a moment: 500 ms, or 5 s for a
+	 * sanitizer build, which runs 5 to 15 times slower. The DMs counted
+	 * all arrived before the flood's last line: the flood starved none. */
+	long bound = getenv("HUBCHAT_SANITIZED") ? 5000 : 500;
+	cr_assert_lt(worst, bound, "a DM waited %ld ms behind the flood", worst);
 	conn_close(flooder);
 	conn_close(a);
 	conn_close(b.c);
