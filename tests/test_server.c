@@ -251,10 +251,13 @@ expect_leave_notice(const char *how)
 		conn_close(b);
 	} else if (strcmp(how, "reset") == 0) {
 		conn_reset(b);
+	} else if (strcmp(how, "midline") == 0) {
+		conn_send(b, "MSG never finished");    /* no LF: not a line */
+		conn_close(b);
 	} else {
 		conn_close(b);
 	}
-	conn_expect(a, "INFO bob disconnected");
+	conn_expect(a, "INFO bob disconnected");  /* and nothing before it */
 	conn_close(a);
 }
 
@@ -262,6 +265,10 @@ Test(server, quit_says_bye_and_others_hear) { expect_leave_notice("QUIT"); }
 Test(server, bang_exit_says_bye) { expect_leave_notice("!exit"); }
 Test(server, eof_is_announced) { expect_leave_notice("eof"); }
 Test(server, reset_is_announced) { expect_leave_notice("reset"); }
+Test(server, close_mid_line_is_announced_and_the_part_dropped)
+{
+	expect_leave_notice("midline");
+}
 
 Test(server, half_close_still_gets_replies)
 {
