@@ -100,7 +100,10 @@ struct peer {
 };
 
 static void parse_args(struct peer *p, int argc, char **argv);
+static void peer_init(struct peer *p);
 static void start_listening(struct peer *p);
+static pthread_t start_thread(const char *name, void *(*fn)(void *),
+    struct peer *p);
 static void *signal_main(void *arg);
 static void *acceptor_main(void *arg);
 static void *dialer_main(void *arg);
@@ -120,34 +123,15 @@ main(int argc, char **argv)
 {
 	struct peer p = { .link_fd = -1 };
 	pthread_t signals, acceptor, dialer, writer, network;
-	int pipefd[2];
-	sigset_t sigs;
 
 	parse_args(&p, argc, argv);
-	/* Signals become data: a thread sigwaits for them (see signal_main). */
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGUSR1);
-	sync_check(pthread_sigmask(SIG_BLOCK, &sigs, NULL), "pthread_sigmask");
-	signal(SIGPIPE, SIG_IGN);
-	if (pipe2(pipefd, O_CLOEXEC) < 0)
-		die(1, "pipe: %s", strerror(errno));
-	p.wake_rd = pipefd[0];
-	p.wake_wr = pipefd[1];
-	if (getrandom(&p.nonce, sizeof(p.nonce), 0) != sizeof(p.nonce))
-		die(1, "getrandom: %s", strerror(errno));
-	if ((p.out = queue_new(QUEUE_LINES)) == NULL)
-		die(1, "out of memory");
-	sync_mutex_init(&p.lock);
-	sync_check(pthread_cond_init(&p.changed, NULL), "pthread_cond_init");
+	peer_init(&p);
 	start_listening(&p);
-
-	sync_check(pthread_create(&signals, NULL, signal_main, &p), "signals");
-	sync_check(pthread_create(&acceptor, NULL, acceptor_main, &p), "acceptor");
-	sync_check(pthread_create(&dialer, NULL, dialer_main, &p), "dialer");
-	sync_check(pthread_create(&writer, NULL, writer_main, &p), "writer");
-	sync_check(pthread_create(&network, NULL, network_main, &p), "network");
+	signals = start_thread("signals", signal_main, &p);
+	acceptor = start_thread("acceptor", acceptor_main, &p);
+	dialer = start_thread("dialer", dialer_main, &p);
+	writer = start_thread("writer", writer_main, &p);
+	network = start_thread("network", network_main, &p);
 
 	struct framer *tty = framer_new();
 	struct term_input in = {
@@ -171,6 +155,47 @@ main(int argc, char **argv)
 	framer_free(tty);
 	queue_free(p.out);
 	return 0;
+}
+
+/* Everything but the listening socket: signals, the wake-up pipe, the
+ * nonce, the queue and the lock. Exits 1 on failure. */
+static void
+peer_init(struct peer *p)
+{
+	int pipefd[2];
+	sigset_t sigs;
+
+	/* Signals become data: a thread sigwaits for them (signal_main). The
+	 * mask is set before any thread starts, so every thread inherits it. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGUSR1);
+	sync_check(pthread_sigmask(SIG_BLOCK, &sigs, NULL), "pthread_sigmask");
+	signal(SIGPIPE, SIG_IGN);
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		die(1, "pipe: %s", strerror(errno));
+	p->wake_rd = pipefd[0];
+	p->wake_wr = pipefd[1];
+	if (getrandom(&p->nonce, sizeof(p->nonce), 0) != sizeof(p->nonce))
+		die(1, "getrandom: %s", strerror(errno));
+	if ((p->out = queue_new(QUEUE_LINES)) == NULL)
+		die(1, "out of memory");
+	sync_mutex_init(&p->lock);
+	sync_check(pthread_cond_init(&p->changed, NULL), "pthread_cond_init");
+}
+
+/* Starts a thread named name (for top -H and gdb); exits 1 if it cannot. */
+static pthread_t
+start_thread(const char *name, void *(*fn)(void *), struct peer *p)
+{
+	pthread_t t;
+	int rc = pthread_create(&t, NULL, fn, p);
+
+	if (rc != 0)
+		die(1, "cannot start the %s thread: %s", name, strerror(rc));
+	pthread_setname_np(t, name);
+	return t;
 }
 
 /* ---- Flags ------------------------------------------------------------- */
