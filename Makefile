@@ -22,7 +22,7 @@ TESTS   = tests/test_queue.o tests/test_hub.o tests/test_proto.o \
           tests/harness.o
 
 .PHONY: all run-server run-client run-peer-a run-peer-b test sanitize fuzz \
-        churn valgrind check-criterion clean
+        churn valgrind demos check-criterion clean
 
 all: server client peer
 
@@ -91,6 +91,11 @@ churn: server build/churn/churn
 
 valgrind: server build/churn/churn
 	VALGRIND=1 sh tests/churn.sh 300 8
+
+# Broken-vs-fixed demos (demos/README.md): each patch breaks one function;
+# the test that exposes it must fail against that build.
+demos: tests/run-tests
+	sh demos/run.sh
 
 clean:
 	rm -f server client peer tests/run-tests *.o *.d tests/*.o tests/*.d

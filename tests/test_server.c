@@ -270,6 +270,24 @@ Test(server, close_mid_line_is_announced_and_the_part_dropped)
 	expect_leave_notice("midline");
 }
 
+/* When xavier leaves, the fd number of his connection is free, and the next
+ * accept (yvonne's) takes it. A DM to xavier sent at that moment must never
+ * reach yvonne: xavier leaves the hub before his fd is closed. */
+Test(server, a_reused_fd_never_gets_another_clients_lines)
+{
+	struct conn *z = conn_login(srv.port, "zed");
+	struct conn *x = conn_login(srv.port, "xavier");
+
+	conn_expect(z, "INFO xavier joined");
+	conn_close(x);
+	struct conn *y = conn_open(srv.port);
+	conn_send(z, "DM xavier for xavier only\n");
+	conn_expect_quiet(y);           /* only replies to its own lines */
+	conn_expect_quiet(y);
+	conn_close(y);
+	conn_close(z);
+}
+
 Test(server, half_close_still_gets_replies)
 {
 	struct conn *c = conn_open(srv.port);

@@ -1,0 +1,42 @@
+#!/bin/sh
+# make demos: for each broken variant in demos/*.patch, applies it to a
+# scratch copy of the sources, builds that server, and runs the test that
+# exposes it. The test passes on the real server (it is part of make test)
+# and must fail on the broken one; a demo whose test passes fails this run.
+set -eu
+cd "$(dirname "$0")/.."
+OUT=build/demos
+SRC="server.c config.c msg.c queue.c hub.c proto.c net.c log.c writer.c"
+HDR="*.h"
+
+# demo name, then the test that exposes it
+set -- \
+	locked-push 'policy/slow_consumer_is_cut_off_and_others_get_everything' \
+	close-first 'server/a_reused_fd_never_gets_another_clients_lines' \
+	unbounded-queue 'policy/memory_stays_bounded_while_a_client_never_reads'
+
+status=0
+while [ $# -gt 0 ]; do
+	demo=$1 test=$2
+	shift 2
+	dir="$OUT/$demo"
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	# shellcheck disable=SC2086
+	cp $SRC $HDR "$dir/"
+	patch -s -d "$dir" -p1 < "demos/$demo.patch"
+	# The broken variants leave real helpers unused: no -Werror here.
+	(cd "$dir" && ${CC:-cc} -std=c11 -D_GNU_SOURCE -O2 -g -pthread \
+		-I. $SRC -o server)
+	echo "== demo $demo: $test, against the broken server"
+	if HUBCHAT_SERVER="$dir/server" tests/run-tests --filter "$test" \
+		>"$dir/test.log" 2>&1; then
+		echo "demo $demo: the test PASSED against the broken server"
+		status=1
+	else
+		grep -A2 "Assertion Failed" "$dir/test.log" | grep -v "^\[----\]   $" |
+			sed 's/^/    /' | head -4
+		echo "demo $demo: broken, and the test shows it"
+	fi
+done
+exit $status
