@@ -22,6 +22,8 @@ static const char usage[] =
 "      --idle-timeout SEC  close a client silent for SEC seconds\n"
 "                          (default 60; 0 = never)\n"
 "  -q, --quiet             do not log each message\n"
+"      --trace             log thread starts and exits, the queue depth at\n"
+"                          each delivery, and evictions (off: no cost)\n"
 "      --sndbuf BYTES      test-only: a small socket send buffer per client,\n"
 "                          to force short writes\n"
 "  -h, --help              show this help\n"
@@ -69,7 +71,7 @@ config_defaults(struct config *cfg)
 	cfg->quiet = false;
 }
 
-enum { OPT_MAX_CLIENTS = 256, OPT_QUEUE, OPT_IDLE, OPT_SNDBUF };
+enum { OPT_MAX_CLIENTS = 256, OPT_QUEUE, OPT_IDLE, OPT_SNDBUF, OPT_TRACE };
 
 static const struct option options[] = {
 	{ "port", required_argument, NULL, 'p' },
@@ -78,6 +80,7 @@ static const struct option options[] = {
 	{ "queue", required_argument, NULL, OPT_QUEUE },
 	{ "idle-timeout", required_argument, NULL, OPT_IDLE },
 	{ "sndbuf", required_argument, NULL, OPT_SNDBUF },
+	{ "trace", no_argument, NULL, OPT_TRACE },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -122,6 +125,9 @@ config_parse(int argc, char **argv, struct config *cfg)
 			break;
 		case 'q':
 			cfg->quiet = true;
+			break;
+		case OPT_TRACE:
+			cfg->trace = true;
 			break;
 		case 'h':
 			fputs(usage, stdout);

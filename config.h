@@ -16,6 +16,7 @@ struct config {
 	size_t queue_cap;       /* lines waiting per client before eviction */
 	int idle_timeout;       /* seconds without a complete line; 0 = never */
 	bool quiet;             /* no per-message log lines */
+	bool trace;             /* [TRACE] lines: threads, queues, evictions */
 	int sndbuf;             /* test-only: SO_SNDBUF per client; 0 = as is */
 };
 

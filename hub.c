@@ -16,6 +16,7 @@
 #include "hub.h"
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -101,23 +102,44 @@ hub_evict(struct hub *h, struct hub_member *m)
 	m->kick(m->kick_arg);
 }
 
-/* Pushes msg to one member; a full queue evicts it. Lock held. */
+/* Records one push for --trace. Lock held; no I/O. */
 static void
-hub_push(struct hub *h, struct hub_member *to, struct msg *msg)
+hub_trace_push(struct hub_trace *t, const struct hub_member *to, bool full)
 {
-	if (!to->evicted && queue_push(to->out, msg) == QUEUE_FULL)
+	if (t->n == HUB_TRACE_MAX) {
+		t->more++;
+		return;
+	}
+	snprintf(t->to[t->n].name, sizeof(t->to[t->n].name), "%s", to->name);
+	t->to[t->n].depth = full ? 0 : queue_len(to->out);
+	t->to[t->n++].evicted = full;
+}
+
+/* Pushes msg to one member; a full queue evicts it. trace may be NULL.
+ * Lock held. */
+static void
+hub_push(struct hub *h, struct hub_member *to, struct msg *msg,
+    struct hub_trace *trace)
+{
+	if (to->evicted)
+		return;
+	bool full = queue_push(to->out, msg) == QUEUE_FULL;
+	if (full)
 		hub_evict(h, to);
+	if (trace != NULL)
+		hub_trace_push(trace, to, full);
 }
 
 /* Pushes msg to every member but except (which may be NULL). Lock held. */
 static void
-hub_push_all(struct hub *h, const struct hub_member *except, struct msg *msg)
+hub_push_all(struct hub *h, const struct hub_member *except, struct msg *msg,
+    struct hub_trace *trace)
 {
 	if (msg == NULL)        /* out of memory: the line is lost for all */
 		return;
 	for (size_t i = 0; i < h->count; i++)
 		if (h->members[i] != except)
-			hub_push(h, h->members[i], msg);
+			hub_push(h, h->members[i], msg, trace);
 }
 
 static void
@@ -133,7 +155,7 @@ static void
 hub_announce_leave(struct hub *h, const char *name)
 {
 	struct msg *notice = msg_printf("INFO %s disconnected", name);
-	hub_push_all(h, NULL, notice);
+	hub_push_all(h, NULL, notice, NULL);
 	msg_unref(notice);
 }
 
@@ -198,7 +220,7 @@ hub_insert(struct hub *h, size_t i, struct hub_member *m)
 		    (h->count - i) * sizeof(h->members[0]));
 		h->members[i] = m;
 		h->count++;
-		hub_push_all(h, m, joined);
+		hub_push_all(h, m, joined, NULL);
 		hub_settle(h);
 		st = HUB_OK;
 	}
@@ -249,7 +271,8 @@ hub_leave(struct hub *h, struct hub_member *m)
 }
 
 enum hub_status
-hub_broadcast(struct hub *h, struct hub_member *from, const char *text)
+hub_broadcast(struct hub *h, struct hub_member *from, const char *text,
+    struct hub_trace *trace)
 {
 	struct msg *line = msg_printf("MSG %s %s", from->name, text);
 
@@ -257,7 +280,7 @@ hub_broadcast(struct hub *h, struct hub_member *from, const char *text)
 		return HUB_REFUSED;
 	sync_lock(&h->lock);
 	if (!from->evicted) {           /* an evicted member has no voice */
-		hub_push_all(h, from, line);
+		hub_push_all(h, from, line, trace);
 		hub_settle(h);
 	}
 	sync_unlock(&h->lock);
@@ -267,7 +290,7 @@ hub_broadcast(struct hub *h, struct hub_member *from, const char *text)
 
 enum hub_status
 hub_dm(struct hub *h, struct hub_member *from, const char *to,
-    const char *text)
+    const char *text, struct hub_trace *trace)
 {
 	struct msg *line = msg_printf("DM %s %s", from->name, text);
 	bool found;
@@ -277,7 +300,7 @@ hub_dm(struct hub *h, struct hub_member *from, const char *to,
 	sync_lock(&h->lock);
 	size_t i = hub_find(h, to, &found);
 	if (found && !from->evicted) {
-		hub_push(h, h->members[i], line);
+		hub_push(h, h->members[i], line, trace);
 		hub_settle(h);
 	}
 	sync_unlock(&h->lock);

@@ -45,6 +45,19 @@ enum hub_status {
 	                       LOGIN, the joiner's own queue took no "OK" */
 };
 
+/* What one delivery did, for --trace: the hub fills it while holding its
+ * lock (no I/O there), and the caller logs it afterwards. */
+#define HUB_TRACE_MAX 16
+struct hub_trace {
+	size_t n;               /* recipients recorded in to[] */
+	size_t more;            /* recipients past HUB_TRACE_MAX */
+	struct {
+		char name[33];
+		size_t depth;   /* lines in its queue after the push */
+		int evicted;    /* its queue was full: cut off */
+	} to[HUB_TRACE_MAX];
+};
+
 /* Called, with the hub lock held, when the member is evicted. It should wake
  * the member's owner (the server shuts down the socket's read side) and must
  * return without blocking. */
@@ -68,15 +81,16 @@ enum hub_status hub_join(struct hub *h, const char *name, struct queue *out,
 void hub_leave(struct hub *h, struct hub_member *m);
 
 /* Delivers "MSG <from> <text>" to every member but from. HUB_REFUSED when
- * memory ran out and nobody got it. */
+ * memory ran out and nobody got it. With trace not NULL (--trace), records
+ * each recipient's queue depth and any eviction there; it must be zeroed. */
 enum hub_status hub_broadcast(struct hub *h, struct hub_member *from,
-    const char *text);
+    const char *text, struct hub_trace *trace);
 
 /* Delivers "DM <from> <text>" to the member named to (ignoring ASCII case);
  * HUB_NO_SUCH_USER when there is none, HUB_REFUSED when memory ran out.
- * A DM to oneself is delivered. */
+ * A DM to oneself is delivered. trace as for hub_broadcast. */
 enum hub_status hub_dm(struct hub *h, struct hub_member *from, const char *to,
-    const char *text);
+    const char *text, struct hub_trace *trace);
 
 /* Returns the line "USERS <name> ..." with every member, sorted ignoring
  * ASCII case, owned by the caller; NULL when memory runs out. */

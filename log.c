@@ -11,6 +11,7 @@
 #define LOG_LINE_MAX 4096
 
 static bool log_quiet;   /* written once before threads start, then read */
+bool log_tracing;        /* likewise */
 
 void
 log_set_quiet(bool quiet)

@@ -22,9 +22,23 @@
 #define LOG_ERROR      "ERROR"
 #define LOG_SHUTDOWN   "SHUTDOWN"
 
+#define LOG_TRACE      "TRACE"
+
 /* With quiet set, log_chat lines ([MSG], [DM]) are dropped. Call once,
  * before any thread starts. */
 void log_set_quiet(bool quiet);
+
+/* --trace: thread starts and exits, queue depths, evictions, for watching
+ * the design work. Written once before any thread starts, then read. */
+extern bool log_tracing;
+
+/* Writes a [TRACE] line when tracing; when not, costs one branch and does
+ * not even evaluate its arguments. */
+#define log_trace(...)                                                  \
+	do {                                                            \
+		if (log_tracing)                                        \
+			log_event(LOG_TRACE, __VA_ARGS__);              \
+	} while (0)
 
 /* Writes one event line. */
 void log_event(const char *tag, const char *fmt, ...)

@@ -200,6 +200,7 @@ server_init(struct server *s, int argc, char **argv)
 	memset(s, 0, sizeof(*s));
 	config_parse(argc, argv, &s->cfg);
 	log_set_quiet(s->cfg.quiet);
+	log_tracing = s->cfg.trace;
 	s->signal_fd = signals_to_fd();
 	s->listen_fd = net_listen(s->cfg.addr, s->cfg.port, err, sizeof(err));
 	if (s->listen_fd < 0)
@@ -462,12 +463,14 @@ reader_main(void *arg)
 	int fd = c->fd;
 
 	name_thread("rd", c->id);
+	log_trace("thread rd/%lu starts: reads %s", c->id, c->peer);
 	/* The welcome is queued here, once both threads exist, so a client
 	 * refused for want of threads hears only the refusal. Nothing else
 	 * reaches a queue before login, so it is still the first line. */
 	enum end_reason why = reply(c, "INFO welcome to hubchat; log in with "
 	    "LOGIN <name> (or just type your name)");
 	session_end(c, why != END_NONE ? why : reader_loop(c));
+	log_trace("thread rd/%lu exits; the accept loop joins it", c->id);
 	session_finished(c);
 	close_gently(fd);       /* c stays valid until this thread is joined */
 	return NULL;
@@ -623,15 +626,41 @@ do_login(struct session *c, const char *name)
 	}
 }
 
+/* --trace: one line for a delivery, listing each recipient's queue depth
+ * after the push, or its eviction. Called after the hub lock is released,
+ * from the record the hub filled. */
+static void
+trace_deliveries(struct session *c, const char *verb,
+    const struct hub_trace *t)
+{
+	char list[HUB_TRACE_MAX * 48 + 32];
+	size_t o = 0;
+
+	list[0] = '\0';
+	for (size_t i = 0; i < t->n; i++)
+		o += (size_t)snprintf(list + o, sizeof(list) - o,
+		    t->to[i].evicted ? " %s(full: EVICTED)" : " %s(depth=%zu)",
+		    t->to[i].name, t->to[i].depth);
+	if (t->more > 0)
+		snprintf(list + o, sizeof(list) - o, " +%zu more", t->more);
+	log_trace("deliver %s from=%s via rd/%lu to:%s", verb,
+	    hub_member_name(c->member), c->id, t->n ? list : " nobody");
+}
+
 static enum end_reason
 do_msg(struct session *c, const char *text)
 {
 	char quoted[2 * PROTO_MAX_LINE + 3];
 
+	struct hub_trace trace = { 0 };
+	struct hub_trace *t = log_tracing ? &trace : NULL;
+
 	if (*text == '\0')
 		return reply(c, "ERR usage MSG <text>");
-	if (hub_broadcast(c->srv->hub, c->member, text) == HUB_REFUSED)
+	if (hub_broadcast(c->srv->hub, c->member, text, t) == HUB_REFUSED)
 		return reply(c, "ERR server-busy");
+	if (t != NULL)
+		trace_deliveries(c, "MSG", t);
 	log_chat(LOG_MSG, "id=%lu from=%s text=%s", c->id,
 	    hub_member_name(c->member), log_quote(text, quoted, sizeof(quoted)));
 	return END_NONE;
@@ -644,7 +673,10 @@ do_dm(struct session *c, const char *user, const char *text)
 
 	if (user == NULL || text == NULL)
 		return reply(c, "ERR usage DM <user> <text>");
-	switch (hub_dm(c->srv->hub, c->member, user, text)) {
+	struct hub_trace trace = { 0 };
+	struct hub_trace *t = log_tracing ? &trace : NULL;
+
+	switch (hub_dm(c->srv->hub, c->member, user, text, t)) {
 	case HUB_NO_SUCH_USER:
 		return send_msg(c, msg_printf("ERR no-such-user %s", user));
 	case HUB_REFUSED:
@@ -652,6 +684,8 @@ do_dm(struct session *c, const char *user, const char *text)
 	default:
 		break;
 	}
+	if (t != NULL)
+		trace_deliveries(c, "DM", t);
 	log_chat(LOG_DM, "id=%lu from=%s to=%s text=%s", c->id,
 	    hub_member_name(c->member), user,
 	    log_quote(text, quoted, sizeof(quoted)));
@@ -753,6 +787,10 @@ session_end(struct session *c, enum end_reason why)
 {
 	if (atomic_load(&c->evicted))
 		why = END_SLOW;
+	if (why == END_SLOW)
+		log_trace("evicted id=%lu: its queue of %zu lines was full; "
+		    "rd/%lu was woken by shutdown(SHUT_RD)", c->id,
+		    c->srv->cfg.queue_cap, c->id);
 	log_disconnect(c, why);
 	if (c->member != NULL) {
 		hub_leave(c->srv->hub, c->member);
@@ -785,8 +823,10 @@ writer_main(void *arg)
 	struct session *c = arg;
 
 	name_thread("wr", c->id);
+	log_trace("thread wr/%lu starts: drains queue %lu", c->id, c->id);
 	if (writer_run(c->fd, c->out) < 0)
 		writer_failed(c, errno);
+	log_trace("thread wr/%lu exits; rd/%lu joins it", c->id, c->id);
 	return NULL;
 }
 

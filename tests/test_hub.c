@@ -121,7 +121,7 @@ Test(hub, broadcast_does_not_echo)
 	struct member a, b, c;
 	struct hub *h = trio(&a, &b, &c);
 
-	cr_assert_eq(hub_broadcast(h, a.m, "hi all"), HUB_OK);
+	cr_assert_eq(hub_broadcast(h, a.m, "hi all", NULL), HUB_OK);
 	cr_assert_str_eq(drain(&a), "");
 	cr_assert_str_eq(drain(&b), "MSG alice hi all");
 	cr_assert_str_eq(drain(&c), "MSG alice hi all");
@@ -133,8 +133,8 @@ Test(hub, dm_reaches_only_its_recipient)
 	struct member a, b, c;
 	struct hub *h = trio(&a, &b, &c);
 
-	cr_assert_eq(hub_dm(h, a.m, "BOB", "psst"), HUB_OK);
-	cr_assert_eq(hub_dm(h, a.m, "zed", "psst"), HUB_NO_SUCH_USER);
+	cr_assert_eq(hub_dm(h, a.m, "BOB", "psst", NULL), HUB_OK);
+	cr_assert_eq(hub_dm(h, a.m, "zed", "psst", NULL), HUB_NO_SUCH_USER);
 	cr_assert_str_eq(drain(&b), "DM alice psst");
 	cr_assert_str_eq(drain(&a), "");
 	cr_assert_str_eq(drain(&c), "");
@@ -171,7 +171,7 @@ Test(hub, full_queue_evicts_only_that_member)
 	for (int i = 0; i < 5; i++) {
 		char t[16];
 		snprintf(t, sizeof(t), "m%d", i);
-		hub_broadcast(h, a.m, t);
+		hub_broadcast(h, a.m, t, NULL);
 	}
 	cr_assert_eq(atomic_load(&slow.kicked), 1);
 	/* The backlog was replaced by the error: no gap followed by more. */
@@ -184,7 +184,7 @@ Test(hub, full_queue_evicts_only_that_member)
 	cr_assert_str_eq(msg_data(who), "USERS alice bob\n");
 	msg_unref(who);
 
-	hub_broadcast(h, slow.m, "ghost");  /* an evicted member has no voice */
+	hub_broadcast(h, slow.m, "ghost", NULL); /* evicted: no voice */
 	cr_assert_str_eq(drain(&b), "");
 	leave(h, &slow);                    /* announced already: not again */
 	cr_assert_str_eq(drain(&b), "");
@@ -203,9 +203,9 @@ Test(hub, eviction_notice_can_evict_in_turn)
 	join(h, &s2, "s2", 3);
 	drain(&s1);                     /* OK, INFO s2 joined */
 	drain(&s2);                     /* OK */
-	hub_broadcast(h, a.m, "x");     /* s1: 1/2, s2: 1/3 */
-	hub_broadcast(h, a.m, "y");     /* s1: 2/2, s2: 2/3 */
-	hub_broadcast(h, a.m, "z");     /* s1 full -> evicted; s2 3/3;
+	hub_broadcast(h, a.m, "x", NULL);     /* s1: 1/2, s2: 1/3 */
+	hub_broadcast(h, a.m, "y", NULL);     /* s1: 2/2, s2: 2/3 */
+	hub_broadcast(h, a.m, "z", NULL);     /* s1 full -> evicted; s2 3/3;
 	                                   "s1 disconnected" fills s2 over */
 	cr_assert_eq(atomic_load(&s1.kicked), 1);
 	cr_assert_eq(atomic_load(&s2.kicked), 1);
@@ -232,7 +232,7 @@ send_many(void *arg)
 	for (int i = 0; i < PER_SENDER; i++) {
 		char t[16];
 		snprintf(t, sizeof(t), "%d", i);
-		hub_broadcast(s->h, s->mb.m, t);
+		hub_broadcast(s->h, s->mb.m, t, NULL);
 	}
 	return NULL;
 }
@@ -306,5 +306,26 @@ Test(hub, concurrent_broadcasters_lose_nothing_and_agree_on_order,
 		leave(h, &l[i].mb);
 		free(l[i].seen);
 	}
+	hub_free(h);
+}
+
+Test(hub, trace_records_depths_and_evictions)
+{
+	struct hub *h = hub_new();
+	struct member a, b, slow;
+	struct hub_trace t = { 0 };
+
+	join(h, &a, "alice", 16);
+	join(h, &b, "bob", 16);
+	join(h, &slow, "slow", 1);      /* its OK fills it */
+	drain(&a), drain(&b);
+	cr_assert_eq(hub_broadcast(h, a.m, "x", &t), HUB_OK);
+	cr_assert_eq(t.n, 2);
+	cr_assert_str_eq(t.to[0].name, "bob");
+	cr_assert_eq(t.to[0].depth, 1);
+	cr_assert_eq(t.to[0].evicted, 0);
+	cr_assert_str_eq(t.to[1].name, "slow");
+	cr_assert_eq(t.to[1].evicted, 1);
+	leave(h, &a), leave(h, &b), leave(h, &slow);
 	hub_free(h);
 }
