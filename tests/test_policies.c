@@ -412,6 +412,56 @@ Test(policy, shutdown_is_bounded_even_with_clients_that_do_not_read,
 	conn_close(talker);
 }
 
+/* ---- --trace ----------------------------------------------------------- */
+
+Test(policy, trace_shows_threads_queue_depths_and_evictions, .timeout = 30)
+{
+	struct server srv;
+	server_start(&srv, "--trace", "--queue", "2", NULL);
+	struct conn *a = conn_login(srv.port, "alice");
+	struct conn *b = conn_login(srv.port, "bob");
+	struct conn *deaf = conn_login(srv.port, "deaf");   /* never reads */
+	static char big[200001];
+
+	cr_assert(server_log_wait(&srv, "[TRACE] thread rd/1 starts", WAIT_MS));
+	cr_assert(server_log_wait(&srv, "[TRACE] thread wr/1 starts", WAIT_MS));
+	conn_expect(a, "INFO bob joined");
+	conn_expect(a, "INFO deaf joined");
+	conn_send(a, "MSG hi\n");
+	conn_expect(b, "INFO deaf joined");
+	conn_expect(b, "MSG alice hi");
+	cr_assert(server_log_wait(&srv, "deliver MSG from=alice via rd/1 to: "
+	    "bob(depth=", WAIT_MS));
+	/* Lines far bigger than deaf's socket buffers fill its queue of 2. */
+	memset(big, 'x', sizeof(big) - 1);
+	for (int i = 0; i < 40; i++)
+		conn_send(a, "MSG %.1000s\n", big);
+	cr_assert(server_log_wait(&srv, "deaf(full: EVICTED)", WAIT_MS));
+	cr_assert(server_log_wait(&srv, "[TRACE] evicted id=3", WAIT_MS));
+	conn_close(b);
+	cr_assert(server_log_wait(&srv, "[TRACE] thread wr/2 exits", WAIT_MS));
+	cr_assert(server_log_wait(&srv, "[TRACE] thread rd/2 exits", WAIT_MS));
+	conn_close(a);
+	conn_close(deaf);
+	cr_assert_eq(server_stop(&srv, SIGTERM, 3000), 0);
+}
+
+Test(policy, no_trace_lines_without_the_flag, .timeout = 30)
+{
+	struct server srv;
+	server_start(&srv, NULL);
+	struct conn *a = conn_login(srv.port, "alice");
+	struct conn *b = conn_login(srv.port, "bob");
+
+	conn_send(a, "MSG hi\n");
+	conn_expect(b, "MSG alice hi");
+	conn_close(a);
+	conn_close(b);
+	cr_assert(server_log_wait_count(&srv, "[DISCONNECT]", 2, WAIT_MS));
+	cr_assert_eq(server_log_count(&srv, "[TRACE]"), 0);
+	cr_assert_eq(server_stop(&srv, SIGTERM, 3000), 0);
+}
+
 /* ---- Flags and addresses ----------------------------------------------- */
 
 static int
