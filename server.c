@@ -626,6 +626,17 @@ do_login(struct session *c, const char *name)
 	}
 }
 
+/* --trace: a zeroed delivery record for the hub to fill, or NULL when not
+ * tracing, so a message costs nothing more than this branch. */
+static struct hub_trace *
+trace_start(struct hub_trace *t)
+{
+	if (!log_tracing)
+		return NULL;
+	memset(t, 0, sizeof(*t));
+	return t;
+}
+
 /* --trace: one line for a delivery, listing each recipient's queue depth
  * after the push, or its eviction. Called after the hub lock is released,
  * from the record the hub filled. */
@@ -652,8 +663,8 @@ do_msg(struct session *c, const char *text)
 {
 	char quoted[2 * PROTO_MAX_LINE + 3];
 
-	struct hub_trace trace = { 0 };
-	struct hub_trace *t = log_tracing ? &trace : NULL;
+	struct hub_trace trace;
+	struct hub_trace *t = trace_start(&trace);
 
 	if (*text == '\0')
 		return reply(c, "ERR usage MSG <text>");
@@ -673,8 +684,8 @@ do_dm(struct session *c, const char *user, const char *text)
 
 	if (user == NULL || text == NULL)
 		return reply(c, "ERR usage DM <user> <text>");
-	struct hub_trace trace = { 0 };
-	struct hub_trace *t = log_tracing ? &trace : NULL;
+	struct hub_trace trace;
+	struct hub_trace *t = trace_start(&trace);
 
 	switch (hub_dm(c->srv->hub, c->member, user, text, t)) {
 	case HUB_NO_SUCH_USER:
