@@ -22,7 +22,7 @@ TESTS   = tests/test_queue.o tests/test_hub.o tests/test_proto.o \
           tests/harness.o
 
 .PHONY: all run-server run-client run-peer-a run-peer-b test sanitize fuzz \
-        churn valgrind demos docs check-criterion clean
+        churn valgrind demos docs test-netns check-criterion clean
 
 all: server client peer
 
@@ -96,6 +96,11 @@ valgrind: server build/churn/churn
 # the test that exposes it must fail against that build.
 demos: tests/run-tests
 	sh demos/run.sh
+
+# Three hosts in network namespaces: the server on one, clients on two
+# (tests/netns.sh; needs root, skips otherwise).
+test-netns: server client
+	sh tests/netns.sh
 
 # The picture in docs/GO-VS-C.md, from its Graphviz source (needs dot).
 docs: docs/threads.svg
