@@ -7,6 +7,13 @@ CFLAGS  ?= -std=c11 -O2 -g -Wall -Wextra -Werror -pthread
 HC_CFLAGS  = -D_GNU_SOURCE -pthread $(CFLAGS)
 LDLIBS  += -pthread
 
+# make install: installed names that clash with nothing else.
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BINDIR   = $(PREFIX)/bin
+MAN1DIR  = $(PREFIX)/share/man/man1
+INSTALLED = hubchat-server:server hubchat:client hubchat-peer:peer
+
 # run-server / run-client settings; empty means the program's default.
 PORT ?=
 HOST ?=
@@ -22,7 +29,8 @@ TESTS   = tests/test_queue.o tests/test_hub.o tests/test_proto.o \
           tests/harness.o
 
 .PHONY: all run-server run-client run-peer-a run-peer-b test sanitize fuzz \
-        churn valgrind demos docs test-netns check-criterion clean
+        churn valgrind demos docs test-netns install uninstall \
+        test-install check-criterion clean
 
 all: server client peer
 
@@ -96,6 +104,23 @@ valgrind: server build/churn/churn
 # the test that exposes it must fail against that build.
 demos: tests/run-tests
 	sh demos/run.sh
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MAN1DIR)
+	for pair in $(INSTALLED); do \
+		install -m 755 $${pair#*:} $(DESTDIR)$(BINDIR)/$${pair%%:*}; \
+		install -m 644 man/$${pair%%:*}.1 $(DESTDIR)$(MAN1DIR)/; \
+	done
+
+uninstall:
+	for pair in $(INSTALLED); do \
+		rm -f $(DESTDIR)$(BINDIR)/$${pair%%:*} \
+		      $(DESTDIR)$(MAN1DIR)/$${pair%%:*}.1; \
+	done
+
+# Installs into a scratch DESTDIR, runs what it installed, uninstalls.
+test-install: all
+	sh tests/install.sh
 
 # Three hosts in network namespaces: the server on one, clients on two
 # (tests/netns.sh; needs root, skips otherwise).
