@@ -30,7 +30,7 @@ TESTS   = tests/test_queue.o tests/test_hub.o tests/test_proto.o \
 
 .PHONY: all run-server run-client run-peer-a run-peer-b test sanitize fuzz \
         churn valgrind demos docs test-netns install uninstall \
-        test-install check-criterion clean
+        test-install test-container check-criterion clean
 
 all: server client peer
 
@@ -121,6 +121,11 @@ uninstall:
 # Installs into a scratch DESTDIR, runs what it installed, uninstalls.
 test-install: all
 	sh tests/install.sh
+
+# The container image, built and run for real with Podman from a
+# debootstrapped base (scripts/test-container.sh; skips when it cannot).
+test-container: client
+	sh scripts/test-container.sh
 
 # Three hosts in network namespaces: the server on one, clients on two
 # (tests/netns.sh; needs root, skips otherwise).

@@ -1,0 +1,23 @@
+# hubchat in a container: build with gcc and make on Debian bookworm, run
+# from bookworm-slim as a non-root user. The server listens on every address
+# inside the container and stops cleanly on SIGTERM (exit 0 within 2 s).
+#   docker build -t hubchat .        (or podman build)
+#   docker run --rm -p 4000:4000 hubchat
+FROM docker.io/library/debian:bookworm-slim AS build
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends gcc libc6-dev make \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY Makefile *.c *.h ./
+RUN make server client peer
+
+FROM docker.io/library/debian:bookworm-slim
+RUN useradd --system --no-create-home --uid 10001 hubchat
+COPY --from=build /src/server /usr/local/bin/hubchat-server
+COPY --from=build /src/client /usr/local/bin/hubchat
+COPY --from=build /src/peer /usr/local/bin/hubchat-peer
+USER hubchat
+EXPOSE 4000
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["hubchat-server", "-a", "::"]
+CMD ["-p", "4000"]
