@@ -16,6 +16,7 @@ if ! command -v "$FUZZ_CC" >/dev/null 2>&1; then
 	exit 1
 fi
 mkdir -p "$OUT"
+rm -f "$OUT"/crash-* "$OUT"/leak-* "$OUT"/timeout-*   # an earlier run's
 for t in framer parse text; do
 	echo "== fuzz_$t for ${SECONDS_EACH}s"
 	$FUZZ_CC -std=c11 -D_GNU_SOURCE -g -O1 -I. \
