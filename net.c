@@ -157,24 +157,28 @@ net_format(const struct sockaddr_storage *ss, char *out, size_t outsz)
 	snprintf(out, outsz, v6 ? "[%s]:%d" : "%s:%d", host, port);
 }
 
-void
-net_peer_name(int fd, char *out, size_t outsz)
+/* Formats the address getname (getpeername or getsockname) gives for fd. */
+static void
+net_name(int fd, int (*getname)(int, struct sockaddr *, socklen_t *),
+    char *out, size_t outsz)
 {
 	struct sockaddr_storage ss = { 0 };
 	socklen_t len = sizeof(ss);
 
-	getpeername(fd, (struct sockaddr *)&ss, &len);
+	getname(fd, (struct sockaddr *)&ss, &len);
 	net_format(&ss, out, outsz);
+}
+
+void
+net_peer_name(int fd, char *out, size_t outsz)
+{
+	net_name(fd, getpeername, out, outsz);
 }
 
 void
 net_local_name(int fd, char *out, size_t outsz)
 {
-	struct sockaddr_storage ss = { 0 };
-	socklen_t len = sizeof(ss);
-
-	getsockname(fd, (struct sockaddr *)&ss, &len);
-	net_format(&ss, out, outsz);
+	net_name(fd, getsockname, out, outsz);
 }
 
 int
