@@ -3,10 +3,12 @@
  *
  * One client has one queue. Any thread may push (the hub, delivering a
  * broadcast; the client's own reader, replying); exactly one thread pops
- * (the client's writer). Push never blocks: when the queue is full it says
- * so, and the caller decides (the hub evicts the slow client). Pop blocks
- * until there is something to send or the queue is closed, and takes
- * everything queued at once, so the writer can send a batch with one writev.
+ * (the client's writer). queue_push never blocks: when the queue is full it
+ * says so, and the caller decides (the hub evicts the slow client). Only a
+ * producer that may be held back (the peer's terminal reader) uses
+ * queue_push_wait, which waits for room. Pop blocks until there is
+ * something to send or the queue is closed, and takes everything queued at
+ * once, so the writer can send a batch with one writev.
  *
  * Closing is like close(ch) in Go: pushes fail from then on (a waiting
  * queue_push_wait too), the writer
