@@ -26,9 +26,6 @@
 #include "queue.h"
 #include "sync.h"
 
-_Static_assert(sizeof(((struct hub_trace *)0)->to[0].name) == PROTO_MAX_NAME + 1,
-    "hub.h cannot include proto.h; keep its name size in step");
-
 struct hub_member {
 	char name[PROTO_MAX_NAME + 1];  /* fixed at join */
 	struct queue *out;              /* the owner's; pushed to while listed */

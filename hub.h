@@ -32,6 +32,8 @@
 
 #include <stddef.h>
 
+#include "proto.h"      /* PROTO_MAX_NAME */
+
 struct hub;
 struct hub_member;
 struct msg;
@@ -52,7 +54,7 @@ struct hub_trace {
 	size_t n;               /* recipients recorded in to[] */
 	size_t more;            /* recipients past HUB_TRACE_MAX */
 	struct {
-		char name[33];  /* PROTO_MAX_NAME + 1 */
+		char name[PROTO_MAX_NAME + 1];
 		size_t depth;   /* lines in its queue after the push */
 		int evicted;    /* its queue was full: cut off */
 	} to[HUB_TRACE_MAX];
