@@ -132,13 +132,17 @@ test-container: client
 test-netns: server client
 	sh tests/netns.sh
 
+# The benchmark's load generator (bench/README.md).
+bench/load: bench/load.c
+	$(CC) $(HC_CFLAGS) -o $@ bench/load.c
+
 # The picture in docs/GO-VS-C.md, from its Graphviz source (needs dot).
 docs: docs/threads.svg
 docs/threads.svg: docs/threads.dot
 	dot -Tsvg docs/threads.dot -o $@
 
 clean:
-	rm -f server client peer tests/run-tests *.o *.d tests/*.o tests/*.d
+	rm -f server client peer tests/run-tests bench/load *.o *.d tests/*.o tests/*.d
 	rm -rf build
 
 -include *.d tests/*.d
