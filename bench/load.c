@@ -19,7 +19,9 @@
  * server's, and a run is only fair while the tool's share stays below one
  * core (it has one thread; the machine has two).
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
