@@ -115,31 +115,39 @@ hub_trace_push(struct hub_trace *t, const struct hub_member *to, bool full)
 	t->to[t->n++].evicted = full;
 }
 
-/* Pushes msg to one member; a full queue evicts it. trace may be NULL.
- * Lock held. */
+/* Pushes n msgs to one member; without room for all, it is evicted.
+ * trace may be NULL. Lock held. */
 static void
-hub_push(struct hub *h, struct hub_member *to, struct msg *msg,
+hub_push(struct hub *h, struct hub_member *to, struct msg **msgs, size_t n,
     struct hub_trace *trace)
 {
 	if (to->evicted)
 		return;
-	bool full = queue_push(to->out, msg) == QUEUE_FULL;
+	bool full = queue_push_many(to->out, msgs, n) == QUEUE_FULL;
 	if (full)
 		hub_evict(h, to);
 	if (trace != NULL)
 		hub_trace_push(trace, to, full);
 }
 
-/* Pushes msg to every member but except (which may be NULL). Lock held. */
+/* Pushes n msgs to every member but except (which may be NULL). Lock
+ * held. */
 static void
-hub_push_all(struct hub *h, const struct hub_member *except, struct msg *msg,
-    struct hub_trace *trace)
+hub_push_all(struct hub *h, const struct hub_member *except,
+    struct msg **msgs, size_t n, struct hub_trace *trace)
 {
-	if (msg == NULL)        /* out of memory: the line is lost for all */
-		return;
 	for (size_t i = 0; i < h->count; i++)
 		if (h->members[i] != except)
-			hub_push(h, h->members[i], msg, trace);
+			hub_push(h, h->members[i], msgs, n, trace);
+}
+
+/* Pushes one msg (NULL: memory ran out, and the line is lost for all) to
+ * every member but except. Lock held. */
+static void
+hub_push_one(struct hub *h, const struct hub_member *except, struct msg *msg)
+{
+	if (msg != NULL)
+		hub_push_all(h, except, &msg, 1, NULL);
 }
 
 static void
@@ -155,7 +163,7 @@ static void
 hub_announce_leave(struct hub *h, const char *name)
 {
 	struct msg *notice = msg_printf("INFO %s disconnected", name);
-	hub_push_all(h, NULL, notice, NULL);
+	hub_push_one(h, NULL, notice);
 	msg_unref(notice);
 }
 
@@ -220,7 +228,7 @@ hub_insert(struct hub *h, size_t i, struct hub_member *m)
 		    (h->count - i) * sizeof(h->members[0]));
 		h->members[i] = m;
 		h->count++;
-		hub_push_all(h, m, joined, NULL);
+		hub_push_one(h, m, joined);
 		hub_settle(h);
 		st = HUB_OK;
 	}
@@ -270,20 +278,33 @@ hub_leave(struct hub *h, struct hub_member *m)
 	free(m);
 }
 
+struct msg *
+hub_msg_line(const struct hub_member *from, const char *text)
+{
+	return msg_printf("MSG %s %s", from->name, text);
+}
+
+void
+hub_broadcast_lines(struct hub *h, struct hub_member *from,
+    struct msg **lines, size_t n, struct hub_trace *trace)
+{
+	sync_lock(&h->lock);
+	if (!from->evicted) {           /* an evicted member has no voice */
+		hub_push_all(h, from, lines, n, trace);
+		hub_settle(h);
+	}
+	sync_unlock(&h->lock);
+}
+
 enum hub_status
 hub_broadcast(struct hub *h, struct hub_member *from, const char *text,
     struct hub_trace *trace)
 {
-	struct msg *line = msg_printf("MSG %s %s", from->name, text);
+	struct msg *line = hub_msg_line(from, text);
 
 	if (line == NULL)
 		return HUB_REFUSED;
-	sync_lock(&h->lock);
-	if (!from->evicted) {           /* an evicted member has no voice */
-		hub_push_all(h, from, line, trace);
-		hub_settle(h);
-	}
-	sync_unlock(&h->lock);
+	hub_broadcast_lines(h, from, &line, 1, trace);
 	msg_unref(line);
 	return HUB_OK;
 }
@@ -300,7 +321,7 @@ hub_dm(struct hub *h, struct hub_member *from, const char *to,
 	sync_lock(&h->lock);
 	size_t i = hub_find(h, to, &found);
 	if (found && !from->evicted) {
-		hub_push(h, h->members[i], line, trace);
+		hub_push(h, h->members[i], &line, 1, trace);
 		hub_settle(h);
 	}
 	sync_unlock(&h->lock);

@@ -88,6 +88,17 @@ void hub_leave(struct hub *h, struct hub_member *m);
 enum hub_status hub_broadcast(struct hub *h, struct hub_member *from,
     const char *text, struct hub_trace *trace);
 
+/* The line "MSG <from> <text>", formatted for hub_broadcast_lines; owned
+ * by the caller; NULL when memory runs out. Takes no lock. */
+struct msg *hub_msg_line(const struct hub_member *from, const char *text);
+
+/* Delivers n lines made by hub_msg_line, in order, to every member but
+ * from, in one critical section: a burst from one client costs one lock
+ * and at most one wake-up per recipient. A recipient without room for all
+ * n is evicted. The caller keeps its references. trace as above. */
+void hub_broadcast_lines(struct hub *h, struct hub_member *from,
+    struct msg **lines, size_t n, struct hub_trace *trace);
+
 /* Delivers "DM <from> <text>" to the member named to (ignoring ASCII case);
  * HUB_NO_SUCH_USER when there is none, HUB_REFUSED when memory ran out.
  * A DM to oneself is delivered. trace as for hub_broadcast. */

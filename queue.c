@@ -78,15 +78,22 @@ queue_append(struct queue *q, struct msg *m)
 enum queue_status
 queue_push(struct queue *q, struct msg *m)
 {
+	return queue_push_many(q, &m, 1);
+}
+
+enum queue_status
+queue_push_many(struct queue *q, struct msg **m, size_t n)
+{
 	enum queue_status st = QUEUE_OK;
 
 	sync_lock(&q->lock);
 	if (q->closed)
 		st = QUEUE_CLOSED;
-	else if (q->count == q->cap)
+	else if (q->cap - q->count < n)
 		st = QUEUE_FULL;
 	else
-		queue_append(q, m);
+		for (size_t i = 0; i < n; i++)
+			queue_append(q, m[i]);  /* signals only on 0 -> 1 */
 	sync_unlock(&q->lock);
 	return st;
 }

@@ -49,6 +49,11 @@ void queue_free(struct queue *q);
  * Wakes the consumer when the queue goes from empty to non-empty. */
 enum queue_status queue_push(struct queue *q, struct msg *m);
 
+/* Appends the n msgs of m, all or none: QUEUE_FULL when fewer than n
+ * slots are free. Wakes the consumer at most once. For a burst of lines
+ * from one client, which then costs one lock and one wake-up. */
+enum queue_status queue_push_many(struct queue *q, struct msg **m, size_t n);
+
 /* Like queue_push, but waits for room instead of reporting QUEUE_FULL:
  * Go's blocking `ch <- m`. For a producer that may be held back (the peer's
  * terminal reader); the server never calls it. QUEUE_OK or QUEUE_CLOSED. */

@@ -67,6 +67,7 @@
 #define THREAD_STACK_KIB 64
 #endif
 
+#define BROADCAST_BATCH 64     /* broadcasts read before one hub call */
 #define FLUSH_GRACE_MS 1000    /* a leaving client's last lines get this
                                   long to drain before the socket is shut */
 #define ACCEPT_BACKOFF_MS 100  /* pause after an accept failure */
@@ -126,6 +127,10 @@ struct session {
 	struct framer *in;          /* reader only */
 	struct hub_member *member;  /* reader only; NULL until logged in */
 	int64_t idle_deadline;      /* reader only; ms on CLOCK_MONOTONIC */
+	struct msg *batch[BROADCAST_BATCH]; /* reader only: broadcasts read
+	                               but not yet delivered; empty outside
+	                               handle_buffered */
+	size_t nbatch;
 	int read_errno;             /* reader only */
 	atomic_int write_errno;     /* set by the writer when a write fails */
 	atomic_bool evicted;        /* set by the hub's kick */
@@ -150,6 +155,7 @@ static enum end_reason wait_for_input(struct session *c);
 static enum end_reason read_input(struct session *c);
 static enum end_reason handle_line(struct session *c, char *line, size_t len);
 static enum end_reason reply(struct session *c, const char *line);
+static void flush_broadcasts(struct session *c);
 static void session_end(struct session *c, enum end_reason why);
 static void close_gently(int fd);
 static void *writer_main(void *arg);
@@ -492,7 +498,9 @@ reader_loop(struct session *c)
 	return why;
 }
 
-/* Handles every complete line the framer holds. */
+/* Handles every complete line the framer holds. Broadcasts among them are
+ * delivered in batches (flush_broadcasts), all before this returns: a
+ * burst of lines from one read costs one hub call, not one each. */
 static enum end_reason
 handle_buffered(struct session *c)
 {
@@ -503,14 +511,17 @@ handle_buffered(struct session *c)
 
 	while (why == END_NONE &&
 	    (ev = framer_next(c->in, &line, &len)) != FRAMER_NEED_MORE) {
-		if (atomic_load(&c->evicted))
-			return END_SLOW;
+		if (atomic_load(&c->evicted)) {
+			why = END_SLOW;
+			break;
+		}
 		c->idle_deadline = now_ms() + c->srv->cfg.idle_timeout * 1000LL;
 		if (ev == FRAMER_TOO_LONG)
 			why = reply(c, "ERR line-too-long");
 		else
 			why = handle_line(c, line, len);
 	}
+	flush_broadcasts(c);
 	return why;
 }
 
@@ -641,7 +652,7 @@ trace_start(struct hub_trace *t)
  * after the push, or its eviction. Called after the hub lock is released,
  * from the record the hub filled. */
 static void
-trace_deliveries(struct session *c, const char *verb,
+trace_deliveries(struct session *c, const char *verb, size_t lines,
     const struct hub_trace *t)
 {
 	char list[HUB_TRACE_MAX * 48 + 32];
@@ -654,24 +665,44 @@ trace_deliveries(struct session *c, const char *verb,
 		    t->to[i].name, t->to[i].depth);
 	if (t->more > 0)
 		snprintf(list + o, sizeof(list) - o, " +%zu more", t->more);
-	log_trace("deliver %s from=%s via rd/%lu to:%s", verb,
-	    hub_member_name(c->member), c->id, t->n ? list : " nobody");
+	log_trace("deliver %s from=%s via rd/%lu lines=%zu to:%s", verb,
+	    hub_member_name(c->member), c->id, lines, t->n ? list : " nobody");
 }
 
+/* Delivers the broadcasts read so far in one hub call, in order. */
+static void
+flush_broadcasts(struct session *c)
+{
+	struct hub_trace trace;
+	struct hub_trace *t;
+
+	if (c->nbatch == 0)
+		return;
+	t = trace_start(&trace);
+	hub_broadcast_lines(c->srv->hub, c->member, c->batch, c->nbatch, t);
+	if (t != NULL)
+		trace_deliveries(c, "MSG", c->nbatch, t);
+	for (size_t i = 0; i < c->nbatch; i++)
+		msg_unref(c->batch[i]);
+	c->nbatch = 0;
+}
+
+/* Formats a broadcast and adds it to the batch; flush_broadcasts delivers
+ * it before any other command runs and before the reader waits for more
+ * input, so a sender's lines keep their order. */
 static enum end_reason
 do_msg(struct session *c, const char *text)
 {
 	char quoted[2 * PROTO_MAX_LINE + 3];
 
-	struct hub_trace trace;
-	struct hub_trace *t = trace_start(&trace);
-
 	if (*text == '\0')
 		return reply(c, "ERR usage MSG <text>");
-	if (hub_broadcast(c->srv->hub, c->member, text, t) == HUB_REFUSED)
+	struct msg *line = hub_msg_line(c->member, text);
+	if (line == NULL)
 		return reply(c, "ERR server-busy");
-	if (t != NULL)
-		trace_deliveries(c, "MSG", t);
+	if (c->nbatch == BROADCAST_BATCH)
+		flush_broadcasts(c);
+	c->batch[c->nbatch++] = line;
 	log_chat(LOG_MSG, "id=%lu from=%s text=%s", c->id,
 	    hub_member_name(c->member), log_quote(text, quoted, sizeof(quoted)));
 	return END_NONE;
@@ -696,7 +727,7 @@ do_dm(struct session *c, const char *user, const char *text)
 		break;
 	}
 	if (t != NULL)
-		trace_deliveries(c, "DM", t);
+		trace_deliveries(c, "DM", 1, t);
 	log_chat(LOG_DM, "id=%lu from=%s to=%s text=%s", c->id,
 	    hub_member_name(c->member), user,
 	    log_quote(text, quoted, sizeof(quoted)));
@@ -724,7 +755,10 @@ handle_line(struct session *c, char *line, size_t len)
 		return reply(c, "ERR bad-text");
 	proto_parse(line, &cmd);
 	bool in = c->member != NULL;
+	bool broadcast = in && (cmd.verb == VERB_MSG || cmd.verb == VERB_NONE);
 
+	if (!broadcast)
+		flush_broadcasts(c);    /* what came before goes out first */
 	switch (cmd.verb) {
 	case VERB_PING:
 		return do_ping(c, cmd.text);

@@ -434,8 +434,8 @@ Test(policy, trace_shows_threads_queue_depths_and_evictions, .timeout = 30)
 	conn_send(a, "MSG hi\n");
 	conn_expect(b, "INFO deaf joined");
 	conn_expect(b, "MSG alice hi");
-	cr_assert(server_log_wait(&srv, "deliver MSG from=alice via rd/1 to: "
-	    "bob(depth=", WAIT_MS));
+	cr_assert(server_log_wait(&srv, "deliver MSG from=alice via rd/1 "
+	    "lines=1 to: bob(depth=", WAIT_MS));
 	/* 400 KB: far more than deaf's socket buffers hold, so its queue of 2
 	 * fills whatever the timing. */
 	memset(big, 'x', sizeof(big) - 1);

@@ -259,3 +259,25 @@ Test(queue, push_wait_is_woken_by_close, .timeout = 10)
 	cr_assert_eq(w.st, QUEUE_CLOSED);
 	queue_free(w.q);
 }
+
+Test(queue, push_many_is_all_or_nothing_and_keeps_order)
+{
+	struct queue *q = queue_new(4);
+	struct msg *m[5];
+
+	for (int i = 0; i < 5; i++)
+		m[i] = msg_printf("b%d", i);
+	push_text(q, "first");
+	cr_assert_eq(queue_push_many(q, m, 4), QUEUE_FULL);  /* 3 free */
+	cr_assert_eq(queue_len(q), 1);                        /* none went in */
+	cr_assert_eq(queue_push_many(q, m, 3), QUEUE_OK);
+	pop_expect(q, "first");
+	pop_expect(q, "b0");
+	pop_expect(q, "b1");
+	pop_expect(q, "b2");
+	queue_close(q);
+	cr_assert_eq(queue_push_many(q, m, 1), QUEUE_CLOSED);
+	for (int i = 0; i < 5; i++)
+		msg_unref(m[i]);
+	queue_free(q);
+}
