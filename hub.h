@@ -14,8 +14,9 @@
  * the others. Nobody else is delayed and nobody is silently skipped.
  *
  * Ordering: every delivery happens with the hub lock held, so all queues
- * receive broadcasts and notices in one global order; a reader calls the hub
- * for its lines one at a time, so each sender's lines keep their order.
+ * receive broadcasts and notices in one global order; a reader hands its
+ * lines to the hub in the order it read them (a batch of broadcasts from
+ * one read goes in one call), so each sender's lines keep their order.
  *
  * Lock order: hub lock, then a queue's lock (the hub pushes while holding
  * its own lock). Nothing takes a queue lock and then the hub lock. The kick
