@@ -10,14 +10,8 @@
 
 #define LOG_LINE_MAX 4096
 
-static bool log_quiet;   /* written once before threads start, then read */
+bool log_quiet;          /* written once before threads start, then read */
 bool log_tracing;        /* likewise */
-
-void
-log_set_quiet(bool quiet)
-{
-	log_quiet = quiet;
-}
 
 static void
 log_vline(const char *tag, const char *fmt, va_list ap)
@@ -48,18 +42,6 @@ log_event(const char *tag, const char *fmt, ...)
 {
 	va_list ap;
 
-	va_start(ap, fmt);
-	log_vline(tag, fmt, ap);
-	va_end(ap);
-}
-
-void
-log_chat(const char *tag, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (log_quiet)
-		return;
 	va_start(ap, fmt);
 	log_vline(tag, fmt, ap);
 	va_end(ap);

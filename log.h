@@ -24,9 +24,9 @@
 
 #define LOG_TRACE      "TRACE"
 
-/* With quiet set, log_chat lines ([MSG], [DM]) are dropped. Call once,
- * before any thread starts. */
-void log_set_quiet(bool quiet);
+/* -q: log_chat lines ([MSG], [DM]) are dropped. Written once before any
+ * thread starts, then read. */
+extern bool log_quiet;
 
 /* --trace: thread starts and exits, queue depths, evictions, for watching
  * the design work. Written once before any thread starts, then read. */
@@ -44,9 +44,14 @@ extern bool log_tracing;
 void log_event(const char *tag, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* Like log_event, for per-message lines that -q silences. */
-void log_chat(const char *tag, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+/* Like log_event, for per-message lines that -q silences. When quiet, it
+ * costs one branch and does not evaluate its arguments (no log_quote of
+ * every message's text). */
+#define log_chat(tag, ...)                                              \
+	do {                                                            \
+		if (!log_quiet)                                         \
+			log_event(tag, __VA_ARGS__);                    \
+	} while (0)
 
 /* Copies s into out as a double-quoted string with '"' and '\' escaped, for
  * user text inside a log line; truncates to fit. Returns out. */

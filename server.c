@@ -205,7 +205,7 @@ server_init(struct server *s, int argc, char **argv)
 
 	memset(s, 0, sizeof(*s));
 	config_parse(argc, argv, &s->cfg);
-	log_set_quiet(s->cfg.quiet);
+	log_quiet = s->cfg.quiet;
 	log_tracing = s->cfg.trace;
 	s->signal_fd = signals_to_fd();
 	s->listen_fd = net_listen(s->cfg.addr, s->cfg.port, err, sizeof(err));
