@@ -19,6 +19,8 @@ static const char usage[] =
 "      --max-clients N     connections at once (default 1024)\n"
 "      --queue N           lines queued per client before it is cut off\n"
 "                          as a slow consumer (default 1024)\n"
+"      --notices-max N     join and leave notices only while at most N\n"
+"                          users are online (default 500; 0 = none)\n"
 "      --idle-timeout SEC  close a client silent for SEC seconds\n"
 "                          (default 60; 0 = never)\n"
 "  -q, --quiet             do not log each message\n"
@@ -67,17 +69,20 @@ config_defaults(struct config *cfg)
 	snprintf(cfg->port, sizeof(cfg->port), "4000");
 	cfg->max_clients = 1024;
 	cfg->queue_cap = 1024;
+	cfg->notices_max = 500;         /* hub.c, hub_announce_join: why */
 	cfg->idle_timeout = 60;
 	cfg->quiet = false;
 }
 
-enum { OPT_MAX_CLIENTS = 256, OPT_QUEUE, OPT_IDLE, OPT_SNDBUF, OPT_TRACE };
+enum { OPT_MAX_CLIENTS = 256, OPT_QUEUE, OPT_NOTICES, OPT_IDLE, OPT_SNDBUF,
+	OPT_TRACE };
 
 static const struct option options[] = {
 	{ "port", required_argument, NULL, 'p' },
 	{ "addr", required_argument, NULL, 'a' },
 	{ "max-clients", required_argument, NULL, OPT_MAX_CLIENTS },
 	{ "queue", required_argument, NULL, OPT_QUEUE },
+	{ "notices-max", required_argument, NULL, OPT_NOTICES },
 	{ "idle-timeout", required_argument, NULL, OPT_IDLE },
 	{ "sndbuf", required_argument, NULL, OPT_SNDBUF },
 	{ "trace", no_argument, NULL, OPT_TRACE },
@@ -114,6 +119,10 @@ config_parse(int argc, char **argv, struct config *cfg)
 		case OPT_QUEUE:
 			cfg->queue_cap = (size_t)config_number("--queue", optarg,
 			    1, 1000000);
+			break;
+		case OPT_NOTICES:
+			cfg->notices_max = (size_t)config_number("--notices-max",
+			    optarg, 0, 1000000);
 			break;
 		case OPT_IDLE:
 			cfg->idle_timeout = (int)config_number("--idle-timeout",

@@ -14,6 +14,7 @@ struct config {
 	char port[6];           /* "0" asks the kernel for a free port */
 	size_t max_clients;     /* connections at once, logged in or not */
 	size_t queue_cap;       /* lines waiting per client before eviction */
+	size_t notices_max;     /* join/leave notices up to this room size */
 	int idle_timeout;       /* seconds without a complete line; 0 = never */
 	bool quiet;             /* no per-message log lines */
 	bool trace;             /* [TRACE] lines: threads, queues, evictions */

@@ -42,14 +42,16 @@ struct hub {
 	size_t count;
 	size_t cap;
 	struct msg *slow_consumer;      /* evicted members' last line; const */
+	size_t notices_max;             /* const; see hub_announce_join */
 };
 
 struct hub *
-hub_new(void)
+hub_new(size_t notices_max)
 {
 	struct hub *h = calloc(1, sizeof(*h));
 	if (h == NULL)
 		return NULL;
+	h->notices_max = notices_max;
 	h->slow_consumer = msg_printf("ERR slow-consumer");
 	if (h->slow_consumer == NULL) {
 		free(h);
@@ -158,11 +160,47 @@ hub_remove_at(struct hub *h, size_t i)
 	h->count--;
 }
 
-/* Tells every member that name has left. Lock held. */
+/*
+ * Join and leave notices. Each goes to every member, so a room filling up
+ * one login at a time costs about N^2/2 deliveries, and as many writer
+ * wake-ups: 50 million for 10,000 users, which a human could not read
+ * anyway. So notices go out only while the room has at most notices_max
+ * members, counting the one joining or leaving, and crossing that line is
+ * announced once each way. A storm of notices alone then never fills a
+ * default queue.
+ */
+
+/* Announces m, just listed, to the others. In a room past the line, only
+ * m is told, that it will hear no notices. Lock held. */
+static void
+hub_announce_join(struct hub *h, struct hub_member *m)
+{
+	bool quiet = h->count > h->notices_max;
+	struct msg *notice = quiet ? msg_printf("INFO more than %zu users "
+	    "online: join and leave notices are off", h->notices_max) :
+	    msg_printf("INFO %s joined", m->name);
+
+	if (notice == NULL)
+		return;
+	if (!quiet || h->count == h->notices_max + 1)
+		hub_push_all(h, m, &notice, 1, NULL);
+	if (quiet)
+		hub_push(h, m, &notice, 1, NULL);
+	msg_unref(notice);
+}
+
+/* Tells every member that name, just taken off the list, has left. Lock
+ * held. */
 static void
 hub_announce_leave(struct hub *h, const char *name)
 {
-	struct msg *notice = msg_printf("INFO %s disconnected", name);
+	struct msg *notice = NULL;
+
+	if (h->count + 1 <= h->notices_max)
+		notice = msg_printf("INFO %s disconnected", name);
+	else if (h->count == h->notices_max)
+		notice = msg_printf("INFO %zu users online: join and leave "
+		    "notices are on", h->count);
 	hub_push_one(h, NULL, notice);
 	msg_unref(notice);
 }
@@ -220,20 +258,18 @@ static enum hub_status
 hub_insert(struct hub *h, size_t i, struct hub_member *m)
 {
 	struct msg *ok = msg_printf("OK");
-	struct msg *joined = msg_printf("INFO %s joined", m->name);
 	enum hub_status st = HUB_REFUSED;
 
-	if (ok != NULL && joined != NULL && queue_push(m->out, ok) == QUEUE_OK) {
+	if (ok != NULL && queue_push(m->out, ok) == QUEUE_OK) {
 		memmove(&h->members[i + 1], &h->members[i],
 		    (h->count - i) * sizeof(h->members[0]));
 		h->members[i] = m;
 		h->count++;
-		hub_push_one(h, m, joined);
+		hub_announce_join(h, m);
 		hub_settle(h);
 		st = HUB_OK;
 	}
 	msg_unref(ok);
-	msg_unref(joined);
 	return st;
 }
 

@@ -66,21 +66,28 @@ struct hub_trace {
  * return without blocking. */
 typedef void hub_kick_fn(void *arg);
 
-/* Returns an empty hub, or NULL when memory runs out. */
-struct hub *hub_new(void);
+/* Returns an empty hub, or NULL when memory runs out. Join and leave
+ * notices go out only while the room has at most notices_max members; see
+ * hub_join and hub_leave. */
+struct hub *hub_new(size_t notices_max);
 
 /* Frees the hub. Every member must have left. */
 void hub_free(struct hub *h);
 
 /* Logs name in: pushes "OK" into out, then lists the member and tells every
- * other member "INFO <name> joined". name must satisfy proto_name_ok. On
- * HUB_OK sets *member. Does not block. */
+ * other member "INFO <name> joined". In a room of more than notices_max
+ * (with the newcomer), nobody is told, and the newcomer gets "INFO more
+ * than <notices_max> users online: join and leave notices are off"; the
+ * join that crosses the line sends that line to everyone instead. name
+ * must satisfy proto_name_ok. On HUB_OK sets *member. Does not block. */
 enum hub_status hub_join(struct hub *h, const char *name, struct queue *out,
     hub_kick_fn *kick, void *kick_arg, struct hub_member **member);
 
 /* Takes the member off the list and tells the others
- * "INFO <name> disconnected" (an evicted member was already announced).
- * Frees m. Does not block. */
+ * "INFO <name> disconnected" (an evicted member was already announced);
+ * only while the room had at most notices_max members with it. The leave
+ * that brings the room back to notices_max sends "INFO <notices_max> users
+ * online: join and leave notices are on" instead. Frees m. Does not block. */
 void hub_leave(struct hub *h, struct hub_member *m);
 
 /* Delivers "MSG <from> <text>" to every member but from. HUB_REFUSED when

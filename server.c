@@ -205,6 +205,7 @@ server_init(struct server *s, int argc, char **argv)
 
 	memset(s, 0, sizeof(*s));
 	config_parse(argc, argv, &s->cfg);
+	sync_futex_buckets(2 * s->cfg.max_clients);   /* a reader, a writer */
 	log_quiet = s->cfg.quiet;
 	log_tracing = s->cfg.trace;
 	s->signal_fd = signals_to_fd();
@@ -221,15 +222,16 @@ server_init(struct server *s, int argc, char **argv)
 		die("eventfd: %s", strerror(errno));
 	if ((s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)
 		die("/dev/null: %s", strerror(errno));
-	if ((s->hub = hub_new()) == NULL)
+	if ((s->hub = hub_new(s->cfg.notices_max)) == NULL)
 		die("out of memory");
 	sync_mutex_init(&s->done_lock);
 	sync_check(pthread_attr_init(&s->thread_attr), "pthread_attr_init");
 	sync_check(pthread_attr_setstacksize(&s->thread_attr,
 	    THREAD_STACK_KIB * 1024), "pthread_attr_setstacksize");
 	log_event(LOG_LISTEN, "addr=%s port=%d max-clients=%zu queue=%zu "
-	    "idle-timeout=%d", s->cfg.addr, net_local_port(s->listen_fd),
-	    s->cfg.max_clients, s->cfg.queue_cap, s->cfg.idle_timeout);
+	    "notices-max=%zu idle-timeout=%d", s->cfg.addr,
+	    net_local_port(s->listen_fd), s->cfg.max_clients, s->cfg.queue_cap,
+	    s->cfg.notices_max, s->cfg.idle_timeout);
 }
 
 /* ---- The accept loop --------------------------------------------------- */

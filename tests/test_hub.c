@@ -5,6 +5,7 @@
 #include <criterion/criterion.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,8 @@
 #include "hub.h"
 #include "msg.h"
 #include "queue.h"
+
+#define ANNOUNCE_ALL SIZE_MAX     /* notices at any room size */
 
 struct member {
 	struct queue *q;
@@ -64,7 +67,7 @@ drain(struct member *mb)
 static struct hub *
 trio(struct member *a, struct member *b, struct member *c)
 {
-	struct hub *h = hub_new();
+	struct hub *h = hub_new(ANNOUNCE_ALL);
 
 	join(h, a, "alice", 16);
 	join(h, b, "bob", 16);
@@ -82,7 +85,7 @@ trio_free(struct hub *h, struct member *a, struct member *b, struct member *c)
 
 Test(hub, join_and_leave_are_announced_to_others)
 {
-	struct hub *h = hub_new();
+	struct hub *h = hub_new(ANNOUNCE_ALL);
 	struct member a, b;
 
 	join(h, &a, "alice", 16);
@@ -98,9 +101,40 @@ Test(hub, join_and_leave_are_announced_to_others)
 	hub_free(h);
 }
 
+Test(hub, notices_stop_above_notices_max_and_the_crossings_are_told)
+{
+	struct hub *h = hub_new(2);
+	struct member a, b, c, d;
+
+	join(h, &a, "alice", 16);
+	join(h, &b, "bob", 16);
+	cr_assert_str_eq(drain(&a), "OK|INFO bob joined");
+	join(h, &c, "carol", 16);                   /* 3 > 2: off */
+	const char *off = "INFO more than 2 users online: join and leave "
+	    "notices are off";
+	char want[256];
+	snprintf(want, sizeof(want), "OK|%s", off);
+	cr_assert_str_eq(drain(&a), off);
+	cr_assert_str_eq(drain(&b), want);
+	cr_assert_str_eq(drain(&c), want);
+	join(h, &d, "dave", 16);                    /* only dave is told */
+	cr_assert_str_eq(drain(&d), want);
+	cr_assert_str_eq(drain(&a), "");
+	leave(h, &d);                               /* 4 -> 3: silent */
+	cr_assert_str_eq(drain(&a), "");
+	leave(h, &c);                               /* 3 -> 2: on again */
+	const char *on = "INFO 2 users online: join and leave notices are on";
+	cr_assert_str_eq(drain(&a), on);
+	cr_assert_str_eq(drain(&b), on);
+	leave(h, &b);
+	cr_assert_str_eq(drain(&a), "INFO bob disconnected");
+	leave(h, &a);
+	hub_free(h);
+}
+
 Test(hub, names_are_unique_ignoring_case_and_freed_on_leave)
 {
-	struct hub *h = hub_new();
+	struct hub *h = hub_new(ANNOUNCE_ALL);
 	struct member a, b;
 	struct queue *q = queue_new(4);
 	struct hub_member *m;
@@ -143,7 +177,7 @@ Test(hub, dm_reaches_only_its_recipient)
 
 Test(hub, who_is_sorted_ignoring_case)
 {
-	struct hub *h = hub_new();
+	struct hub *h = hub_new(ANNOUNCE_ALL);
 	struct member a, b, c;
 
 	join(h, &c, "carol", 16);
@@ -161,7 +195,7 @@ Test(hub, who_is_sorted_ignoring_case)
 
 Test(hub, full_queue_evicts_only_that_member)
 {
-	struct hub *h = hub_new();
+	struct hub *h = hub_new(ANNOUNCE_ALL);
 	struct member a, b, slow;
 
 	join(h, &a, "alice", 64);
@@ -194,7 +228,7 @@ Test(hub, full_queue_evicts_only_that_member)
 
 Test(hub, eviction_notice_can_evict_in_turn)
 {
-	struct hub *h = hub_new();
+	struct hub *h = hub_new(ANNOUNCE_ALL);
 	struct member a, s1, s2;
 
 	join(h, &a, "alice", 64);
@@ -264,7 +298,7 @@ listen_all(void *arg)
 Test(hub, concurrent_broadcasters_lose_nothing_and_agree_on_order,
     .timeout = 30)
 {
-	struct hub *h = hub_new();
+	struct hub *h = hub_new(ANNOUNCE_ALL);
 	struct sender s[SENDERS];
 	struct listener l[2];
 	pthread_t ts[SENDERS], tl[2];
@@ -311,7 +345,7 @@ Test(hub, concurrent_broadcasters_lose_nothing_and_agree_on_order,
 
 Test(hub, trace_records_depths_and_evictions)
 {
-	struct hub *h = hub_new();
+	struct hub *h = hub_new(ANNOUNCE_ALL);
 	struct member a, b, slow;
 	struct hub_trace t = { 0 };
 

@@ -183,6 +183,32 @@ try_send(struct conn *c, const char *s)
 	send(c->fd, s, strlen(s), MSG_NOSIGNAL);
 }
 
+Test(policy, notices_stop_in_a_room_larger_than_notices_max, .timeout = 30)
+{
+	struct server srv;
+	server_start(&srv, "--notices-max", "2", NULL);
+	const char *off = "INFO more than 2 users online: join and leave "
+	    "notices are off";
+	struct conn *a = conn_login(srv.port, "alice");
+	struct conn *b = conn_login(srv.port, "bob");
+	conn_expect(a, "INFO bob joined");
+	struct conn *c = conn_login(srv.port, "carol");     /* says "off" */
+	conn_expect(a, off);
+	conn_expect(b, off);
+	conn_expect(c, off);
+	struct conn *d = conn_login(srv.port, "dave");
+	conn_expect(d, off);
+	conn_send(d, "QUIT\n");
+	conn_expect(d, "INFO bye");
+	conn_send(c, "QUIT\n");
+	conn_expect(c, "INFO bye");
+	conn_expect(a, "INFO 2 users online: join and leave notices are on");
+	conn_send(b, "MSG hi\n");                   /* nothing came between */
+	conn_expect(a, "MSG bob hi");
+	conn_close(a), conn_close(b), conn_close(c), conn_close(d);
+	cr_assert_eq(server_stop(&srv, SIGTERM, 3000), 0);
+}
+
 Test(policy, idle_clients_are_closed_and_ping_counts_as_activity,
     .timeout = 30)
 {
@@ -502,6 +528,7 @@ Test(flags, bad_flags_give_one_line_and_exit_two)
 		{ "./server", "-p", "70000", NULL },
 		{ "./server", "--queue", "0", NULL },
 		{ "./server", "--max-clients", "-3", NULL },
+		{ "./server", "--notices-max", "x", NULL },
 		{ "./server", "--idle-timeout", NULL },
 		{ "./server", "extra", NULL },
 	};
