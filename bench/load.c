@@ -1,52 +1,70 @@
 /*
- * load.c - the benchmark's load generator: one thread, epoll, non-blocking
- * sockets, speaking hubchat's protocol or enough IRC to drive ngIRCd.
+ * load.c - the benchmark's load generator: epoll, non-blocking sockets, one
+ * or more threads, speaking hubchat's protocol or enough IRC to drive
+ * ngIRCd.
  *
- *   load --proto hub|irc -p PORT -n CLIENTS -s SENDERS -m MESSAGES
- *        [-w WINDOW | -r RATE] [-P SERVER_PID] [-l LABEL] [--hold]
+ *   load --proto hub|irc -p PORT -n CLIENTS [-t THREADS] [-P SERVER_PID]
+ *        [-l LABEL] [--hold]
+ *        then either  -s SENDERS -m MESSAGES [-w WINDOW | -r RATE]
+ *        or           -c SECONDS            (connect-login-quit churn)
  *
- * N clients connect and log in (IRC: NICK, USER, JOIN #bench). The first S
- * of them each send M messages of 100 bytes, either flat out with at most
- * WINDOW of each sender's messages not yet seen by the last client, or at
- * RATE messages per second in all. Every other client receives. Each
- * message carries its sender, sequence number and send time, so every
- * receiver counts deliveries, losses, duplicates and per-sender order
- * violations, and the send-to-receive latency of each delivery is kept for
- * percentiles. With -P it samples the server's RSS, threads and CPU time
- * from /proc. It prints a readable summary and one JSON line.
+ * Messages: N clients connect and log in (IRC: NICK, USER, JOIN #bench).
+ * The first S of them each send M messages of 100 bytes, either flat out
+ * with at most WINDOW of each sender's messages not yet seen by the last
+ * client, or at RATE messages per second in all. Every other client
+ * receives. Each message carries its sender, sequence number and send
+ * time, so every receiver counts deliveries, losses, duplicates and
+ * per-sender order violations, and the send-to-receive latency of each
+ * delivery is kept for percentiles.
  *
- * It is not the bottleneck: it reports its own CPU time next to the
- * server's, and a run is only fair while the tool's share stays below one
- * core (it has one thread; the machine has two).
+ * Churn (-c): N clients at a time each connect, log in, wait for the
+ * welcome, quit and wait for the server to close, over and over for
+ * SECONDS. Then the tool waits (up to 10 s) for the server's thread count
+ * to return to what it was before, and reports sessions per second and
+ * the server's threads and RSS before and after.
+ *
+ * With -P it samples the server's RSS, threads and CPU time from /proc. It
+ * prints a readable summary and one JSON line.
+ *
+ * Not the bottleneck: the clients are split over THREADS workers (default
+ * 2), each with its own epoll set and counters; they share only the
+ * senders' progress (atomics). Each worker measures its own CPU time, and
+ * the summary reports the busiest worker's share of the run ("tool busy").
+ * While that stays well below 100 % the tool is waiting on the server, not
+ * the other way round.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #define RBUF 16384
 #define BODY 100                /* bytes of text per message */
+#define MAX_THREADS 16
 
 enum proto { HUB, IRC };
+enum cstate { LOGGING_IN, READY, QUITTING };
 
 struct client {
 	int fd;
 	int id;
-	int state;              /* 0 connecting/logging in, 1 ready */
+	enum cstate state;
 	char *rbuf;
 	size_t rlen;
 	char *wbuf;             /* pending output */
@@ -54,20 +72,34 @@ struct client {
 	int *next;              /* per sender: the next sequence expected */
 };
 
+/* One thread's share: clients id % nthreads == index. Only its thread
+ * touches it until the run is over. */
+struct worker {
+	int index;
+	int ep;
+	long expected;          /* deliveries its clients should see */
+	long delivered, dups, reorders;
+	long sessions, failures; /* churn */
+	int64_t *lat;           /* ns, one per delivery */
+	long nlat;
+	double cpu_s;           /* its thread's CPU time during the run */
+	pthread_t tid;
+};
+
 static enum proto proto = HUB;
-static int port, nclients = 100, nsenders = 10, nmsgs = 1000;
-static int window = 100, rate = 0, server_pid = 0;
+static int port, nclients = 100, nsenders = 10, nmsgs = 1000, nthreads = 2;
+static int window = 100, rate = 0, server_pid = 0, churn_s = 0;
 static bool hold;
 static const char *label = "";
 
 static struct client *cl;
-static int ep;
-static int ready;
-static long *sent;              /* per sender */
-static long *probe_got;         /* per sender, seen by the last client */
-static long delivered, dups, reorders, expected;
-static int64_t *lat;            /* ns, one per delivery */
-static long nlat;
+static struct worker wk[MAX_THREADS];
+static long *sent;                      /* per sender; its worker's only */
+static _Atomic long *probe_got;         /* per sender: seen by the last client */
+static atomic_int ready;                /* clients logged in */
+static atomic_bool stop_churn;
+static int64_t start_ns;                /* set by main between barriers */
+static pthread_barrier_t phase;
 
 static int64_t
 now_ns(void)
@@ -78,6 +110,15 @@ now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+static double
+thread_cpu(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static void
 die(const char *what)
 {
@@ -85,11 +126,28 @@ die(const char *what)
 	exit(1);
 }
 
-/* ---- Output ------------------------------------------------------------ */
+static struct worker *
+owner(const struct client *c)
+{
+	return &wk[c->id % nthreads];
+}
+
+/* ---- Connections ------------------------------------------------------- */
+
+static void
+watch(struct client *c, int op)
+{
+	struct epoll_event ev = { .events = EPOLLIN | (c->wlen ? EPOLLOUT : 0),
+		.data.u32 = (uint32_t)c->id };
+	if (epoll_ctl(owner(c)->ep, op, c->fd, &ev) < 0)
+		die("epoll_ctl");
+}
 
 static void
 flush(struct client *c)
 {
+	bool had = c->wlen > 0;
+
 	while (c->wlen > 0) {
 		ssize_t n = send(c->fd, c->wbuf, c->wlen, MSG_NOSIGNAL);
 		if (n < 0) {
@@ -100,9 +158,8 @@ flush(struct client *c)
 		memmove(c->wbuf, c->wbuf + n, c->wlen - (size_t)n);
 		c->wlen -= (size_t)n;
 	}
-	struct epoll_event ev = { .events = EPOLLIN | (c->wlen ? EPOLLOUT : 0),
-		.data.u32 = (uint32_t)c->id };
-	epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
+	if (had)
+		watch(c, EPOLL_CTL_MOD);
 }
 
 static void
@@ -110,22 +167,67 @@ out(struct client *c, const char *s, size_t n)
 {
 	if (c->wlen + n > c->wcap) {
 		c->wcap = (c->wlen + n) * 2;
-		c->wbuf = realloc(c->wbuf, c->wcap);
+		if ((c->wbuf = realloc(c->wbuf, c->wcap)) == NULL)
+			die("realloc");
 	}
 	memcpy(c->wbuf + c->wlen, s, n);
 	c->wlen += n;
 }
 
+/* Connects c (blocking: loopback answers at once) and sends its login. */
+static void
+open_client(struct client *c)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+		.sin_port = htons((uint16_t)port) };
+	int one = 1;
+	char line[128];
+
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (c->fd < 0)
+		die("socket (raise ulimit -n)");
+	if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		die("connect");
+	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	fcntl(c->fd, F_SETFL, O_NONBLOCK);
+	c->state = LOGGING_IN;
+	c->rlen = c->wlen = 0;
+	watch(c, EPOLL_CTL_ADD);
+	int n = proto == HUB ? snprintf(line, sizeof(line), "LOGIN c%d\n", c->id) :
+	    snprintf(line, sizeof(line), "NICK c%d\r\nUSER c%d 0 * :bench\r\n",
+		c->id, c->id);
+	out(c, line, (size_t)n);
+	flush(c);
+}
+
+/* Churn: the server closed c after its QUIT; one session done. */
+static void
+closed(struct client *c)
+{
+	struct worker *w = owner(c);
+
+	close(c->fd);
+	c->fd = -1;
+	if (atomic_load(&stop_churn))
+		return;         /* after the deadline: not counted */
+	if (c->state == QUITTING)
+		w->sessions++;
+	else
+		w->failures++;
+	open_client(c);
+}
+
+/* ---- Messages ---------------------------------------------------------- */
+
 static void
 send_message(int s)
 {
 	char line[256];
-	int n;
-	int64_t t = now_ns();
 	char body[BODY + 1];
+	int n = snprintf(body, sizeof(body), "s%d %ld %lld ", s, sent[s],
+	    (long long)now_ns());
 
-	n = snprintf(body, sizeof(body), "s%d %ld %lld ", s, sent[s],
-	    (long long)t);
 	memset(body + n, 'x', BODY - (size_t)n);
 	body[BODY] = '\0';
 	if (proto == HUB)
@@ -136,12 +238,11 @@ send_message(int s)
 	sent[s]++;
 }
 
-/* ---- Input ------------------------------------------------------------- */
-
 /* A message body "s<sender> <seq> <ns> xxx...": counts the delivery. */
 static void
 got_message(struct client *c, const char *body, int64_t now)
 {
+	struct worker *w = owner(c);
 	int s;
 	long seq;
 	long long t;
@@ -150,16 +251,30 @@ got_message(struct client *c, const char *body, int64_t now)
 	    s >= nsenders)
 		return;
 	if (seq < c->next[s]) {
-		dups++;
+		w->dups++;
 		return;
 	}
 	if (seq > c->next[s])
-		reorders++;     /* a gap: lost or out of order */
+		w->reorders++;  /* a gap: lost or out of order */
 	c->next[s] = (int)seq + 1;
-	delivered++;
+	w->delivered++;
 	if (c->id == nclients - 1)
-		probe_got[s] = seq + 1;
-	lat[nlat++] = now - t;
+		atomic_store(&probe_got[s], seq + 1);
+	if (w->nlat < w->expected)
+		w->lat[w->nlat++] = now - t;
+}
+
+static void
+logged_in(struct client *c)
+{
+	if (churn_s > 0) {
+		out(c, proto == HUB ? "QUIT\n" : "QUIT\r\n",
+		    proto == HUB ? 5 : 6);
+		c->state = QUITTING;
+		return;
+	}
+	c->state = READY;
+	atomic_fetch_add(&ready, 1);
 }
 
 static void
@@ -168,32 +283,33 @@ got_line(struct client *c, char *line, int64_t now)
 	char *p;
 
 	if (proto == HUB) {
-		if (c->state == 0 && strcmp(line, "OK") == 0) {
-			c->state = 1;
-			ready++;
-		} else if (strncmp(line, "MSG ", 4) == 0 &&
-		    (p = strchr(line + 4, ' ')) != NULL) {
+		if (c->state == LOGGING_IN && strcmp(line, "OK") == 0)
+			logged_in(c);
+		else if (strncmp(line, "MSG ", 4) == 0 &&
+		    (p = strchr(line + 4, ' ')) != NULL)
 			got_message(c, p + 1, now);
-		}
+		else if (strncmp(line, "ERR ", 4) == 0)
+			fprintf(stderr, "load: client %d: %s\n", c->id, line);
 		return;
 	}
 	if (strncmp(line, "PING ", 5) == 0) {
 		char pong[128];
 		int n = snprintf(pong, sizeof(pong), "PONG %.100s\r\n", line + 5);
 		out(c, pong, (size_t)n);
-		return;
-	}
-	if (c->state == 0 && strstr(line, " 001 ") != NULL) {
-		out(c, "JOIN #bench\r\n", 13);
-	} else if (c->state == 0 && strstr(line, " 366 ") != NULL) {
-		c->state = 1;
-		ready++;
+	} else if (c->state == LOGGING_IN && strstr(line, " 001 ") != NULL) {
+		if (churn_s > 0)
+			logged_in(c);
+		else
+			out(c, "JOIN #bench\r\n", 13);
+	} else if (c->state == LOGGING_IN && strstr(line, " 366 ") != NULL) {
+		logged_in(c);
 	} else if ((p = strstr(line, " PRIVMSG #bench :")) != NULL) {
 		got_message(c, p + 17, now);
 	}
 }
 
-static void
+/* Reads and handles everything c has; false when the server closed it. */
+static bool
 readable(struct client *c)
 {
 	int64_t now = now_ns();
@@ -202,11 +318,8 @@ readable(struct client *c)
 		ssize_t n = recv(c->fd, c->rbuf + c->rlen, RBUF - c->rlen, 0);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			break;
-		if (n <= 0) {
-			fprintf(stderr, "load: client %d: the server closed "
-			    "the connection\n", c->id);
-			exit(1);
-		}
+		if (n <= 0)
+			return false;
 		c->rlen += (size_t)n;
 		size_t start = 0;
 		char *lf;
@@ -225,6 +338,111 @@ readable(struct client *c)
 	}
 	if (c->wlen)
 		flush(c);
+	return true;
+}
+
+/* ---- One worker's event loop ------------------------------------------ */
+
+/* Handles events until cond(w) holds or the deadline passes; runs tick(w)
+ * before each wait when given. */
+static bool
+loop_until(struct worker *w, bool (*cond)(struct worker *), int64_t deadline,
+    void (*tick)(struct worker *))
+{
+	struct epoll_event evs[256];
+
+	while (!cond(w)) {
+		if (now_ns() > deadline)
+			return false;
+		if (tick)
+			tick(w);
+		int n = epoll_wait(w->ep, evs, 256, tick ? 1 : 50);
+		for (int i = 0; i < n; i++) {
+			struct client *c = &cl[evs[i].data.u32];
+			if ((evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) &&
+			    !readable(c)) {
+				if (churn_s == 0) {
+					fprintf(stderr, "load: client %d: the "
+					    "server closed the connection\n",
+					    c->id);
+					exit(1);
+				}
+				closed(c);
+				continue;
+			}
+			if (evs[i].events & EPOLLOUT)
+				flush(c);
+		}
+	}
+	return true;
+}
+
+static bool all_ready(struct worker *w) { (void)w; return atomic_load(&ready) == nclients; }
+static bool all_seen(struct worker *w) { return w->delivered + w->dups >= w->expected; }
+static bool churn_over(struct worker *w) { (void)w; return now_ns() - start_ns >= (int64_t)churn_s * 1000000000; }
+
+static bool
+all_closed(struct worker *w)
+{
+	for (int i = w->index; i < nclients; i += nthreads)
+		if (cl[i].fd >= 0)
+			return false;
+	return true;
+}
+
+/* Sends what the window or the rate allows now, for w's senders. */
+static void
+pump(struct worker *w)
+{
+	double per_sender = rate > 0 ?
+	    (double)(now_ns() - start_ns) * rate / 1e9 / nsenders : 0;
+
+	for (int s = w->index; s < nsenders; s += nthreads) {
+		if (rate > 0)
+			while (sent[s] < nmsgs && (double)sent[s] < per_sender)
+				send_message(s);
+		else
+			while (sent[s] < nmsgs &&
+			    sent[s] - atomic_load(&probe_got[s]) < window)
+				send_message(s);
+		if (cl[s].wlen)
+			flush(&cl[s]);
+	}
+}
+
+/* Phases, each ended by the barrier: log in; (main samples); run. */
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+
+	for (int i = w->index; i < nclients; i += nthreads)
+		if (churn_s == 0)
+			open_client(&cl[i]);
+	if (churn_s == 0 && !loop_until(w, all_ready, now_ns() + 300000000000LL,
+	    NULL)) {
+		fprintf(stderr, "load: only %d of %d logged in\n",
+		    atomic_load(&ready), nclients);
+		exit(1);
+	}
+	pthread_barrier_wait(&phase);
+	pthread_barrier_wait(&phase);   /* main took its sample */
+	double cpu0 = thread_cpu();
+	if (churn_s > 0) {
+		for (int i = w->index; i < nclients; i += nthreads)
+			open_client(&cl[i]);
+		loop_until(w, churn_over, INT64_MAX, NULL);
+		atomic_store(&stop_churn, true);
+		/* let the sessions in flight finish, then drop any left */
+		loop_until(w, all_closed, now_ns() + 2000000000LL, NULL);
+		for (int i = w->index; i < nclients; i += nthreads)
+			if (cl[i].fd >= 0)
+				close(cl[i].fd);
+	} else {
+		loop_until(w, all_seen, start_ns + 300000000000LL, pump);
+	}
+	w->cpu_s = thread_cpu() - cpu0;
+	return NULL;
 }
 
 /* ---- /proc ------------------------------------------------------------- */
@@ -267,118 +485,50 @@ server_usage(void)
 	return u;
 }
 
-static double
-self_cpu(void)
+/* The server's open fds: its connections, plus a few of its own. */
+static long
+server_fds(void)
 {
-	struct rusage ru;
+	char path[64];
+	long n = 0;
+	DIR *d;
 
-	getrusage(RUSAGE_SELF, &ru);
-	return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
-	    (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+	snprintf(path, sizeof(path), "/proc/%d/fd", server_pid);
+	if ((d = opendir(path)) == NULL)
+		return -1;
+	while (readdir(d) != NULL)
+		n++;
+	closedir(d);
+	return n;
+}
+
+/* After the run: closes every connection, then waits up to 30 s for the
+ * server to be back where it started (as many fds, and for churn as many
+ * threads), so that the next run starts on an idle server. */
+static struct usage
+settle(long base_fds, long base_threads)
+{
+	int64_t deadline = now_ns() + 30000000000LL;
+	struct usage u = server_usage();
+
+	for (int i = 0; i < nclients; i++)
+		if (cl[i].fd >= 0)
+			close(cl[i].fd);
+	while (server_pid > 0 && now_ns() < deadline &&
+	    (server_fds() > base_fds || u.threads > base_threads)) {
+		usleep(10000);
+		u = server_usage();
+	}
+	return u;
 }
 
 /* ---- Main -------------------------------------------------------------- */
-
-static void
-connect_all(void)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET,
-		.sin_port = htons((uint16_t)port) };
-	int one = 1;
-
-	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-	for (int i = 0; i < nclients; i++) {
-		struct client *c = &cl[i];
-		c->id = i;
-		c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (c->fd < 0)
-			die("socket (raise ulimit -n)");
-		if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-			die("connect");
-		setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		fcntl(c->fd, F_SETFL, O_NONBLOCK);
-		c->rbuf = malloc(RBUF);
-		c->next = calloc((size_t)nsenders, sizeof(int));
-		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = (uint32_t)i };
-		epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev);
-		char line[128];
-		int n = proto == HUB ?
-		    snprintf(line, sizeof(line), "LOGIN c%d\n", i) :
-		    snprintf(line, sizeof(line),
-			"NICK c%d\r\nUSER c%d 0 * :bench\r\n", i, i);
-		out(c, line, (size_t)n);
-		flush(c);
-	}
-}
-
-/* Runs the event loop until cond() holds or the deadline passes. */
-static bool
-loop_until(bool (*cond)(void), int64_t deadline, void (*tick)(void))
-{
-	struct epoll_event evs[256];
-
-	while (!cond()) {
-		if (now_ns() > deadline)
-			return false;
-		if (tick)
-			tick();
-		int n = epoll_wait(ep, evs, 256, tick ? 1 : 100);
-		for (int i = 0; i < n; i++) {
-			struct client *c = &cl[evs[i].data.u32];
-			if (evs[i].events & EPOLLIN)
-				readable(c);
-			if (evs[i].events & EPOLLOUT)
-				flush(c);
-		}
-	}
-	return true;
-}
-
-static bool all_ready(void) { return ready == nclients; }
-static bool all_delivered(void) { return delivered + dups >= expected; }
-
-static int64_t start_ns;
-
-/* Sends what the window or the rate allows now. */
-static void
-pump(void)
-{
-	if (rate > 0) {
-		long due = (long)((double)(now_ns() - start_ns) * rate / 1e9);
-		long total = 0;
-		for (int s = 0; s < nsenders; s++)
-			total += sent[s];
-		for (int s = 0; total < due && total < (long)nsenders * nmsgs;
-		    s = (s + 1) % nsenders) {
-			if (sent[s] < nmsgs) {
-				send_message(s);
-				total++;
-			}
-		}
-	} else {
-		for (int s = 0; s < nsenders; s++)
-			while (sent[s] < nmsgs && sent[s] - probe_got[s] < window)
-				send_message(s);
-	}
-	for (int s = 0; s < nsenders; s++)
-		if (cl[s].wlen)
-			flush(&cl[s]);
-}
 
 static int
 cmp64(const void *a, const void *b)
 {
 	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
 	return x < y ? -1 : x > y;
-}
-
-static double
-pct(double p)
-{
-	if (nlat == 0)
-		return 0;
-	long i = (long)(p / 100.0 * (double)(nlat - 1));
-	return (double)lat[i] / 1e3;    /* µs */
 }
 
 static void
@@ -404,6 +554,10 @@ parse_args(int argc, char **argv)
 			window = atoi(v);
 		else if (strcmp(a, "-r") == 0)
 			rate = atoi(v);
+		else if (strcmp(a, "-t") == 0)
+			nthreads = atoi(v);
+		else if (strcmp(a, "-c") == 0)
+			churn_s = atoi(v);
 		else if (strcmp(a, "-P") == 0)
 			server_pid = atoi(v);
 		else if (strcmp(a, "-l") == 0)
@@ -414,69 +568,179 @@ parse_args(int argc, char **argv)
 		}
 		i++;
 	}
-	if (port <= 0 || nsenders >= nclients) {
-		fprintf(stderr, "load: -p PORT needed, and SENDERS < CLIENTS\n");
+	if (churn_s > 0)
+		nsenders = nmsgs = 0;
+	if (port <= 0 || nclients < 1 || nthreads < 1 ||
+	    nthreads > MAX_THREADS || (churn_s == 0 && nsenders >= nclients)) {
+		fprintf(stderr, "load: -p PORT needed, 1..%d threads, and "
+		    "SENDERS < CLIENTS\n", MAX_THREADS);
 		exit(2);
 	}
 }
 
-int
-main(int argc, char **argv)
+static void
+setup(void)
 {
-	parse_args(argc, argv);
 	cl = calloc((size_t)nclients, sizeof(*cl));
-	sent = calloc((size_t)nsenders, sizeof(long));
-	probe_got = calloc((size_t)nsenders, sizeof(long));
-	expected = (long)nsenders * nmsgs * (nclients - 1);
-	lat = malloc(sizeof(int64_t) * (size_t)(expected + 1));
-	if ((ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
-		die("epoll");
-
-	struct usage idle = server_usage();
-	int64_t t0 = now_ns();
-	connect_all();
-	if (!loop_until(all_ready, t0 + 120000000000LL, NULL)) {
-		fprintf(stderr, "load: only %d of %d logged in\n", ready, nclients);
-		return 1;
+	sent = calloc((size_t)nsenders + 1, sizeof(long));
+	probe_got = calloc((size_t)nsenders + 1, sizeof(*probe_got));
+	if (cl == NULL || sent == NULL || probe_got == NULL)
+		die("calloc");
+	for (int i = 0; i < nclients; i++) {
+		cl[i].id = i;
+		cl[i].fd = -1;
+		cl[i].rbuf = malloc(RBUF);
+		cl[i].next = calloc((size_t)nsenders + 1, sizeof(int));
+		if (cl[i].rbuf == NULL || cl[i].next == NULL)
+			die("malloc");
+		/* every sender's messages reach every client but itself */
+		wk[i % nthreads].expected += (long)nmsgs *
+		    (nsenders - (i < nsenders));
 	}
-	double login_s = (double)(now_ns() - t0) / 1e9;
-	struct usage loaded = server_usage();
-	double tool0 = self_cpu();
+	for (int t = 0; t < nthreads; t++) {
+		wk[t].index = t;
+		if ((wk[t].ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
+			die("epoll");
+		wk[t].lat = malloc(sizeof(int64_t) * (size_t)(wk[t].expected + 1));
+		if (wk[t].lat == NULL)
+			die("malloc");
+	}
+	pthread_barrier_init(&phase, NULL, (unsigned)nthreads + 1);
+}
 
-	start_ns = now_ns();
-	bool done = loop_until(all_delivered, start_ns + 300000000000LL, pump);
-	double secs = (double)(now_ns() - start_ns) / 1e9;
-	struct usage after = server_usage();
-	double tool_cpu = self_cpu() - tool0;
+/* The totals of all workers, latencies merged and sorted. */
+static struct worker
+merge(void)
+{
+	struct worker all = { 0 };
 
-	qsort(lat, (size_t)nlat, sizeof(lat[0]), cmp64);
-	long lost = expected - delivered - dups;
-	double rss_per_client = nclients ? (double)(loaded.rss_kib -
-	    idle.rss_kib) / nclients : 0;
+	for (int t = 0; t < nthreads; t++) {
+		all.expected += wk[t].expected;
+		all.delivered += wk[t].delivered;
+		all.dups += wk[t].dups;
+		all.reorders += wk[t].reorders;
+		all.sessions += wk[t].sessions;
+		all.failures += wk[t].failures;
+		all.nlat += wk[t].nlat;
+		if (wk[t].cpu_s > all.cpu_s)
+			all.cpu_s = wk[t].cpu_s;        /* the busiest */
+	}
+	all.lat = malloc(sizeof(int64_t) * (size_t)(all.nlat + 1));
+	long k = 0;
+	for (int t = 0; t < nthreads; t++) {
+		memcpy(all.lat + k, wk[t].lat, sizeof(int64_t) * (size_t)wk[t].nlat);
+		k += wk[t].nlat;
+	}
+	qsort(all.lat, (size_t)all.nlat, sizeof(int64_t), cmp64);
+	return all;
+}
+
+static double
+pct(const struct worker *all, double p)
+{
+	if (all->nlat == 0)
+		return 0;
+	long i = (long)(p / 100.0 * (double)(all->nlat - 1));
+	return (double)all->lat[i] / 1e3;       /* µs */
+}
+
+static const char *
+server_name(void)
+{
+	return proto == HUB ? "hubchat" : "ngircd";
+}
+
+static int
+report_churn(const struct worker *all, double secs, struct usage base,
+    struct usage after)
+{
+	double per_s = (double)all->sessions / secs;
+
+	printf("%s %s: churn clients=%d: %ld sessions in %.2f s = %.0f/s; "
+	    "failed=%ld; server threads %ld -> %ld, rss %ld -> %ld KiB; "
+	    "tool busy %.0f%%\n", label, server_name(), nclients,
+	    all->sessions, secs, per_s, all->failures, base.threads,
+	    after.threads, base.rss_kib, after.rss_kib,
+	    100 * all->cpu_s / secs);
+	printf("{\"label\":\"%s\",\"server\":\"%s\",\"clients\":%d,"
+	    "\"sessions\":%ld,\"failed\":%ld,\"seconds\":%.3f,"
+	    "\"per_second\":%.1f,\"threads_before\":%ld,\"threads_after\":%ld,"
+	    "\"rss_before_kib\":%ld,\"rss_after_kib\":%ld,"
+	    "\"tool_busy\":%.3f}\n", label, server_name(), nclients,
+	    all->sessions, all->failures, secs, per_s, base.threads,
+	    after.threads, base.rss_kib, after.rss_kib, all->cpu_s / secs);
+	return all->failures == 0 && after.threads == base.threads ? 0 : 1;
+}
+
+static int
+report_messages(const struct worker *all, double secs, bool done,
+    struct usage idle, struct usage loaded, struct usage after,
+    double login_s)
+{
+	long lost = all->expected - all->delivered - all->dups;
+	double rss_per_client = (double)(loaded.rss_kib - idle.rss_kib) /
+	    nclients;
+	double per_s = (double)all->delivered / secs;
+
 	printf("%s %s: clients=%d senders=%d x %d%s: %ld of %ld delivered in "
 	    "%.2f s = %.0f/s; lost=%ld dup=%ld reorder=%ld%s\n", label,
-	    proto == HUB ? "hubchat" : "ngircd", nclients, nsenders, nmsgs,
-	    rate ? " (rate)" : "", delivered, expected, secs,
-	    delivered / secs, lost, dups, reorders, done ? "" : " TIMEOUT");
+	    server_name(), nclients, nsenders, nmsgs, rate ? " (rate)" : "",
+	    all->delivered, all->expected, secs, per_s, lost, all->dups,
+	    all->reorders, done ? "" : " TIMEOUT");
 	printf("  latency us: p50=%.0f p90=%.0f p99=%.0f p99.9=%.0f max=%.0f; "
 	    "server rss %ld KiB (%+.1f KiB/client), threads %ld, cpu %.2f s; "
-	    "tool cpu %.2f s\n", pct(50), pct(90), pct(99), pct(99.9),
-	    pct(100), after.rss_kib, rss_per_client, after.threads,
-	    after.cpu_s - loaded.cpu_s, tool_cpu);
+	    "login %.2f s; tool busy %.0f%%\n", pct(all, 50), pct(all, 90),
+	    pct(all, 99), pct(all, 99.9), pct(all, 100), loaded.rss_kib,
+	    rss_per_client, loaded.threads, after.cpu_s - loaded.cpu_s, login_s,
+	    100 * all->cpu_s / secs);
 	printf("{\"label\":\"%s\",\"server\":\"%s\",\"clients\":%d,"
 	    "\"senders\":%d,\"messages\":%d,\"rate\":%d,\"delivered\":%ld,"
 	    "\"expected\":%ld,\"lost\":%ld,\"dup\":%ld,\"reorder\":%ld,"
 	    "\"seconds\":%.4f,\"per_second\":%.1f,\"p50_us\":%.1f,"
 	    "\"p90_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f,\"max_us\":%.1f,"
 	    "\"rss_kib\":%ld,\"rss_per_client_kib\":%.2f,\"threads\":%ld,"
-	    "\"server_cpu_s\":%.2f,\"tool_cpu_s\":%.2f,\"login_s\":%.2f,"
-	    "\"complete\":%s}\n", label, proto == HUB ? "hubchat" : "ngircd",
-	    nclients, nsenders, nmsgs, rate, delivered, expected, lost, dups,
-	    reorders, secs, delivered / secs, pct(50), pct(90), pct(99),
-	    pct(99.9), pct(100), after.rss_kib, rss_per_client, after.threads,
-	    after.cpu_s - loaded.cpu_s, tool_cpu, login_s,
-	    done ? "true" : "false");
+	    "\"server_cpu_s\":%.2f,\"tool_busy\":%.3f,\"login_s\":%.2f,"
+	    "\"complete\":%s}\n", label, server_name(), nclients, nsenders,
+	    nmsgs, rate, all->delivered, all->expected, lost, all->dups,
+	    all->reorders, secs, per_s, pct(all, 50), pct(all, 90),
+	    pct(all, 99), pct(all, 99.9), pct(all, 100), loaded.rss_kib,
+	    rss_per_client, loaded.threads, after.cpu_s - loaded.cpu_s,
+	    all->cpu_s / secs, login_s, done ? "true" : "false");
+	return done && lost == 0 && all->dups == 0 && all->reorders == 0 ?
+	    0 : 1;
+}
+
+int
+main(int argc, char **argv)
+{
+	parse_args(argc, argv);
+	setup();
+
+	struct usage idle = server_usage();
+	long idle_fds = server_fds();
+	int64_t t0 = now_ns();
+	for (int t = 0; t < nthreads; t++)
+		if (pthread_create(&wk[t].tid, NULL, worker_main, &wk[t]) != 0)
+			die("pthread_create");
+	pthread_barrier_wait(&phase);           /* all logged in */
+	double login_s = (double)(now_ns() - t0) / 1e9;
+	struct usage loaded = server_usage();
+	start_ns = now_ns();
+	pthread_barrier_wait(&phase);           /* go */
+	for (int t = 0; t < nthreads; t++)
+		pthread_join(wk[t].tid, NULL);
+	double secs = (double)(now_ns() - start_ns) / 1e9;
+	struct worker all = merge();
+	struct usage after = server_usage();
+
+	if (churn_s > 0)
+		return report_churn(&all, churn_s, idle,
+		    settle(idle_fds, idle.threads));
+	int rc = report_messages(&all, secs, all.delivered + all.dups >=
+	    all.expected, idle, loaded, after, login_s);
+	fflush(stdout);
 	if (hold)
 		pause();
-	return done && lost == 0 && dups == 0 && reorders == 0 ? 0 : 1;
+	settle(idle_fds, idle.threads);
+	return rc;
 }
