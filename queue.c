@@ -18,14 +18,17 @@
 #include "msg.h"
 #include "sync.h"
 
+#define QUEUE_FIRST_SLOTS 16    /* a new queue's ring; see queue_room */
+
 struct queue {
 	pthread_mutex_t lock;     /* protects every field below */
 	pthread_cond_t nonempty;  /* count became > 0, or closed became true */
 	pthread_cond_t notfull;   /* count fell below cap, or closed */
-	struct msg **ring;        /* cap slots; count of them used from head */
-	size_t cap;
-	size_t head;              /* index of the oldest msg, < cap */
-	size_t count;             /* <= cap */
+	struct msg **ring;        /* size slots; count of them used from head */
+	size_t size;              /* slots allocated: grows by doubling to cap */
+	size_t cap;               /* the bound; const */
+	size_t head;              /* index of the oldest msg, < size */
+	size_t count;             /* <= size <= cap */
 	bool closed;              /* once true, stays true */
 };
 
@@ -35,7 +38,8 @@ queue_new(size_t cap)
 	struct queue *q = calloc(1, sizeof(*q));
 	if (q == NULL)
 		return NULL;
-	q->ring = calloc(cap, sizeof(*q->ring));
+	q->size = cap < QUEUE_FIRST_SLOTS ? cap : QUEUE_FIRST_SLOTS;
+	q->ring = malloc(q->size * sizeof(*q->ring));
 	if (q->ring == NULL) {
 		free(q);
 		return NULL;
@@ -53,7 +57,7 @@ queue_drop_all(struct queue *q)
 {
 	for (; q->count > 0; q->count--) {
 		msg_unref(q->ring[q->head]);
-		q->head = (q->head + 1) % q->cap;
+		q->head = (q->head + 1) % q->size;
 	}
 }
 
@@ -70,12 +74,39 @@ queue_free(struct queue *q)
 	free(q);
 }
 
-/* Appends m. Call with q->lock held and room in the ring. The caller
- * signals nonempty if count was 0. */
+/* Makes the ring hold at least n more msgs, growing it (up to cap) when
+ * needed; false when that would pass cap or memory ran out. An idle client
+ * holds a 16-slot ring, not cap slots: 128 bytes instead of 8 KiB. The ring
+ * is not shrunk again; after a burst it stays as large as the burst was.
+ * Call with q->lock held. */
+static bool
+queue_room(struct queue *q, size_t n)
+{
+	if (q->cap - q->count < n)
+		return false;
+	if (q->size - q->count >= n)
+		return true;
+	size_t size = q->size;
+	while (size - q->count < n)
+		size = size * 2 < q->cap ? size * 2 : q->cap;
+	struct msg **ring = malloc(size * sizeof(*ring));
+	if (ring == NULL)
+		return false;           /* out of memory: as good as full */
+	for (size_t i = 0; i < q->count; i++)
+		ring[i] = q->ring[(q->head + i) % q->size];
+	free(q->ring);
+	q->ring = ring;
+	q->size = size;
+	q->head = 0;
+	return true;
+}
+
+/* Appends m. Call with q->lock held and room made by queue_room. The
+ * caller signals nonempty if count was 0. */
 static void
 queue_append(struct queue *q, struct msg *m)
 {
-	q->ring[(q->head + q->count) % q->cap] = msg_ref(m);
+	q->ring[(q->head + q->count) % q->size] = msg_ref(m);
 	q->count++;
 }
 
@@ -94,7 +125,7 @@ queue_push_many(struct queue *q, struct msg **m, size_t n)
 	sync_lock(&q->lock);
 	if (q->closed) {
 		st = QUEUE_CLOSED;
-	} else if (q->cap - q->count < n) {
+	} else if (!queue_room(q, n)) {
 		st = QUEUE_FULL;
 	} else {
 		wake = q->count == 0 && n > 0;
@@ -114,7 +145,7 @@ queue_push_wait(struct queue *q, struct msg *m)
 	bool wake = false;
 
 	sync_lock(&q->lock);
-	while (q->count == q->cap && !q->closed)
+	while (!q->closed && !queue_room(q, 1))
 		sync_wait(&q->notfull, &q->lock);
 	if (q->closed) {
 		st = QUEUE_CLOSED;
@@ -136,10 +167,10 @@ queue_pop(struct queue *q, struct msg **out, size_t max)
 	sync_lock(&q->lock);
 	while (q->count == 0 && !q->closed)
 		sync_wait(&q->nonempty, &q->lock);
-	bool was_full = q->count == q->cap;
+	bool was_full = q->count == q->size;    /* a pusher may wait for room */
 	for (; n < max && q->count > 0; n++, q->count--) {
 		out[n] = q->ring[q->head];
-		q->head = (q->head + 1) % q->cap;
+		q->head = (q->head + 1) % q->size;
 	}
 	if (was_full && n > 0)
 		sync_check(pthread_cond_broadcast(&q->notfull),

@@ -39,7 +39,8 @@ enum queue_status {
 };
 
 /* Returns an empty open queue for at most cap (>= 1) msgs, or NULL when
- * memory runs out. */
+ * memory runs out. Its ring starts at 16 slots and grows, while msgs
+ * wait, up to cap; a push that finds no memory to grow gets QUEUE_FULL. */
 struct queue *queue_new(size_t cap);
 
 /* Frees q and drops the msgs still in it. No thread may use q any more. */

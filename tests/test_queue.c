@@ -281,3 +281,32 @@ Test(queue, push_many_is_all_or_nothing_and_keeps_order)
 		msg_unref(m[i]);
 	queue_free(q);
 }
+
+/* The ring starts small and grows while msgs wait, also when the oldest
+ * msg is not at the start of the ring: order and the bound hold. */
+Test(queue, grows_past_its_first_ring_keeping_order_and_bound)
+{
+	struct queue *q = queue_new(100);
+	char text[16];
+	int next_in = 0, next_out = 0;
+
+	for (; next_in < 10; next_in++) {
+		snprintf(text, sizeof(text), "m%d", next_in);
+		cr_assert_eq(push_text(q, text), QUEUE_OK);
+	}
+	for (; next_out < 7; next_out++) {           /* head moves on */
+		snprintf(text, sizeof(text), "m%d", next_out);
+		pop_expect(q, text);
+	}
+	while (queue_len(q) < 100) {                /* grows, wrapped */
+		snprintf(text, sizeof(text), "m%d", next_in++);
+		cr_assert_eq(push_text(q, text), QUEUE_OK);
+	}
+	cr_assert_eq(push_text(q, "over"), QUEUE_FULL);
+	for (; next_out < next_in; next_out++) {
+		snprintf(text, sizeof(text), "m%d", next_out);
+		pop_expect(q, text);
+	}
+	cr_assert_eq(queue_len(q), 0);
+	queue_free(q);
+}
