@@ -280,7 +280,11 @@ Test(server, a_reused_fd_never_gets_another_clients_lines)
 
 	conn_expect(z, "INFO xavier joined");
 	conn_close(x);
+	/* The server has seen xavier go: from here its fd may be reused. */
+	cr_assert(server_log_wait(&srv, "user=xavier reason=eof", WAIT_MS));
 	struct conn *y = conn_open(srv.port);
+	conn_send(y, "PING accepted\n");            /* y has its fd now */
+	conn_expect(y, "PONG accepted");
 	conn_send(z, "DM xavier for xavier only\n");
 	conn_expect_quiet(y);           /* only replies to its own lines */
 	conn_expect_quiet(y);
