@@ -20,6 +20,7 @@
 #define LOG_DM         "DM"
 #define LOG_DISCONNECT "DISCONNECT"
 #define LOG_ERROR      "ERROR"
+#define LOG_WARN       "WARN"
 #define LOG_SHUTDOWN   "SHUTDOWN"
 
 #define LOG_TRACE      "TRACE"

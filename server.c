@@ -47,6 +47,7 @@
 
 #include "config.h"
 #include "hub.h"
+#include "limits.h"
 #include "log.h"
 #include "msg.h"
 #include "net.h"
@@ -232,6 +233,7 @@ server_init(struct server *s, int argc, char **argv)
 	    "notices-max=%zu idle-timeout=%d", s->cfg.addr,
 	    net_local_port(s->listen_fd), s->cfg.max_clients, s->cfg.queue_cap,
 	    s->cfg.notices_max, s->cfg.idle_timeout);
+	limits_check(s->cfg.max_clients);
 }
 
 /* ---- The accept loop --------------------------------------------------- */

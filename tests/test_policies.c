@@ -338,6 +338,10 @@ Test(policy, out_of_descriptors_refuses_cleanly_and_recovers, .timeout = 30)
 	struct conn *c[20];
 
 	server_start_limited(&srv, 16, 0, NULL);
+	/* said at start, with the way out */
+	cr_assert(server_log_wait(&srv, "[WARN] ulimit -n is 16: room for "
+	    "about 6 clients, not --max-clients=1024; raise it: ulimit -n 1034",
+	    WAIT_MS));
 	int served = open_many(srv.port, c, 20, "ERR server-busy");
 	cr_assert(served >= 2 && served < 20, "served %d of 20", served);
 	cr_assert(server_log_wait(&srv, "accept: Too many open files",

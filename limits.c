@@ -1,0 +1,90 @@
+/*
+ * limits.c - descriptor and thread limits against --max-clients; see
+ * limits.h.
+ */
+#include "limits.h"
+
+#include <stdio.h>
+#include <sys/resource.h>
+
+#include "log.h"
+
+#define OWN_FDS 10      /* the server's own: stdio 3, listener, signalfd,
+                           eventfd, stop pipe 2, spare, and one to grow */
+#define OWN_MAPS 1000   /* code, libraries, heap and malloc arenas */
+
+/* A number from a /proc file; -1 when it cannot be read. */
+static long
+proc_number(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	long v = -1;
+
+	if (f != NULL) {
+		if (fscanf(f, "%ld", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
+
+/* Logs that limit, now `have`, leaves room for `room` clients only. */
+static void
+limit_warn(const char *limit, long have, long room, size_t want,
+    const char *raise, long need)
+{
+	log_event(LOG_WARN, "%s is %ld: room for about %ld clients, not "
+	    "--max-clients=%zu; raise it: %s%ld", limit, have, room < 0 ? 0 :
+	    room, want, raise, need);
+}
+
+static void
+limits_fds(size_t want)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+		(void)getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want + OWN_FDS)
+		limit_warn("ulimit -n", (long)rl.rlim_cur,
+		    (long)rl.rlim_cur - OWN_FDS, want, "ulimit -n ",
+		    (long)(want + OWN_FDS));
+}
+
+static void
+limits_threads(size_t want)
+{
+	struct rlimit rl;
+	long threads = 2 * (long)want + 1;
+	long v;
+
+	if (getrlimit(RLIMIT_NPROC, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    (long)rl.rlim_cur < threads)
+		limit_warn("ulimit -u (threads)", (long)rl.rlim_cur,
+		    ((long)rl.rlim_cur - 1) / 2, want, "ulimit -u ", threads);
+	v = proc_number("/proc/sys/kernel/threads-max");
+	if (v > 0 && v < threads)
+		limit_warn("kernel.threads-max", v, (v - 1) / 2, want,
+		    "sysctl kernel.threads-max=", threads);
+	v = proc_number("/proc/sys/vm/max_map_count");
+	if (v > 0 && v < 2 * threads + OWN_MAPS)
+		limit_warn("vm.max_map_count (two per thread)", v,
+		    (v - OWN_MAPS) / 4, want, "sysctl vm.max_map_count=",
+		    2 * threads + OWN_MAPS);
+	v = proc_number("/sys/fs/cgroup/pids.max");     /* "max": no limit */
+	if (v > 0 && v < threads)
+		limit_warn("the cgroup's pids.max", v, (v - 1) / 2, want,
+		    "pids.max=", threads);
+}
+
+void
+limits_check(size_t max_clients)
+{
+	limits_fds(max_clients);
+	limits_threads(max_clients);
+}
