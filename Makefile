@@ -30,7 +30,7 @@ TESTS   = tests/test_queue.o tests/test_hub.o tests/test_proto.o \
 
 .PHONY: all run-server run-client run-peer-a run-peer-b test sanitize fuzz \
         churn valgrind demos docs test-netns install uninstall \
-        test-install test-container check-criterion clean
+        test-install test-container check-criterion bench clean
 
 all: server client peer
 
@@ -132,9 +132,17 @@ test-container: client
 test-netns: server client
 	sh tests/netns.sh
 
-# The benchmark's load generator (bench/README.md).
+# The benchmark (bench/README.md): hubchat against ngIRCd, workloads A-F,
+# several rounds; writes bench/RESULTS.md and bench/results.png.
+bench: server bench/load bench/wake
+	sh bench/run.sh
+
+# Its load generator, and the thread wake-up cost of this machine.
 bench/load: bench/load.c
 	$(CC) $(HC_CFLAGS) -o $@ bench/load.c
+
+bench/wake: bench/wake.c
+	$(CC) $(HC_CFLAGS) -o $@ bench/wake.c
 
 # The picture in docs/GO-VS-C.md, from its Graphviz source (needs dot).
 docs: docs/threads.svg
@@ -142,7 +150,7 @@ docs/threads.svg: docs/threads.dot
 	dot -Tsvg docs/threads.dot -o $@
 
 clean:
-	rm -f server client peer tests/run-tests bench/load *.o *.d tests/*.o tests/*.d
+	rm -f server client peer tests/run-tests bench/load bench/wake *.o *.d tests/*.o tests/*.d
 	rm -rf build
 
 -include *.d tests/*.d

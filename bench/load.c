@@ -7,11 +7,13 @@
  *        [-l LABEL] [--hold]
  *        then either  -s SENDERS -m MESSAGES [-w WINDOW | -r RATE]
  *        or           -c SECONDS            (connect-login-quit churn)
+ *   load --free-port | --probe PORT          (helpers for bench/run.sh)
  *
  * Messages: N clients connect and log in (IRC: NICK, USER, JOIN #bench).
  * The first S of them each send M messages of 100 bytes, either flat out
  * with at most WINDOW of each sender's messages not yet seen by the last
- * client, or at RATE messages per second in all. Every other client
+ * client (the first, for the last sender), or at RATE messages per second
+ * in all. Every other client
  * receives. Each message carries its sender, sequence number and send
  * time, so every receiver counts deliveries, losses, duplicates and
  * per-sender order violations, and the send-to-receive latency of each
@@ -83,6 +85,7 @@ struct worker {
 	int64_t *lat;           /* ns, one per delivery */
 	long nlat;
 	double cpu_s;           /* its thread's CPU time during the run */
+	int next_open;          /* login: its next client to connect */
 	pthread_t tid;
 };
 
@@ -238,6 +241,14 @@ send_message(int s)
 	sent[s]++;
 }
 
+/* The client whose progress paces sender s's window: the last client, or
+ * the first when s is the last (a sender never hears itself). */
+static int
+probe_of(int s)
+{
+	return s == nclients - 1 ? 0 : nclients - 1;
+}
+
 /* A message body "s<sender> <seq> <ns> xxx...": counts the delivery. */
 static void
 got_message(struct client *c, const char *body, int64_t now)
@@ -258,10 +269,29 @@ got_message(struct client *c, const char *body, int64_t now)
 		w->reorders++;  /* a gap: lost or out of order */
 	c->next[s] = (int)seq + 1;
 	w->delivered++;
-	if (c->id == nclients - 1)
+	if (c->id == probe_of(s))
 		atomic_store(&probe_got[s], seq + 1);
 	if (w->nlat < w->expected)
 		w->lat[w->nlat++] = now - t;
+}
+
+/*
+ * Logging in, each worker keeps at most LOGIN_WINDOW connections waiting
+ * for their welcome and opens the next one as one is welcomed. Connecting
+ * all at once would overflow a small listen backlog (ngIRCd's is 10), and
+ * every dropped SYN costs that connect a 1 s retransmit: 300 clients took
+ * 11 s to join ngIRCd that way. Paced, each server logs clients in as fast
+ * as it accepts them.
+ */
+#define LOGIN_WINDOW 4
+
+static void
+open_next(struct worker *w)
+{
+	if (w->next_open < nclients) {
+		open_client(&cl[w->next_open]);
+		w->next_open += nthreads;
+	}
 }
 
 static void
@@ -275,6 +305,7 @@ logged_in(struct client *c)
 	}
 	c->state = READY;
 	atomic_fetch_add(&ready, 1);
+	open_next(owner(c));
 }
 
 static void
@@ -378,7 +409,15 @@ loop_until(struct worker *w, bool (*cond)(struct worker *), int64_t deadline,
 }
 
 static bool all_ready(struct worker *w) { (void)w; return atomic_load(&ready) == nclients; }
-static bool all_seen(struct worker *w) { return w->delivered + w->dups >= w->expected; }
+/* Its clients have seen all they should, and its senders sent all. */
+static bool
+all_seen(struct worker *w)
+{
+	for (int s = w->index; s < nsenders; s += nthreads)
+		if (sent[s] < nmsgs || cl[s].wlen > 0)
+			return false;
+	return w->delivered + w->dups >= w->expected;
+}
 static bool churn_over(struct worker *w) { (void)w; return now_ns() - start_ns >= (int64_t)churn_s * 1000000000; }
 
 static bool
@@ -394,12 +433,14 @@ all_closed(struct worker *w)
 static void
 pump(struct worker *w)
 {
-	double per_sender = rate > 0 ?
-	    (double)(now_ns() - start_ns) * rate / 1e9 / nsenders : 0;
+	/* At a rate, message j of the whole run is due at j / RATE and goes
+	 * from sender j % SENDERS: evenly spaced, never a burst from all. */
+	double due = rate > 0 ? (double)(now_ns() - start_ns) * rate / 1e9 : 0;
 
 	for (int s = w->index; s < nsenders; s += nthreads) {
 		if (rate > 0)
-			while (sent[s] < nmsgs && (double)sent[s] < per_sender)
+			while (sent[s] < nmsgs &&
+			    (double)(sent[s] * nsenders + s) < due)
 				send_message(s);
 		else
 			while (sent[s] < nmsgs &&
@@ -416,9 +457,9 @@ worker_main(void *arg)
 {
 	struct worker *w = arg;
 
-	for (int i = w->index; i < nclients; i += nthreads)
-		if (churn_s == 0)
-			open_client(&cl[i]);
+	w->next_open = w->index;
+	for (int i = 0; i < LOGIN_WINDOW && churn_s == 0; i++)
+		open_next(w);
 	if (churn_s == 0 && !loop_until(w, all_ready, now_ns() + 300000000000LL,
 	    NULL)) {
 		fprintf(stderr, "load: only %d of %d logged in\n",
@@ -531,9 +572,38 @@ cmp64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* For bench/run.sh: "--free-port" prints a port nobody listens on now;
+ * "--probe PORT" exits 0 when something accepts connections there. */
+static void
+port_helpers(int argc, char **argv)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sa);
+	int fd;
+
+	if (argc != 2 && argc != 3)
+		return;
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	if (argc == 2 && strcmp(argv[1], "--free-port") == 0) {
+		if ((fd = socket(AF_INET, SOCK_STREAM, 0)) < 0 ||
+		    bind(fd, (struct sockaddr *)&sa, len) < 0 ||
+		    getsockname(fd, (struct sockaddr *)&sa, &len) < 0)
+			die("--free-port");
+		printf("%d\n", ntohs(sa.sin_port));
+		exit(0);
+	}
+	if (argc == 3 && strcmp(argv[1], "--probe") == 0) {
+		sa.sin_port = htons((uint16_t)atoi(argv[2]));
+		fd = socket(AF_INET, SOCK_STREAM, 0);
+		exit(fd >= 0 && connect(fd, (struct sockaddr *)&sa, len) == 0 ?
+		    0 : 1);
+	}
+}
+
 static void
 parse_args(int argc, char **argv)
 {
+	port_helpers(argc, argv);
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : "0";
 		if (strcmp(a, "--hold") == 0) {
@@ -570,10 +640,10 @@ parse_args(int argc, char **argv)
 	}
 	if (churn_s > 0)
 		nsenders = nmsgs = 0;
-	if (port <= 0 || nclients < 1 || nthreads < 1 ||
-	    nthreads > MAX_THREADS || (churn_s == 0 && nsenders >= nclients)) {
-		fprintf(stderr, "load: -p PORT needed, 1..%d threads, and "
-		    "SENDERS < CLIENTS\n", MAX_THREADS);
+	if (port <= 0 || nclients < 2 || nthreads < 1 ||
+	    nthreads > MAX_THREADS || (churn_s == 0 && nsenders > nclients)) {
+		fprintf(stderr, "load: -p PORT needed, 2 or more clients, 1..%d "
+		    "threads, and SENDERS <= CLIENTS\n", MAX_THREADS);
 		exit(2);
 	}
 }

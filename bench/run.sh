@@ -1,0 +1,135 @@
+#!/bin/sh
+# make bench: workloads A-F (bench/README.md) against hubchat and ngIRCd,
+# alternating which goes first, BENCH_ROUNDS rounds; every run on a freshly
+# started server. Raw results (one JSON line per run) go to
+# bench/out/results.jsonl; bench/report.sh turns them into bench/RESULTS.md
+# and bench/results.png.
+#
+# Settings (environment): BENCH_ROUNDS (3), BENCH_THREADS (load generator
+# threads, 2), BENCH_E_CLIENTS (10000), BENCH_E_IRC_CLIENTS (2000: ngIRCd
+# sends every JOIN to every member, so its login time grows with the square
+# of the clients; see RESULTS.md), BENCH_ONLY (a subset such as "A D").
+set -eu
+cd "$(dirname "$0")/.."
+
+ROUNDS=${BENCH_ROUNDS:-3}
+THREADS=${BENCH_THREADS:-2}
+E_HUB=${BENCH_E_CLIENTS:-10000}
+E_IRC=${BENCH_E_IRC_CLIENTS:-2000}
+ONLY=${BENCH_ONLY:-A B C D E F}
+OUT=bench/out
+RAW=$OUT/results.jsonl
+NGIRCD=/usr/sbin/ngircd
+
+# ---- What it needs ------------------------------------------------------
+
+apt_install() {
+	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+		echo "bench: installing $*"
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" \
+			>/dev/null || { apt-get update -q >/dev/null &&
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+			"$@" >/dev/null; }
+	else
+		echo "bench: $* missing; run: sudo apt-get install $*" >&2
+		exit 1
+	fi
+}
+[ -x "$NGIRCD" ] || apt_install ngircd
+command -v gnuplot >/dev/null || apt_install gnuplot-nox
+make -s server bench/load bench/wake
+
+# Every client is a descriptor in the server and one in the load tool.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+nofile=$(ulimit -n)
+if [ "$nofile" != unlimited ] && [ "$nofile" -lt $((E_HUB + 100)) ]; then
+	E_HUB=$((nofile - 100))
+	echo "bench: ulimit -n is $nofile: workload E scaled down to $E_HUB" \
+		"clients (raise the hard limit, or run as root, for 10,000)"
+fi
+
+mkdir -p "$OUT"
+: >"$RAW"
+
+# ---- Servers ------------------------------------------------------------
+
+pid=
+port=
+
+start_hubchat() {
+	./server -p 0 -q --queue 4096 --max-clients $((E_HUB + 100)) \
+		2>"$OUT/server.log" &
+	pid=$!
+	i=0
+	until port=$(sed -n 's/.*\[LISTEN\].* port=\([0-9]*\).*/\1/p' \
+		"$OUT/server.log") && [ -n "$port" ]; do
+		i=$((i + 1))
+		[ $i -lt 100 ] || { echo "bench: hubchat did not start" >&2; exit 1; }
+		sleep 0.05
+	done
+}
+
+start_ngircd() {
+	port=$(bench/load --free-port)
+	sed "s/@PORT@/$port/" bench/ngircd.conf.in >"$OUT/ngircd.conf"
+	"$NGIRCD" -n -f "$OUT/ngircd.conf" >"$OUT/ngircd.log" 2>&1 &
+	pid=$!
+	i=0
+	until bench/load --probe "$port"; do
+		i=$((i + 1))
+		[ $i -lt 100 ] || { echo "bench: ngIRCd did not start" >&2; exit 1; }
+		sleep 0.05
+	done
+}
+
+stop_server() {
+	kill "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+}
+
+# ---- Workloads ----------------------------------------------------------
+
+# The load tool's arguments for workload $1 on server $2 (hub or irc).
+workload_args() {
+	case $1 in
+	A) echo "-n 100 -s 10 -m 2000 -w 100" ;;
+	B) echo "-n 1000 -s 10 -m 200 -w 100" ;;
+	C) echo "-n 10 -s 10 -m 20000 -w 100" ;;
+	D) echo "-n 100 -s 10 -m 1000 -r 2000" ;;        # 5 s at 2000/s
+	E) if [ "$2" = hub ]; then n=$E_HUB; else n=$E_IRC; fi
+	   echo "-n $n -s 1 -m 1" ;;
+	F) echo "-n 16 -c 10" ;;
+	esac
+}
+
+# One run: workload $1 against server $2, its JSON line appended to RAW.
+run_one() {
+	if [ "$2" = hub ]; then start_hubchat; else start_ngircd; fi
+	# shellcheck disable=SC2046
+	if bench/load --proto "$2" -p "$port" -t "$THREADS" -P "$pid" -l "$1" \
+		$(workload_args "$1" "$2") >"$OUT/run.txt" 2>"$OUT/run.err"; then
+		:
+	else
+		echo "bench: run $1 on $2 failed (counted, see below)" >&2
+		cat "$OUT/run.err" >&2
+	fi
+	stop_server
+	grep -v '^{' "$OUT/run.txt" | sed 's/^/  /'
+	grep '^{' "$OUT/run.txt" >>"$RAW" || true
+}
+
+echo "bench: $ROUNDS rounds of [$ONLY], load tool with $THREADS threads"
+bench/wake | tee "$OUT/wake.txt" | grep -v '^{'
+grep '^{' "$OUT/wake.txt" >>"$RAW"
+round=1
+while [ "$round" -le "$ROUNDS" ]; do
+	echo "== round $round"
+	if [ $((round % 2)) = 1 ]; then order="hub irc"; else order="irc hub"; fi
+	for w in $ONLY; do
+		for s in $order; do
+			run_one "$w" "$s"
+		done
+	done
+	round=$((round + 1))
+done
+sh bench/report.sh "$RAW"
