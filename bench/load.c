@@ -241,6 +241,24 @@ send_message(int s)
 	sent[s]++;
 }
 
+/* Reads a decimal number and the space after it at *p, moving *p past
+ * them; -1 when there is none. */
+static int64_t
+digits(const char **p)
+{
+	int64_t v = 0;
+	const char *q = *p;
+
+	if (*q < '0' || *q > '9')
+		return -1;
+	while (*q >= '0' && *q <= '9')
+		v = v * 10 + (*q++ - '0');
+	if (*q++ != ' ')
+		return -1;
+	*p = q;
+	return v;
+}
+
 /* The client whose progress paces sender s's window: the last client, or
  * the first when s is the last (a sender never hears itself). */
 static int
@@ -254,12 +272,13 @@ static void
 got_message(struct client *c, const char *body, int64_t now)
 {
 	struct worker *w = owner(c);
-	int s;
-	long seq;
-	long long t;
+	const char *p = body;
+	long s, seq;
+	int64_t t;
 
-	if (sscanf(body, "s%d %ld %lld", &s, &seq, &t) != 3 || s < 0 ||
-	    s >= nsenders)
+	/* By hand: sscanf was half of the tool's CPU time at 3 M lines/s. */
+	if (*p++ != 's' || (s = digits(&p)) < 0 || s >= nsenders ||
+	    (seq = digits(&p)) < 0 || (t = digits(&p)) < 0)
 		return;
 	if (seq < c->next[s]) {
 		w->dups++;

@@ -59,6 +59,12 @@ total() {
 	} END { printf "%d", t }' "$RAW"
 }
 
+# The load tool's busiest thread, as a share of the run, on each server.
+busy() {
+	awk -v h="$(med tool_busy "$1" hubchat)" -v i="$(med tool_busy "$1" ngircd)" \
+	    'BEGIN { printf "%d %%, %d %%", h * 100 + 0.5, i * 100 + 0.5 }'
+}
+
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {
 	if (b + 0 > 0 && a != "-") printf "%.2f", a / b; else printf "-" }'; }
 
@@ -105,11 +111,11 @@ echo "- Load generator: \`bench/load\` with ${BENCH_THREADS:-2} threads, on the 
 echo
 echo "## Throughput (deliveries per second; 100-byte messages, window 100)"
 echo
-echo "| workload | hubchat | ngIRCd | hubchat/ngIRCd |"
-echo "|---|---|---|---|"
-echo "| A: 100 clients, 10 x 2000 | $(medians per_second A hubchat) | $(medians per_second A ngircd) | $(ratio "$a_h" "$a_i") |"
-echo "| B: 1000 clients, 10 x 200 | $(medians per_second B hubchat) | $(medians per_second B ngircd) | $(ratio "$b_h" "$b_i") |"
-echo "| C: 10 clients, 10 x 20000 | $(medians per_second C hubchat) | $(medians per_second C ngircd) | $(ratio "$c_h" "$c_i") |"
+echo "| workload | hubchat | ngIRCd | hubchat/ngIRCd | server CPU s (hubchat, ngIRCd) | load tool busiest thread (hubchat, ngIRCd) |"
+echo "|---|---|---|---|---|---|"
+echo "| A: 100 clients, 10 x 2000 | $(medians per_second A hubchat) | $(medians per_second A ngircd) | $(ratio "$a_h" "$a_i") | $(show server_cpu_s A hubchat), $(show server_cpu_s A ngircd) | $(busy A) |"
+echo "| B: 1000 clients, 10 x 200 | $(medians per_second B hubchat) | $(medians per_second B ngircd) | $(ratio "$b_h" "$b_i") | $(show server_cpu_s B hubchat), $(show server_cpu_s B ngircd) | $(busy B) |"
+echo "| C: 10 clients, 10 x 20000 | $(medians per_second C hubchat) | $(medians per_second C ngircd) | $(ratio "$c_h" "$c_i") | $(show server_cpu_s C hubchat), $(show server_cpu_s C ngircd) | $(busy C) |"
 echo
 echo "Lost, duplicated or reordered deliveries over every run of A to E, both servers: $bad."
 echo

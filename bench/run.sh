@@ -80,6 +80,7 @@ start_ngircd() {
 		[ $i -lt 100 ] || { echo "bench: ngIRCd did not start" >&2; exit 1; }
 		sleep 0.05
 	done
+	kill -0 "$pid" || { echo "bench: ngIRCd exited" >&2; exit 1; }
 }
 
 stop_server() {
