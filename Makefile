@@ -20,7 +20,7 @@ HOST ?=
 NAME ?=
 
 COMMON  = msg.o queue.o hub.o proto.o net.o log.o writer.o
-SERVER  = server.o config.o limits.o $(COMMON)
+SERVER  = server.o config.o rlimits.o $(COMMON)
 CLIENT  = client.o term.o proto.o net.o
 PEER    = peer.o term.o msg.o queue.o proto.o net.o writer.o
 TESTS   = tests/test_queue.o tests/test_hub.o tests/test_proto.o \

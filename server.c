@@ -47,7 +47,7 @@
 
 #include "config.h"
 #include "hub.h"
-#include "limits.h"
+#include "rlimits.h"
 #include "log.h"
 #include "msg.h"
 #include "net.h"

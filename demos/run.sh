@@ -6,7 +6,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 OUT=build/demos
-SRC="server.c config.c limits.c msg.c queue.c hub.c proto.c net.c log.c writer.c"
+SRC="server.c config.c rlimits.c msg.c queue.c hub.c proto.c net.c log.c writer.c"
 HDR="*.h"
 
 # demo name, then the test that exposes it

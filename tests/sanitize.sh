@@ -11,7 +11,7 @@ CC=${CC:-cc}
 OUT=build/sanitize
 FLAGS="-std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer -pthread
        -Wall -Wextra -Werror -DTHREAD_STACK_KIB=512"
-SERVER="server.c config.c limits.c msg.c queue.c hub.c proto.c net.c log.c writer.c"
+SERVER="server.c config.c rlimits.c msg.c queue.c hub.c proto.c net.c log.c writer.c"
 CLIENT="client.c term.c proto.c net.c"
 PEER="peer.c term.c msg.c queue.c proto.c net.c writer.c"
 

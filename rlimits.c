@@ -1,8 +1,8 @@
 /*
- * limits.c - descriptor and thread limits against --max-clients; see
- * limits.h.
+ * rlimits.c - descriptor and thread limits against --max-clients; see
+ * rlimits.h.
  */
-#include "limits.h"
+#include "rlimits.h"
 
 #include <stdio.h>
 #include <sys/resource.h>

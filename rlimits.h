@@ -1,5 +1,5 @@
 /*
- * limits.h - what the operating system lets the server hold, said up front.
+ * rlimits.h - what the operating system lets the server hold, said up front.
  *
  * Each client costs one file descriptor and two threads (a reader and a
  * writer, each stack two memory maps). A limit below --max-clients does not
@@ -9,8 +9,8 @@
  * checked once at start and each one that binds is logged with the command
  * that raises it.
  */
-#ifndef HUBCHAT_LIMITS_H
-#define HUBCHAT_LIMITS_H
+#ifndef HUBCHAT_RLIMITS_H
+#define HUBCHAT_RLIMITS_H
 
 #include <stddef.h>
 
