@@ -43,6 +43,7 @@ struct hub {
 	size_t cap;
 	struct msg *slow_consumer;      /* evicted members' last line; const */
 	size_t notices_max;             /* const; see hub_announce_join */
+	struct queue_wakes *wakes;      /* the lock holder's; see hub_lock */
 };
 
 struct hub *
@@ -70,6 +71,31 @@ hub_free(struct hub *h)
 	pthread_mutex_destroy(&h->lock);
 	free(h->members);
 	free(h);
+}
+
+/*
+ * The lock is held for the pushes only. Each push that wakes a writer
+ * leaves that wake-up in *w, and hub_unlock delivers them all once the lock
+ * is released. Holding it across 100 wake-ups (system calls, often trips to
+ * the other CPU) kept the other readers waiting and halved throughput; see
+ * bench/README.md. The lines are in the queues before the lock is
+ * released, so the global order is the same.
+ */
+static void
+hub_lock(struct hub *h, struct queue_wakes *w)
+{
+	sync_lock(&h->lock);
+	h->wakes = w;
+}
+
+static void
+hub_unlock(struct hub *h)
+{
+	struct queue_wakes *w = h->wakes;
+
+	h->wakes = NULL;
+	sync_unlock(&h->lock);
+	queue_wake_all(w);
 }
 
 /* Index of name in the array, or where it would go; sets *found. Lock held. */
@@ -125,7 +151,7 @@ hub_push(struct hub *h, struct hub_member *to, struct msg **msgs, size_t n,
 {
 	if (to->evicted)
 		return;
-	bool full = queue_push_many(to->out, msgs, n) == QUEUE_FULL;
+	bool full = queue_push_many(to->out, msgs, n, h->wakes) == QUEUE_FULL;
 	if (full)
 		hub_evict(h, to);
 	if (trace != NULL)
@@ -277,19 +303,20 @@ enum hub_status
 hub_join(struct hub *h, const char *name, struct queue *out,
     hub_kick_fn *kick, void *kick_arg, struct hub_member **member)
 {
+	struct queue_wakes wakes = { 0 };
 	struct hub_member *m = hub_member_new(name, out, kick, kick_arg);
 	enum hub_status st = HUB_REFUSED;
 	bool taken;
 
 	if (m == NULL)
 		return HUB_REFUSED;
-	sync_lock(&h->lock);
+	hub_lock(h, &wakes);
 	size_t i = hub_find(h, name, &taken);
 	if (taken)
 		st = HUB_NAME_TAKEN;
 	else if (hub_reserve(h))
 		st = hub_insert(h, i, m);
-	sync_unlock(&h->lock);
+	hub_unlock(h);
 
 	if (st == HUB_OK)
 		*member = m;
@@ -301,16 +328,17 @@ hub_join(struct hub *h, const char *name, struct queue *out,
 void
 hub_leave(struct hub *h, struct hub_member *m)
 {
+	struct queue_wakes wakes = { 0 };
 	bool found;
 
-	sync_lock(&h->lock);
+	hub_lock(h, &wakes);
 	if (!m->evicted) {
 		size_t i = hub_find(h, m->name, &found);
 		hub_remove_at(h, i);
 		hub_announce_leave(h, m->name);
 		hub_settle(h);
 	}
-	sync_unlock(&h->lock);
+	hub_unlock(h);
 	free(m);
 }
 
@@ -324,12 +352,13 @@ void
 hub_broadcast_lines(struct hub *h, struct hub_member *from,
     struct msg **lines, size_t n, struct hub_trace *trace)
 {
-	sync_lock(&h->lock);
+	struct queue_wakes wakes = { 0 };
+	hub_lock(h, &wakes);
 	if (!from->evicted) {           /* an evicted member has no voice */
 		hub_push_all(h, from, lines, n, trace);
 		hub_settle(h);
 	}
-	sync_unlock(&h->lock);
+	hub_unlock(h);
 }
 
 enum hub_status
@@ -349,18 +378,19 @@ enum hub_status
 hub_dm(struct hub *h, struct hub_member *from, const char *to,
     const char *text, struct hub_trace *trace)
 {
+	struct queue_wakes wakes = { 0 };
 	struct msg *line = msg_printf("DM %s %s", from->name, text);
 	bool found;
 
 	if (line == NULL)
 		return HUB_REFUSED;
-	sync_lock(&h->lock);
+	hub_lock(h, &wakes);
 	size_t i = hub_find(h, to, &found);
 	if (found && !from->evicted) {
 		hub_push(h, h->members[i], &line, 1, trace);
 		hub_settle(h);
 	}
-	sync_unlock(&h->lock);
+	hub_unlock(h);
 	msg_unref(line);
 	return found ? HUB_OK : HUB_NO_SUCH_USER;
 }

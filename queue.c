@@ -9,9 +9,18 @@
  * 10,000 clients, that second wake-up was a fifth of the server's time).
  * No wake-up is lost: the writer tests count under the lock before it
  * waits.
+ *
+ * A caller that pushes while holding a lock of its own (the hub) can put
+ * the wake-ups off until it has let go of that lock (struct queue_wakes):
+ * a wake-up is a system call, often a trip to the other CPU, and the hub
+ * pushing to 100 queues held its lock for 100 of them. The msgs are in the
+ * queue at once; only the writer's nudge comes later, so order is as
+ * before. A queue is on at most one list (wake_pending), and that list
+ * holds a reference, so the owner may free the queue in the meantime.
  */
 #include "queue.h"
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 
@@ -30,6 +39,9 @@ struct queue {
 	size_t head;              /* index of the oldest msg, < size */
 	size_t count;             /* <= size <= cap */
 	bool closed;              /* once true, stays true */
+	bool wake_pending;        /* on a queue_wakes list, next_wake its link */
+	struct queue *next_wake;  /* written only while linking it */
+	atomic_int refs;          /* the owner's, plus one while wake_pending */
 };
 
 struct queue *
@@ -45,6 +57,7 @@ queue_new(size_t cap)
 		return NULL;
 	}
 	q->cap = cap;
+	atomic_init(&q->refs, 1);
 	sync_mutex_init(&q->lock);
 	sync_check(pthread_cond_init(&q->nonempty, NULL), "pthread_cond_init");
 	sync_check(pthread_cond_init(&q->notfull, NULL), "pthread_cond_init");
@@ -61,10 +74,11 @@ queue_drop_all(struct queue *q)
 	}
 }
 
-void
-queue_free(struct queue *q)
+/* Drops one reference; the last frees q. */
+static void
+queue_unref(struct queue *q)
 {
-	if (q == NULL)
+	if (atomic_fetch_sub(&q->refs, 1) != 1)
 		return;
 	queue_drop_all(q);
 	pthread_cond_destroy(&q->nonempty);
@@ -72,6 +86,13 @@ queue_free(struct queue *q)
 	pthread_mutex_destroy(&q->lock);
 	free(q->ring);
 	free(q);
+}
+
+void
+queue_free(struct queue *q)
+{
+	if (q != NULL)
+		queue_unref(q);
 }
 
 /* Makes the ring hold at least n more msgs, growing it (up to cap) when
@@ -113,11 +134,25 @@ queue_append(struct queue *q, struct msg *m)
 enum queue_status
 queue_push(struct queue *q, struct msg *m)
 {
-	return queue_push_many(q, &m, 1);
+	return queue_push_many(q, &m, 1, NULL);
+}
+
+/* Puts q on later's list, unless it is on one already: that wake-up,
+ * delivered after this push, will do. Call with q->lock held. */
+static void
+queue_defer_wake(struct queue *q, struct queue_wakes *later)
+{
+	if (q->wake_pending)
+		return;
+	q->wake_pending = true;
+	atomic_fetch_add(&q->refs, 1);
+	q->next_wake = later->first;
+	later->first = q;
 }
 
 enum queue_status
-queue_push_many(struct queue *q, struct msg **m, size_t n)
+queue_push_many(struct queue *q, struct msg **m, size_t n,
+    struct queue_wakes *later)
 {
 	enum queue_status st = QUEUE_OK;
 	bool wake = false;
@@ -131,11 +166,32 @@ queue_push_many(struct queue *q, struct msg **m, size_t n)
 		wake = q->count == 0 && n > 0;
 		for (size_t i = 0; i < n; i++)
 			queue_append(q, m[i]);
+		if (wake && later != NULL) {
+			queue_defer_wake(q, later);
+			wake = false;
+		}
 	}
 	sync_unlock(&q->lock);
 	if (wake)
 		sync_signal(&q->nonempty);
 	return st;
+}
+
+void
+queue_wake_all(struct queue_wakes *w)
+{
+	struct queue *q = w->first;
+
+	while (q != NULL) {
+		struct queue *next = q->next_wake;
+		sync_lock(&q->lock);
+		q->wake_pending = false;
+		sync_unlock(&q->lock);
+		sync_signal(&q->nonempty);
+		queue_unref(q);         /* may be the last reference */
+		q = next;
+	}
+	w->first = NULL;
 }
 
 enum queue_status

@@ -17,8 +17,10 @@
  * leaves one final line in its place.
  *
  * Ownership: queue_new's caller owns the queue and frees it, after the writer
- * has stopped. A pushed msg gains a reference held by the queue; popped msgs
- * pass that reference to the caller; queue_free drops what is left.
+ * has stopped. A pending wake-up (struct queue_wakes) holds a reference too,
+ * so the last of the two frees it. A pushed msg gains a reference held by
+ * the queue; popped msgs pass that reference to the caller; freeing the
+ * queue drops what is left.
  *
  * Locking: each queue has its own mutex, taken briefly by every call and
  * never held across a blocking call. In the lock order it comes after the
@@ -43,17 +45,33 @@ enum queue_status {
  * wait, up to cap; a push that finds no memory to grow gets QUEUE_FULL. */
 struct queue *queue_new(size_t cap);
 
-/* Frees q and drops the msgs still in it. No thread may use q any more. */
+/* The owner lets go of q: no thread of the owner's may use it any more.
+ * q, and the msgs still in it, are freed at once, or by queue_wake_all
+ * when a wake-up for q is still pending there. */
 void queue_free(struct queue *q);
 
 /* Appends m without blocking; on QUEUE_OK the queue holds a new reference.
  * Wakes the consumer when the queue goes from empty to non-empty. */
 enum queue_status queue_push(struct queue *q, struct msg *m);
 
+/* Wake-ups put off until the caller has released a lock of its own: a
+ * list of queues whose consumers must be woken, each holding a reference
+ * to its queue so that it outlives its owner's queue_free if need be.
+ * Zero-initialise; only the thread that filled it may use it. */
+struct queue_wakes {
+	struct queue *first;
+};
+
 /* Appends the n msgs of m, all or none: QUEUE_FULL when fewer than n
- * slots are free. Wakes the consumer at most once. For a burst of lines
- * from one client, which then costs one lock and one wake-up. */
-enum queue_status queue_push_many(struct queue *q, struct msg **m, size_t n);
+ * slots are free. Wakes the consumer at most once: now, or, with later not
+ * NULL, by adding q to later for queue_wake_all. For a burst of lines from
+ * one client, which then costs one lock and one wake-up. */
+enum queue_status queue_push_many(struct queue *q, struct msg **m, size_t n,
+    struct queue_wakes *later);
+
+/* Delivers the wake-ups collected in w and empties it. Takes each queue's
+ * lock in turn; call it holding no lock of the caller's. */
+void queue_wake_all(struct queue_wakes *w);
 
 /* Like queue_push, but waits for room instead of reporting QUEUE_FULL:
  * Go's blocking `ch <- m`. For a producer that may be held back (the peer's

@@ -268,15 +268,15 @@ Test(queue, push_many_is_all_or_nothing_and_keeps_order)
 	for (int i = 0; i < 5; i++)
 		m[i] = msg_printf("b%d", i);
 	push_text(q, "first");
-	cr_assert_eq(queue_push_many(q, m, 4), QUEUE_FULL);  /* 3 free */
+	cr_assert_eq(queue_push_many(q, m, 4, NULL), QUEUE_FULL);  /* 3 free */
 	cr_assert_eq(queue_len(q), 1);                        /* none went in */
-	cr_assert_eq(queue_push_many(q, m, 3), QUEUE_OK);
+	cr_assert_eq(queue_push_many(q, m, 3, NULL), QUEUE_OK);
 	pop_expect(q, "first");
 	pop_expect(q, "b0");
 	pop_expect(q, "b1");
 	pop_expect(q, "b2");
 	queue_close(q);
-	cr_assert_eq(queue_push_many(q, m, 1), QUEUE_CLOSED);
+	cr_assert_eq(queue_push_many(q, m, 1, NULL), QUEUE_CLOSED);
 	for (int i = 0; i < 5; i++)
 		msg_unref(m[i]);
 	queue_free(q);
@@ -309,4 +309,44 @@ Test(queue, grows_past_its_first_ring_keeping_order_and_bound)
 	}
 	cr_assert_eq(queue_len(q), 0);
 	queue_free(q);
+}
+
+/* A push can leave its wake-up for later: the msg is queued at once, one
+ * wake-up is listed however many pushes, and queue_wake_all delivers it. */
+Test(queue, deferred_wake_up_is_listed_once_and_delivered, .timeout = 10)
+{
+	struct popper p = { .q = queue_new(4) };
+	struct queue_wakes later = { 0 };
+	struct msg *m = msg_printf("later");
+	pthread_t t;
+
+	cr_assert_eq(pthread_create(&t, NULL, pop_one, &p), 0);
+	while (!atomic_load(&p.started))
+		sched_yield();
+	cr_assert_eq(queue_push_many(p.q, &m, 1, &later), QUEUE_OK);
+	cr_assert_eq(queue_push_many(p.q, &m, 1, &later), QUEUE_OK);
+	cr_assert_eq(queue_len(p.q) + (size_t)p.got, 2);
+	cr_assert_eq(later.first, p.q);
+	queue_wake_all(&later);
+	cr_assert_null(later.first);
+	pthread_join(t, NULL);                  /* it was woken */
+	cr_assert_eq(p.got, 1);
+	cr_assert_str_eq(p.text, "later\n");
+	msg_unref(m);
+	queue_free(p.q);
+}
+
+/* The owner may free a queue whose wake-up is still listed: the list's
+ * reference keeps it until queue_wake_all (LeakSanitizer and valgrind
+ * would see a leak or a use after free here). */
+Test(queue, a_listed_wake_up_outlives_the_owners_free)
+{
+	struct queue *q = queue_new(4);
+	struct queue_wakes later = { 0 };
+	struct msg *m = msg_printf("x");
+
+	cr_assert_eq(queue_push_many(q, &m, 1, &later), QUEUE_OK);
+	queue_free(q);
+	queue_wake_all(&later);
+	msg_unref(m);
 }
