@@ -33,7 +33,7 @@ medians() {
 	}
 	# 3129617 -> 3,129,617; 28.1 stays; 0.5 stays
 	function fmt(x,   s, out) {
-		if (x < 100) return sprintf("%.1f", x)
+		if (x < 100 && x != int(x)) return sprintf("%.1f", x)
 		s = sprintf("%d", x + 0.5); out = ""
 		while (length(s) > 3) {
 			out = "," substr(s, length(s) - 2) out
@@ -129,7 +129,9 @@ for w in D A B C E; do
 	done
 done
 echo
-echo "D is 100 clients, 10 senders, 2000 messages per second in all, evenly spaced."
+echo "D is 100 clients, 10 senders, 2000 messages per second in all, evenly spaced;"
+echo "A to C are flat out, so their latencies are mostly time spent queued behind the"
+echo "window of 100 messages per sender, not a server's delay."
 echo
 echo "## Memory (E: clients logged in, then one broadcast to all)"
 echo
