@@ -30,7 +30,7 @@ TESTS   = tests/test_queue.o tests/test_hub.o tests/test_proto.o \
 
 .PHONY: all run-server run-client run-peer-a run-peer-b test sanitize fuzz \
         churn valgrind demos docs test-netns install uninstall \
-        test-install test-container check-criterion bench clean
+        test-install test-container check-criterion bench bench-smoke clean
 
 all: server client peer
 
@@ -135,6 +135,13 @@ test-netns: server client
 # The benchmark (bench/README.md): hubchat against ngIRCd, workloads A-F,
 # several rounds; writes bench/RESULTS.md and bench/results.png.
 bench: server bench/load bench/wake
+	sh bench/run.sh
+
+# CI's check that the benchmark still runs: one quick round, results kept
+# out of the committed ones.
+bench-smoke: server bench/load bench/wake
+	BENCH_ROUNDS=1 BENCH_ONLY="A C E" BENCH_E_CLIENTS=500 \
+	BENCH_E_IRC_CLIENTS=200 BENCH_RESULTS=bench/out/smoke/RESULTS.md \
 	sh bench/run.sh
 
 # Its load generator, and the thread wake-up cost of this machine.

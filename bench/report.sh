@@ -1,12 +1,14 @@
 #!/bin/sh
-# bench/report.sh RESULTS.jsonl: medians of make bench's runs, ratios
-# hubchat/ngIRCd, the issue's targets, and the machine, into
-# bench/RESULTS.md; throughput and p99 latency against client count into
-# bench/results.png (gnuplot). Every run's raw JSON line stays in the input.
+# bench/report.sh [RESULTS.jsonl [OUT.md]]: medians of make bench's runs,
+# ratios hubchat/ngIRCd, the issue's targets, and the machine, into OUT.md
+# (bench/RESULTS.md); throughput and p99 latency against client count into
+# results.png beside it (gnuplot). Every run's raw JSON line stays in the
+# input.
 set -eu
 cd "$(dirname "$0")/.."
 RAW=${1:-bench/out/results.jsonl}
-MD=bench/RESULTS.md
+MD=${2:-bench/RESULTS.md}
+PNG=$(dirname "$MD")/results.png
 DAT=bench/out/plot.dat
 
 # medians FIELD LABEL SERVER: the median of FIELD over the matching runs,
@@ -158,7 +160,7 @@ echo "| D: p99 <= 1 ms | $d_p99 µs | $(yes_no "$(awk -v p="$d_p99" 'BEGIN { pri
 echo "| E: 10,000 held, <= 32 KiB each | $e_hub held, $e_rss KiB | $(yes_no "$(awk -v n="$e_hub" -v r="$e_rss" 'BEGIN { print (n >= 10000 && r <= 32) }')") |"
 echo "| F: >= 5000 sessions/s, back to baseline | $f_h/s, $f_left runs not back | $(yes_no "$(awk -v f="$f_h" -v l="$f_left" 'BEGIN { print (f >= 5000 && l == 0) }')") |"
 echo
-echo "![throughput and p99 latency against clients](results.png)"
+echo "![throughput and p99 latency against clients]($(basename "$PNG"))"
 } >"$MD"
 
 # The plot: C, A and B are 10, 100 and 1000 clients.
@@ -170,7 +172,7 @@ echo "![throughput and p99 latency against clients](results.png)"
 } >"$DAT"
 gnuplot <<EOF
 set terminal png size 900,420
-set output "bench/results.png"
+set output "$PNG"
 set multiplot layout 1,2 title "hubchat vs ngIRCd, 10 senders flat out (median of runs)"
 set logscale x
 set xlabel "clients"
@@ -184,4 +186,4 @@ plot "$DAT" using 1:(\$4/1e3) with linespoints title "hubchat", \
      "$DAT" using 1:(\$5/1e3) with linespoints title "ngIRCd"
 unset multiplot
 EOF
-echo "bench: wrote $MD and bench/results.png"
+echo "bench: wrote $MD and $PNG"

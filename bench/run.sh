@@ -8,7 +8,9 @@
 # Settings (environment): BENCH_ROUNDS (3), BENCH_THREADS (load generator
 # threads, 2), BENCH_E_CLIENTS (10000), BENCH_E_IRC_CLIENTS (2000: ngIRCd
 # sends every JOIN to every member, so its login time grows with the square
-# of the clients; see RESULTS.md), BENCH_ONLY (a subset such as "A D").
+# of the clients; see README.md), BENCH_ONLY (a subset such as "A D"),
+# BENCH_RESULTS (bench/RESULTS.md; results.png goes beside it). Exits 1
+# when any run failed (lost, duplicated or reordered a delivery, timed out).
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -48,7 +50,7 @@ if [ "$nofile" != unlimited ] && [ "$nofile" -lt $((E_HUB + 100)) ]; then
 		"clients (raise the hard limit, or run as root, for 10,000)"
 fi
 
-mkdir -p "$OUT"
+mkdir -p "$OUT" "$(dirname "${BENCH_RESULTS:-bench/RESULTS.md}")"
 : >"$RAW"
 
 # ---- Servers ------------------------------------------------------------
@@ -111,14 +113,16 @@ run_one() {
 		$(workload_args "$1" "$2") >"$OUT/run.txt" 2>"$OUT/run.err"; then
 		:
 	else
-		echo "bench: run $1 on $2 failed (counted, see below)" >&2
+		echo "bench: run $1 on $2 failed" >&2
 		cat "$OUT/run.err" >&2
+		failed=$((failed + 1))
 	fi
 	stop_server
 	grep -v '^{' "$OUT/run.txt" | sed 's/^/  /'
 	grep '^{' "$OUT/run.txt" >>"$RAW" || true
 }
 
+failed=0
 echo "bench: $ROUNDS rounds of [$ONLY], load tool with $THREADS threads"
 bench/wake | tee "$OUT/wake.txt" | grep -v '^{'
 grep '^{' "$OUT/wake.txt" >>"$RAW"
@@ -133,4 +137,8 @@ while [ "$round" -le "$ROUNDS" ]; do
 	done
 	round=$((round + 1))
 done
-sh bench/report.sh "$RAW"
+sh bench/report.sh "$RAW" "${BENCH_RESULTS:-bench/RESULTS.md}"
+if [ "$failed" -gt 0 ]; then
+	echo "bench: $failed runs failed" >&2
+	exit 1
+fi
