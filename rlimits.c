@@ -4,6 +4,7 @@
  */
 #include "rlimits.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <sys/resource.h>
 
@@ -83,8 +84,45 @@ limits_threads(size_t want)
 }
 
 void
-limits_check(size_t max_clients)
+rlimits_check(size_t max_clients)
 {
 	limits_fds(max_clients);
 	limits_threads(max_clients);
+}
+
+/* The soft limit of resource r, as text: a number or "unlimited". */
+static const char *
+limit_text(int r, char *buf, size_t len)
+{
+	struct rlimit rl;
+
+	if (getrlimit(r, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+		return "unlimited";
+	snprintf(buf, len, "%lu", (unsigned long)rl.rlim_cur);
+	return buf;
+}
+
+const char *
+rlimits_hint(int err, char *buf, size_t len)
+{
+	char a[24], b[24];
+
+	if (err == EMFILE)
+		snprintf(buf, len, "ulimit -n is %s", limit_text(RLIMIT_NOFILE,
+		    a, sizeof(a)));
+	else if (err == ENFILE)
+		snprintf(buf, len, "the system's open files are at fs.file-max");
+	else if (err == EAGAIN)         /* threads, or their stacks' memory */
+		snprintf(buf, len, "ulimit -u is %s, ulimit -v %s, "
+		    "kernel.threads-max %ld, vm.max_map_count %ld",
+		    limit_text(RLIMIT_NPROC, a, sizeof(a)),
+		    limit_text(RLIMIT_AS, b, sizeof(b)),
+		    proc_number("/proc/sys/kernel/threads-max"),
+		    proc_number("/proc/sys/vm/max_map_count"));
+	else if (err == ENOMEM)
+		snprintf(buf, len, "ulimit -v is %s", limit_text(RLIMIT_AS, b,
+		    sizeof(b)));
+	else
+		snprintf(buf, len, "%s", "");
+	return buf;
 }

@@ -7,7 +7,7 @@
  * connection gets "ERR server-busy" (server.c, accept_failed). But the
  * operator should not learn that from refused users, so the limits are
  * checked once at start and each one that binds is logged with the command
- * that raises it.
+ * that raises it, and a failure's log line names the limits behind it.
  */
 #ifndef HUBCHAT_RLIMITS_H
 #define HUBCHAT_RLIMITS_H
@@ -17,6 +17,11 @@
 /* Raises the soft descriptor limit to the hard one (as Go's runtime does),
  * then logs a [WARN] line for each limit that leaves room for fewer than
  * max_clients clients. Call once, before any client thread starts. */
-void limits_check(size_t max_clients);
+void rlimits_check(size_t max_clients);
+
+/* For a log line when accept or pthread_create failed with err: which
+ * limit that usually is and its value now, e.g. "ulimit -n is 1024";
+ * "" when err says nothing about limits. buf holds the text. */
+const char *rlimits_hint(int err, char *buf, size_t len);
 
 #endif

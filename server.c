@@ -233,7 +233,7 @@ server_init(struct server *s, int argc, char **argv)
 	    "notices-max=%zu idle-timeout=%d", s->cfg.addr,
 	    net_local_port(s->listen_fd), s->cfg.max_clients, s->cfg.queue_cap,
 	    s->cfg.notices_max, s->cfg.idle_timeout);
-	limits_check(s->cfg.max_clients);
+	rlimits_check(s->cfg.max_clients);
 }
 
 /* ---- The accept loop --------------------------------------------------- */
@@ -297,6 +297,8 @@ refuse_with_spare(struct server *s)
 static bool
 accept_failed(struct server *s, int err)
 {
+	char hint[128];
+
 	switch (err) {
 	case EAGAIN:            /* the connection went away before accept */
 	case EINTR:
@@ -306,7 +308,8 @@ accept_failed(struct server *s, int err)
 	case EMFILE:
 	case ENFILE:
 		log_event(LOG_ERROR, "accept: %s; refusing a connection "
-		    "(clients=%zu)", strerror(err), s->live);
+		    "(clients=%zu; %s)", strerror(err), s->live,
+		    rlimits_hint(err, hint, sizeof(hint)));
 		refuse_with_spare(s);
 		return true;
 	default:
@@ -407,16 +410,20 @@ session_start(struct session *c)
 {
 	pthread_attr_t *attr = &c->srv->thread_attr;
 
+	char hint[128];
+
 	int rc = pthread_create(&c->writer, attr, writer_main, c);
 	if (rc != 0) {
-		log_event(LOG_ERROR, "id=%lu refused: cannot start writer: %s",
-		    c->id, strerror(rc));
+		log_event(LOG_ERROR, "id=%lu refused: cannot start writer: %s "
+		    "(%s)", c->id, strerror(rc), rlimits_hint(rc, hint,
+		    sizeof(hint)));
 		return -1;
 	}
 	rc = pthread_create(&c->reader, attr, reader_main, c);
 	if (rc != 0) {
-		log_event(LOG_ERROR, "id=%lu refused: cannot start reader: %s",
-		    c->id, strerror(rc));
+		log_event(LOG_ERROR, "id=%lu refused: cannot start reader: %s "
+		    "(%s)", c->id, strerror(rc), rlimits_hint(rc, hint,
+		    sizeof(hint)));
 		queue_close(c->out);
 		sync_join(c->writer);
 		return -1;

@@ -346,6 +346,7 @@ Test(policy, out_of_descriptors_refuses_cleanly_and_recovers, .timeout = 30)
 	cr_assert(served >= 2 && served < 20, "served %d of 20", served);
 	cr_assert(server_log_wait(&srv, "accept: Too many open files",
 	    WAIT_MS));
+	cr_assert(server_log_wait(&srv, "; ulimit -n is 16)", WAIT_MS));
 	still_serving(&srv, c, 20);
 	for (int i = 0; i < 20; i++)
 		conn_close(c[i]);
@@ -366,6 +367,7 @@ Test(policy, thread_creation_failure_refuses_cleanly_and_recovers,
 	int served = open_many(srv.port, c, 60, "ERR server-busy");
 	cr_assert(served >= 2 && served < 60, "served %d of 60", served);
 	cr_assert(server_log_wait(&srv, "cannot start", WAIT_MS));
+	cr_assert(server_log_wait(&srv, ", ulimit -v 6291456,", WAIT_MS));
 	/* With memory exhausted nothing can work; give back all but two
 	 * served connections' threads, and the server must serve again. */
 	int kept = 0, freed = 0;
