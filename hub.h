@@ -19,8 +19,11 @@
  * one read goes in one call), so each sender's lines keep their order.
  *
  * Lock order: hub lock, then a queue's lock (the hub pushes while holding
- * its own lock). Nothing takes a queue lock and then the hub lock. The kick
- * callback runs with the hub lock held; it must not block or call the hub.
+ * its own lock). Nothing takes a queue lock and then the hub lock. The
+ * writers' wake-ups are not made under the hub lock: each call lists them
+ * while pushing and delivers them after releasing it (hub.c, hub_lock).
+ * The kick callback runs with the hub lock held; it must not block or call
+ * the hub.
  *
  * Ownership: hub_new's caller frees the hub with hub_free once every member
  * has left. hub_join returns a member owned by the caller until it passes it
