@@ -47,12 +47,12 @@
 
 #include "config.h"
 #include "hub.h"
-#include "rlimits.h"
 #include "log.h"
 #include "msg.h"
 #include "net.h"
 #include "proto.h"
 #include "queue.h"
+#include "rlimits.h"
 #include "sync.h"
 #include "writer.h"
 
@@ -409,7 +409,6 @@ static int
 session_start(struct session *c)
 {
 	pthread_attr_t *attr = &c->srv->thread_attr;
-
 	char hint[128];
 
 	int rc = pthread_create(&c->writer, attr, writer_main, c);
