@@ -204,7 +204,8 @@ open_client(struct client *c)
 	flush(c);
 }
 
-/* Churn: the server closed c after its QUIT; one session done. */
+/* Churn: the server closed c. After its QUIT that is one session done;
+ * before, a failure. Then c starts over, until the run is over. */
 static void
 closed(struct client *c)
 {
@@ -496,8 +497,10 @@ worker_main(void *arg)
 		/* let the sessions in flight finish, then drop any left */
 		loop_until(w, all_closed, now_ns() + 2000000000LL, NULL);
 		for (int i = w->index; i < nclients; i += nthreads)
-			if (cl[i].fd >= 0)
+			if (cl[i].fd >= 0) {
 				close(cl[i].fd);
+				cl[i].fd = -1;
+			}
 	} else {
 		loop_until(w, all_seen, start_ns + 300000000000LL, pump);
 	}
