@@ -2,8 +2,8 @@
 # make bench: workloads A-F (bench/README.md) against hubchat and ngIRCd,
 # alternating which goes first, BENCH_ROUNDS rounds; every run on a freshly
 # started server. Raw results (one JSON line per run) go to
-# bench/out/results.jsonl; bench/report.sh turns them into bench/RESULTS.md
-# and bench/results.png.
+# bench/results.jsonl; bench/report.sh turns them into bench/RESULTS.md and
+# bench/results.png.
 #
 # Settings (environment): BENCH_ROUNDS (3), BENCH_THREADS (load generator
 # threads, 2), BENCH_E_CLIENTS (10000), BENCH_E_IRC_CLIENTS (2000: ngIRCd
@@ -19,8 +19,9 @@ THREADS=${BENCH_THREADS:-2}
 E_HUB=${BENCH_E_CLIENTS:-10000}
 E_IRC=${BENCH_E_IRC_CLIENTS:-2000}
 ONLY=${BENCH_ONLY:-A B C D E F}
+RESULTS=${BENCH_RESULTS:-bench/RESULTS.md}
 OUT=bench/out
-RAW=$OUT/results.jsonl
+RAW=$(dirname "$RESULTS")/results.jsonl        # kept next to RESULTS.md
 NGIRCD=/usr/sbin/ngircd
 
 # ---- What it needs ------------------------------------------------------
@@ -50,7 +51,7 @@ if [ "$nofile" != unlimited ] && [ "$nofile" -lt $((E_HUB + 100)) ]; then
 		"clients (raise the hard limit, or run as root, for 10,000)"
 fi
 
-mkdir -p "$OUT" "$(dirname "${BENCH_RESULTS:-bench/RESULTS.md}")"
+mkdir -p "$OUT" "$(dirname "$RESULTS")"
 : >"$RAW"
 
 # ---- Servers ------------------------------------------------------------
@@ -137,7 +138,7 @@ while [ "$round" -le "$ROUNDS" ]; do
 	done
 	round=$((round + 1))
 done
-sh bench/report.sh "$RAW" "${BENCH_RESULTS:-bench/RESULTS.md}"
+sh bench/report.sh "$RAW" "$RESULTS"
 if [ "$failed" -gt 0 ]; then
 	echo "bench: $failed runs failed" >&2
 	exit 1
