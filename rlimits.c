@@ -31,7 +31,7 @@ proc_number(const char *path)
 
 /* Logs that limit, now `have`, leaves room for `room` clients only. */
 static void
-limit_warn(const char *limit, long have, long room, size_t want,
+rlimits_warn(const char *limit, long have, long room, size_t want,
     const char *raise, long need)
 {
 	log_event(LOG_WARN, "%s is %ld: room for about %ld clients, not "
@@ -40,7 +40,7 @@ limit_warn(const char *limit, long have, long room, size_t want,
 }
 
 static void
-limits_fds(size_t want)
+rlimits_fds(size_t want)
 {
 	struct rlimit rl;
 
@@ -52,13 +52,13 @@ limits_fds(size_t want)
 		(void)getrlimit(RLIMIT_NOFILE, &rl);
 	}
 	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want + OWN_FDS)
-		limit_warn("ulimit -n", (long)rl.rlim_cur,
+		rlimits_warn("ulimit -n", (long)rl.rlim_cur,
 		    (long)rl.rlim_cur - OWN_FDS, want, "ulimit -n ",
 		    (long)(want + OWN_FDS));
 }
 
 static void
-limits_threads(size_t want)
+rlimits_threads(size_t want)
 {
 	struct rlimit rl;
 	long threads = 2 * (long)want + 1;
@@ -66,28 +66,28 @@ limits_threads(size_t want)
 
 	if (getrlimit(RLIMIT_NPROC, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
 	    (long)rl.rlim_cur < threads)
-		limit_warn("ulimit -u (threads)", (long)rl.rlim_cur,
+		rlimits_warn("ulimit -u (threads)", (long)rl.rlim_cur,
 		    ((long)rl.rlim_cur - 1) / 2, want, "ulimit -u ", threads);
 	v = proc_number("/proc/sys/kernel/threads-max");
 	if (v > 0 && v < threads)
-		limit_warn("kernel.threads-max", v, (v - 1) / 2, want,
+		rlimits_warn("kernel.threads-max", v, (v - 1) / 2, want,
 		    "sysctl kernel.threads-max=", threads);
 	v = proc_number("/proc/sys/vm/max_map_count");
 	if (v > 0 && v < 2 * threads + OWN_MAPS)
-		limit_warn("vm.max_map_count (two per thread)", v,
+		rlimits_warn("vm.max_map_count (two per thread)", v,
 		    (v - OWN_MAPS) / 4, want, "sysctl vm.max_map_count=",
 		    2 * threads + OWN_MAPS);
 	v = proc_number("/sys/fs/cgroup/pids.max");     /* "max": no limit */
 	if (v > 0 && v < threads)
-		limit_warn("the cgroup's pids.max", v, (v - 1) / 2, want,
+		rlimits_warn("the cgroup's pids.max", v, (v - 1) / 2, want,
 		    "pids.max=", threads);
 }
 
 void
 rlimits_check(size_t max_clients)
 {
-	limits_fds(max_clients);
-	limits_threads(max_clients);
+	rlimits_fds(max_clients);
+	rlimits_threads(max_clients);
 }
 
 /* The soft limit of resource r, as text: a number or "unlimited". */
