@@ -286,7 +286,7 @@ hub_insert(struct hub *h, size_t i, struct hub_member *m)
 	struct msg *ok = msg_printf("OK");
 	enum hub_status st = HUB_REFUSED;
 
-	if (ok != NULL && queue_push(m->out, ok) == QUEUE_OK) {
+	if (ok != NULL && queue_push_many(m->out, &ok, 1, h->wakes) == QUEUE_OK) {
 		memmove(&h->members[i + 1], &h->members[i],
 		    (h->count - i) * sizeof(h->members[0]));
 		h->members[i] = m;
