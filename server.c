@@ -229,11 +229,14 @@ server_init(struct server *s, int argc, char **argv)
 	sync_check(pthread_attr_init(&s->thread_attr), "pthread_attr_init");
 	sync_check(pthread_attr_setstacksize(&s->thread_attr,
 	    THREAD_STACK_KIB * 1024), "pthread_attr_setstacksize");
+	rlimits_check(s->cfg.max_clients);
+	/* The LISTEN line ends start-up: scripts and tests take it to mean
+	 * "ready and idle", so start-up work such as the limits check above
+	 * (which reads /proc) comes before it. */
 	log_event(LOG_LISTEN, "addr=%s port=%d max-clients=%zu queue=%zu "
 	    "notices-max=%zu idle-timeout=%d", s->cfg.addr,
 	    net_local_port(s->listen_fd), s->cfg.max_clients, s->cfg.queue_cap,
 	    s->cfg.notices_max, s->cfg.idle_timeout);
-	rlimits_check(s->cfg.max_clients);
 }
 
 /* ---- The accept loop --------------------------------------------------- */
