@@ -196,8 +196,9 @@ hub_remove_at(struct hub *h, size_t i)
  * default queue.
  */
 
-/* Announces m, just listed, to the others. In a room past the line, only
- * m is told, that it will hear no notices. Lock held. */
+/* Announces m, just listed, to the others. Past the line, m alone is told
+ * that it will hear no notices, except on the join that crosses the line,
+ * which tells everyone. Lock held. */
 static void
 hub_announce_join(struct hub *h, struct hub_member *m)
 {

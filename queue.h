@@ -11,8 +11,8 @@
  * once, so the writer can send a batch with one writev.
  *
  * Closing is like close(ch) in Go: pushes fail from then on (a waiting
- * queue_push_wait too), the writer
- * drains what is left and then pop returns 0 (a `range` loop ending).
+ * queue_push_wait too), the writer drains what is left and then pop
+ * returns 0 (a `range` loop ending).
  * queue_abort is the slow-consumer variant: it throws the backlog away and
  * leaves one final line in its place.
  *
