@@ -38,6 +38,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "die.h"
 #include "net.h"
 #include "proto.h"
 #include "sync.h"
@@ -67,7 +68,6 @@ static bool handle_typed(void *ctx, char *line, size_t len);
 static void show_line(const char *line, size_t len);
 static void send_line(struct client *cl, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 int
 main(int argc, char **argv)
@@ -82,7 +82,7 @@ main(int argc, char **argv)
 	if (cl.net_in == NULL || cl.tty_in == NULL)
 		die("out of memory");
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
-		die("pipe: %s", strerror(errno));
+		die("pipe:");
 	cl.wake_rd = pipefd[0];
 	cl.wake_wr = pipefd[1];
 
@@ -328,18 +328,4 @@ send_line(struct client *cl, const char *fmt, ...)
 		return;
 	buf[n++] = '\n';
 	net_write_all(cl->fd, buf, (size_t)n);
-}
-
-static void
-die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fflush(stdout);
-	fputs("client: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
 }

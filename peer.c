@@ -49,7 +49,6 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -61,6 +60,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "die.h"
 #include "msg.h"
 #include "net.h"
 #include "proto.h"
@@ -115,8 +115,6 @@ static void *writer_main(void *arg);
 static void *network_main(void *arg);
 static bool typed_line(void *ctx, char *line, size_t len);
 static void stop(struct peer *p, pthread_t network);
-static void die(int status, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
 
 int
 main(int argc, char **argv)
@@ -139,7 +137,7 @@ main(int argc, char **argv)
 		.on_line = typed_line, .ctx = &p,
 	};
 	if (tty == NULL)
-		die(1, "out of memory");
+		die("out of memory");
 	term_read_typed(&in);
 
 	stop(&p, network);
@@ -174,13 +172,13 @@ peer_init(struct peer *p)
 	sync_check(pthread_sigmask(SIG_BLOCK, &sigs, NULL), "pthread_sigmask");
 	signal(SIGPIPE, SIG_IGN);
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
-		die(1, "pipe: %s", strerror(errno));
+		die("pipe:");
 	p->wake_rd = pipefd[0];
 	p->wake_wr = pipefd[1];
 	if (getrandom(&p->nonce, sizeof(p->nonce), 0) != sizeof(p->nonce))
-		die(1, "getrandom: %s", strerror(errno));
+		die("getrandom:");
 	if ((p->out = queue_new(QUEUE_LINES)) == NULL)
-		die(1, "out of memory");
+		die("out of memory");
 	sync_mutex_init(&p->lock);
 	sync_check(pthread_cond_init(&p->changed, NULL), "pthread_cond_init");
 }
@@ -193,7 +191,7 @@ start_thread(const char *name, void *(*fn)(void *), struct peer *p)
 	int rc = pthread_create(&t, NULL, fn, p);
 
 	if (rc != 0)
-		die(1, "cannot start the %s thread: %s", name, strerror(rc));
+		die("cannot start the %s thread: %s", name, strerror(rc));
 	pthread_setname_np(t, name);
 	return t;
 }
@@ -232,7 +230,7 @@ parse_target(struct peer *p, const char *target)
 	}
 	if (colon == NULL || hostlen == 0 || hostlen >= sizeof(p->host) ||
 	    !port_ok(colon + 1))
-		die(2, "bad -c value '%s': want HOST:PORT", target);
+		die_with(2, "bad -c value '%s': want HOST:PORT", target);
 	memcpy(p->host, host, hostlen);
 	p->host[hostlen] = '\0';
 	snprintf(p->port, sizeof(p->port), "%s", colon + 1);
@@ -252,19 +250,19 @@ parse_args(struct peer *p, int argc, char **argv)
 		case 'n': name = optarg; break;
 		case 'a': p->listen_addr = optarg; break;
 		case 'h': fputs(usage, stdout); exit(0);
-		default: die(2, "bad option or missing value: %s (try -h)",
+		default: die_with(2, "bad option or missing value: %s (try -h)",
 		    argv[optind - 1]);
 		}
 	}
 	if (p->listen_port == NULL || target == NULL || optind < argc)
-		die(2, "both -l LISTEN_PORT and -c HOST:PORT are needed "
+		die_with(2, "both -l LISTEN_PORT and -c HOST:PORT are needed "
 		    "(try -h)");
 	if (!port_ok(p->listen_port))
-		die(2, "bad -l value '%s': want a port from 1 to 65535",
+		die_with(2, "bad -l value '%s': want a port from 1 to 65535",
 		    p->listen_port);
 	parse_target(p, target);
 	if (!proto_name_ok(name))
-		die(2, "bad -n value '%s': 1-32 letters, digits, _ or -, "
+		die_with(2, "bad -n value '%s': 1-32 letters, digits, _ or -, "
 		    "starting with a letter", name);
 	snprintf(p->name, sizeof(p->name), "%s", name);
 }
@@ -283,7 +281,7 @@ start_listening(struct peer *p)
 		p->listen_fd = net_listen("0.0.0.0", p->listen_port, err,
 		    sizeof(err));
 	if (p->listen_fd < 0)
-		die(1, "%s", err);
+		die("%s", err);
 }
 
 /* ---- Signals ----------------------------------------------------------- */
@@ -465,7 +463,7 @@ writer_main(void *arg)
 
 	if (!wait_for_link(p))
 		return NULL;
-	if (writer_run(p->link_fd, p->out) < 0)
+	if (writer_run(p->link_fd, p->out, writer_send_lines, NULL) < 0)
 		queue_abort(p->out, NULL);
 	else
 		shutdown(p->link_fd, SHUT_WR);
@@ -561,16 +559,3 @@ stop(struct peer *p, pthread_t network)
 	}
 }
 
-static void
-die(int status, const char *fmt, ...)
-{
-	va_list ap;
-
-	fflush(stdout);
-	fputs("peer: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(status);
-}

@@ -3,6 +3,7 @@
  */
 #include "writer.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <sys/uio.h>
 
@@ -10,21 +11,28 @@
 #include "net.h"
 #include "queue.h"
 
-#define WRITER_BATCH 64   /* msgs per writev: far below IOV_MAX (1024) */
+int
+writer_send_lines(void *ctx, int fd, struct msg *const *batch, size_t n)
+{
+	struct iovec iov[WRITER_BATCH];
+
+	(void)ctx;
+	assert(n <= WRITER_BATCH);
+	for (size_t i = 0; i < n; i++) {
+		iov[i].iov_base = (void *)msg_data(batch[i]);
+		iov[i].iov_len = msg_len(batch[i]);
+	}
+	return net_writev_all(fd, iov, (int)n);
+}
 
 int
-writer_run(int fd, struct queue *q)
+writer_run(int fd, struct queue *q, writer_send_fn *send, void *ctx)
 {
 	struct msg *batch[WRITER_BATCH];
-	struct iovec iov[WRITER_BATCH];
 	size_t n;
 
 	while ((n = queue_pop(q, batch, WRITER_BATCH)) > 0) {
-		for (size_t i = 0; i < n; i++) {
-			iov[i].iov_base = (void *)msg_data(batch[i]);
-			iov[i].iov_len = msg_len(batch[i]);
-		}
-		int rc = net_writev_all(fd, iov, (int)n);
+		int rc = send(ctx, fd, batch, n);
 		int err = errno;
 		for (size_t i = 0; i < n; i++)
 			msg_unref(batch[i]);

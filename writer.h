@@ -9,12 +9,26 @@
 #ifndef HUBCHAT_WRITER_H
 #define HUBCHAT_WRITER_H
 
+#include <stddef.h>
+
+struct msg;
 struct queue;
 
-/* Sends everything q yields to fd, up to 64 lines per writev, until q is
- * closed and drained (returns 0) or a write fails (-1, errno set). Blocks in
- * queue_pop while q is empty, and in the write while the socket is full.
- * Drops each msg's reference once it is sent. */
-int writer_run(int fd, struct queue *q);
+/* Sends n msgs to fd, all of them: 0, or -1 with errno set. Blocks while
+ * the socket is full. ctx is the sender's own (a transport, say). */
+typedef int writer_send_fn(void *ctx, int fd, struct msg *const *batch,
+    size_t n);
+
+/* Sends everything q yields to fd with send, up to WRITER_BATCH msgs at a
+ * time, until q is closed and drained (returns 0) or a send fails (-1,
+ * errno set). Blocks in queue_pop while q is empty, and in send while the
+ * socket is full. Drops each msg's reference once it is sent. */
+int writer_run(int fd, struct queue *q, writer_send_fn *send, void *ctx);
+
+#define WRITER_BATCH 64   /* msgs per send: far below IOV_MAX (1024) */
+
+/* A writer_send_fn for plain lines: the msgs' bytes as they are, with one
+ * writev (looping over short writes and EINTR). ctx is unused. */
+int writer_send_lines(void *ctx, int fd, struct msg *const *batch, size_t n);
 
 #endif

@@ -1,0 +1,441 @@
+/*
+ * session.c - a session's life: its two threads, the reader's loop, and the
+ * teardown. The commands it runs are in cmd.c; see session.h for the
+ * contract.
+ *
+ * The reader, in the order this file tells it:
+ *   session_reader_main  queues the welcome, runs the loop, ends the
+ *                        session, tells the server, closes the fd.
+ *   session_read_loop    handles every buffered line, waits for input (or
+ *                        the idle deadline, or the server stopping), reads.
+ *   session_end          leaves the hub, says goodbye, closes the queue and
+ *                        joins the writer: only then may the fd be closed.
+ * The writer, session_writer_main, is writer.c's loop with the session's
+ * transport as the sender. The hub's kick, session_kick, is how another
+ * thread's delivery cuts this client off.
+ *
+ * Ownership, as session.h says: the reader owns the session once started.
+ * It leaves the hub before anything else, closes the queue, joins the
+ * writer (forcing a stuck one with shutdown(2) after a grace period), and
+ * closes the fd exactly once, so a reused fd number can never receive this
+ * client's lines.
+ */
+#include "session_internal.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "hub.h"
+#include "log.h"
+#include "msg.h"
+#include "net.h"
+#include "queue.h"
+#include "rlimits.h"
+#include "sync.h"
+#include "transport.h"
+#include "writer.h"
+
+#define FLUSH_GRACE_MS 1000    /* a leaving client's last lines get this
+                                  long to drain before the socket is shut */
+
+static const struct {
+	const char *log;
+	const char *farewell;   /* last line for the client, or NULL */
+} session_endings[] = {
+	[END_QUIT] = { "quit", "INFO bye" },
+	[END_EOF] = { "eof", NULL },
+	[END_ERROR] = { "error", NULL },
+	[END_IDLE] = { "idle-timeout", "INFO disconnected due to inactivity" },
+	[END_SLOW] = { "slow-consumer", NULL },   /* queued at eviction */
+	[END_SHUTDOWN] = { "shutdown", "INFO server shutting down" },
+};
+
+static void *session_reader_main(void *arg);
+static enum end_reason session_read_loop(struct session *c);
+static enum end_reason session_handle_buffered(struct session *c);
+static enum end_reason session_wait_input(struct session *c);
+static enum end_reason session_read_input(struct session *c);
+static void session_end(struct session *c, enum end_reason why);
+static void session_log_end(struct session *c, enum end_reason why);
+static void session_join_writer(struct session *c);
+static void session_close_gently(int fd);
+static void *session_writer_main(void *arg);
+static int session_send_batch(void *ctx, int fd, struct msg *const *batch,
+    size_t n);
+static void session_name_thread(const char *role, unsigned long id);
+
+/* ---- Creation and start ------------------------------------------------ */
+
+struct session *
+session_new(const struct session_env *env, int fd, unsigned long id)
+{
+	struct session *c = calloc(1, sizeof(*c));
+	int one = 1;
+
+	if (c == NULL)
+		return NULL;
+	c->env = env;
+	c->id = id;
+	c->fd = fd;
+	c->out = queue_new(env->cfg->queue_cap);
+	c->wire = transport_lines_new();
+	if (c->out == NULL || c->wire == NULL) {
+		session_free(c);
+		return NULL;
+	}
+	net_peer_name(fd, c->peer, sizeof(c->peer));
+	/* Lines are batched by the writer; Nagle would only add delay. */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (env->cfg->sndbuf > 0)       /* tests: force short writes */
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &env->cfg->sndbuf,
+		    sizeof(env->cfg->sndbuf));
+	c->idle_deadline = session_now_ms() + env->cfg->idle_timeout * 1000LL;
+	return c;
+}
+
+void
+session_free(struct session *c)
+{
+	if (c == NULL)
+		return;
+	queue_free(c->out);
+	transport_free(c->wire);
+	free(c);
+}
+
+int
+session_start(struct session *c)
+{
+	const pthread_attr_t *attr = c->env->thread_attr;
+	char hint[128];
+
+	int rc = pthread_create(&c->writer, attr, session_writer_main, c);
+	if (rc != 0) {
+		log_event(LOG_ERROR, "id=%lu refused: cannot start writer: %s "
+		    "(%s)", c->id, strerror(rc), rlimits_hint(rc, hint,
+		    sizeof(hint)));
+		return -1;
+	}
+	rc = pthread_create(&c->reader, attr, session_reader_main, c);
+	if (rc != 0) {
+		log_event(LOG_ERROR, "id=%lu refused: cannot start reader: %s "
+		    "(%s)", c->id, strerror(rc), rlimits_hint(rc, hint,
+		    sizeof(hint)));
+		queue_close(c->out);
+		sync_join(c->writer);
+		return -1;
+	}
+	return 0;
+}
+
+void
+session_join(struct session *c)
+{
+	sync_join(c->reader);
+	session_free(c);
+}
+
+unsigned long
+session_id(const struct session *c)
+{
+	return c->id;
+}
+
+const char *
+session_peer(const struct session *c)
+{
+	return c->peer;
+}
+
+/* ---- The reader -------------------------------------------------------- */
+
+/* The fd is closed last, after the server has been told: by the time the
+ * client sees the connection close, its slot is already being freed. */
+static void *
+session_reader_main(void *arg)
+{
+	struct session *c = arg;
+	int fd = c->fd;
+
+	session_name_thread("rd", c->id);
+	log_trace("thread rd/%lu starts: reads %s", c->id, c->peer);
+	/* The welcome is queued here, once both threads exist, so a client
+	 * refused for want of threads hears only the refusal. Nothing else
+	 * reaches a queue before login, so it is still the first line. */
+	enum end_reason why = session_reply(c, "INFO welcome to hubchat; log "
+	    "in with LOGIN <name> (or just type your name)");
+	session_end(c, why != END_NONE ? why : session_read_loop(c));
+	log_trace("thread rd/%lu exits; the accept loop joins it", c->id);
+	c->env->finished(c, c->env->finished_arg);
+	session_close_gently(fd);   /* c stays valid until this thread is
+	                               joined */
+	return NULL;
+}
+
+/* Frames and handles lines until the session must end; returns why. */
+static enum end_reason
+session_read_loop(struct session *c)
+{
+	enum end_reason why = END_NONE;
+
+	while (why == END_NONE) {
+		why = session_handle_buffered(c);
+		if (why == END_NONE)
+			why = session_wait_input(c);
+		if (why == END_NONE)
+			why = session_read_input(c);
+	}
+	return why;
+}
+
+/* Handles every complete line the transport holds. Broadcasts among them
+ * are delivered in batches (cmd_flush), all before this returns: a burst
+ * of lines from one read costs one hub call, not one each. */
+static enum end_reason
+session_handle_buffered(struct session *c)
+{
+	enum end_reason why = END_NONE;
+	enum transport_event ev;
+	char *line;
+	size_t len;
+
+	while (why == END_NONE &&
+	    (ev = transport_next(c->wire, &line, &len)) != TRANSPORT_NEED_MORE) {
+		if ((why = session_why(c, END_NONE)) != END_NONE)
+			break;          /* cut off: its lines are not run */
+		c->idle_deadline = session_now_ms() +
+		    c->env->cfg->idle_timeout * 1000LL;
+		if (ev == TRANSPORT_TOO_LONG)
+			why = session_reply(c, "ERR line-too-long");
+		else
+			why = cmd_handle_line(c, line, len);
+	}
+	cmd_flush(c);
+	return why;
+}
+
+/* Waits until the socket has bytes (or EOF) to read; END_NONE then, or
+ * END_IDLE when the idle deadline passes, or END_SHUTDOWN when the server
+ * stops. */
+static enum end_reason
+session_wait_input(struct session *c)
+{
+	struct pollfd pf[2] = {
+		{ .fd = c->env->stop_fd, .events = POLLIN },
+		{ .fd = c->fd, .events = POLLIN },
+	};
+
+	for (;;) {
+		int timeout = -1;
+		if (c->env->cfg->idle_timeout > 0) {
+			int64_t left = c->idle_deadline - session_now_ms();
+			if (left <= 0)
+				return END_IDLE;
+			timeout = (int)left;
+		}
+		if (poll(pf, 2, timeout) < 0 && errno != EINTR) {
+			c->read_errno = errno;
+			return END_ERROR;
+		}
+		if (pf[0].revents != 0)
+			return END_SHUTDOWN;
+		if (pf[1].revents != 0)  /* data, EOF or an error: recv says */
+			return END_NONE;
+	}
+}
+
+/* One recv into the transport. Does not block: session_wait_input said
+ * readable. */
+static enum end_reason
+session_read_input(struct session *c)
+{
+	ssize_t n = transport_recv(c->wire, c->fd);
+
+	if (n > 0)
+		return END_NONE;
+	if (n == 0)
+		return session_why(c, END_EOF);
+	if (errno == EINTR)
+		return END_NONE;
+	c->read_errno = errno;
+	return session_why(c, END_ERROR);
+}
+
+enum end_reason
+session_why(struct session *c, enum end_reason seen)
+{
+	if (atomic_load(&c->evicted))
+		return END_SLOW;
+	if (atomic_load(&c->write_errno) != 0)
+		return END_ERROR;
+	return seen;
+}
+
+enum end_reason
+session_send(struct session *c, struct msg *m)
+{
+	if (m == NULL)
+		return END_NONE;
+	enum queue_status st = queue_push(c->out, m);
+	msg_unref(m);
+	if (st == QUEUE_OK)
+		return END_NONE;
+	if (st == QUEUE_FULL) {
+		struct msg *err = msg_printf("ERR slow-consumer");
+		queue_abort(c->out, err);
+		msg_unref(err);
+		return END_SLOW;
+	}
+	return session_why(c, END_ERROR);
+}
+
+enum end_reason
+session_reply(struct session *c, const char *line)
+{
+	return session_send(c, msg_printf("%s", line));
+}
+
+/* ---- Ending a session -------------------------------------------------- */
+
+/*
+ * The reader's last duty, in an order that matters: leave the hub first (no
+ * line can reach the queue after that, and the others hear of it now), say
+ * goodbye, close the queue so the writer drains and stops, and join the
+ * writer. Only then may the fd be closed (session_reader_main does it).
+ */
+static void
+session_end(struct session *c, enum end_reason why)
+{
+	why = session_why(c, why);
+	assert(why != END_NONE);
+	session_log_end(c, why);
+	if (c->member != NULL) {
+		hub_leave(c->env->hub, c->member);
+		c->member = NULL;
+	}
+	if (session_endings[why].farewell != NULL)
+		session_reply(c, session_endings[why].farewell);
+	queue_close(c->out);
+	session_join_writer(c);
+}
+
+static void
+session_log_end(struct session *c, enum end_reason why)
+{
+	int err = why == END_ERROR ? c->read_errno : 0;
+
+	if (why == END_SLOW)
+		log_trace("evicted id=%lu: its queue of %zu lines was full; "
+		    "rd/%lu was woken by shutdown(SHUT_RD)", c->id,
+		    c->env->cfg->queue_cap, c->id);
+	if (err == 0 && why == END_ERROR)
+		err = atomic_load(&c->write_errno);
+	log_event(LOG_DISCONNECT, "id=%lu user=%s reason=%s%s%s", c->id,
+	    c->member ? hub_member_name(c->member) : "-",
+	    session_endings[why].log, err ? " error=" : "",
+	    err ? strerror(err) : "");
+}
+
+/* Waits up to FLUSH_GRACE_MS for the writer to send what is queued, then
+ * shuts the socket down so a send stuck on a client that does not read
+ * fails at once, and joins the writer. */
+static void
+session_join_writer(struct session *c)
+{
+	if (!sync_join_within(c->writer, FLUSH_GRACE_MS)) {
+		shutdown(c->fd, SHUT_RDWR);
+		sync_join(c->writer);
+	}
+}
+
+/* Closes after a FIN, first reading what the client already sent: closing
+ * with unread input makes the kernel send a reset, which can destroy the
+ * client's copy of our last lines before it reads them. */
+static void
+session_close_gently(int fd)
+{
+	char sink[1024];
+
+	shutdown(fd, SHUT_WR);
+	for (int i = 0; i < 64; i++)
+		if (recv(fd, sink, sizeof(sink), MSG_DONTWAIT) <= 0)
+			break;
+	close(fd);
+}
+
+/* ---- The writer -------------------------------------------------------- */
+
+/* Sends everything the queue yields through the session's transport, a
+ * batch at a time, until the queue is closed and drained or a send fails.
+ * Then, on failure: stop taking lines, and wake the reader (its recv
+ * returns 0), which ends the session. The fd is still open: the reader
+ * closes it only after joining this thread. */
+static void *
+session_writer_main(void *arg)
+{
+	struct session *c = arg;
+
+	session_name_thread("wr", c->id);
+	log_trace("thread wr/%lu starts: drains queue %lu", c->id, c->id);
+	if (writer_run(c->fd, c->out, session_send_batch, c) < 0) {
+		atomic_store(&c->write_errno, errno);
+		queue_abort(c->out, NULL);
+		shutdown(c->fd, SHUT_RD);
+	}
+	log_trace("thread wr/%lu exits; rd/%lu joins it", c->id, c->id);
+	return NULL;
+}
+
+static int
+session_send_batch(void *ctx, int fd, struct msg *const *batch, size_t n)
+{
+	struct session *c = ctx;
+
+	return transport_send(c->wire, fd, batch, n);
+}
+
+/* ---- The kick ---------------------------------------------------------- */
+
+/* Runs with the hub lock held. shutdown(2) changes socket state and never
+ * waits, and the fd is open: the reader closes it only after leaving the
+ * hub, which needs the lock held here. */
+void
+session_kick(void *arg)
+{
+	struct session *c = arg;
+
+	atomic_store(&c->evicted, true);
+	shutdown(c->fd, SHUT_RD);
+}
+
+/* ---- Helpers ----------------------------------------------------------- */
+
+/* Names the calling thread role/id (rd/17, wr/17), so top -H, gdb and
+ * sanitizer reports show who is who. Linux allows 15 characters. */
+static void
+session_name_thread(const char *role, unsigned long id)
+{
+	char name[16];
+
+	snprintf(name, sizeof(name), "%s/%lu", role, id % 100000000000UL);
+	pthread_setname_np(pthread_self(), name);
+}
+
+int64_t
+session_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
