@@ -1,11 +1,45 @@
-# hubchat - see README.md. `make` builds ./server and ./client.
+# hubchat - see README.md. `make` builds ./server, ./client and ./peer.
+#
+# One Makefile is the single source of truth for sources and flags: the
+# sanitizer run, the demos, the fuzzers and the benchmark all build through
+# it. Objects, dependency files, the test binary and the tools go to build/
+# (build/$(SAN)/ for a sanitizer build); the only outputs in the source
+# tree are the three programs a person runs.
+#
+#   make                 ./server ./client ./peer
+#   make SAN=address     build/address/{server,client,peer,run-tests} with
+#                        AddressSanitizer + UndefinedBehaviorSanitizer
+#   make SAN=thread      the same with ThreadSanitizer
+#
+# The usual variables work: CC (as make defines it), CPPFLAGS, CFLAGS,
+# LDFLAGS, LDLIBS. -pthread and -D_GNU_SOURCE are added whatever CFLAGS says.
 
-CC      ?= cc
-CFLAGS  ?= -std=c11 -O2 -g -Wall -Wextra -Werror -pthread
-# Always needed, whatever CFLAGS says: POSIX and GNU extensions
-# (pthread_setname_np, pthread_timedjoin_np, accept4, signalfd).
-HC_CFLAGS  = -D_GNU_SOURCE -pthread $(CFLAGS)
-LDLIBS  += -pthread
+CFLAGS  ?= -std=c11 -O2 -g -Wall -Wextra -Werror
+# POSIX and GNU extensions (pthread_setname_np, pthread_timedjoin_np,
+# accept4, signalfd), and headers found from the top of the tree.
+CPPFLAGS += -D_GNU_SOURCE -I.
+PTHREAD  = -pthread
+
+SAN ?=
+ifeq ($(SAN),)
+B      = build
+BIN    = .
+else ifeq ($(SAN),address)
+B      = build/address
+BIN    = $(B)
+SANFLAGS = -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+           -fno-sanitize-recover=all -DTHREAD_STACK_KIB=512
+else ifeq ($(SAN),thread)
+B      = build/thread
+BIN    = $(B)
+SANFLAGS = -O1 -fno-omit-frame-pointer -fsanitize=thread \
+           -DTHREAD_STACK_KIB=512
+else
+$(error SAN must be empty, address or thread)
+endif
+
+ALL_CFLAGS = $(CPPFLAGS) $(CFLAGS) $(SANFLAGS) $(PTHREAD)
+LINK       = $(CC) $(CFLAGS) $(SANFLAGS) $(PTHREAD) $(LDFLAGS)
 
 # make install: installed names that clash with nothing else.
 PREFIX  ?= /usr/local
@@ -19,91 +53,150 @@ PORT ?=
 HOST ?=
 NAME ?=
 
-COMMON  = msg.o queue.o hub.o proto.o net.o log.o writer.o
-SERVER  = server.o config.o rlimits.o $(COMMON)
-CLIENT  = client.o term.o proto.o net.o
-PEER    = peer.o term.o msg.o queue.o proto.o net.o writer.o
-TESTS   = tests/test_queue.o tests/test_hub.o tests/test_proto.o \
-          tests/test_server.o tests/test_policies.o tests/test_client.o \
-          tests/test_peer.o tests/test_stress.o tests/test_faults.o \
-          tests/harness.o
+# ---- Sources: each program's, and what the test binary links ------------
+
+CORE_SRC   = msg.c queue.c hub.c proto.c net.c log.c writer.c die.c
+SERVER_SRC = server.c session.c cmd.c transport.c config.c rlimits.c \
+             $(CORE_SRC)
+CLIENT_SRC = client.c term.c proto.c net.c die.c
+PEER_SRC   = peer.c term.c msg.c queue.c proto.c net.c writer.c die.c
+TEST_SRC   = tests/test_queue.c tests/test_hub.c tests/test_proto.c \
+             tests/test_server.c tests/test_policies.c tests/test_client.c \
+             tests/test_peer.c tests/test_stress.c tests/test_faults.c \
+             tests/harness.c
+
+obj = $(patsubst %.c,$(B)/%.o,$(1))
+
+PROGRAMS = $(BIN)/server $(BIN)/client $(BIN)/peer
 
 .PHONY: all run-server run-client run-peer-a run-peer-b test sanitize fuzz \
         churn valgrind demos docs test-netns install uninstall \
-        test-install test-container check-criterion bench bench-smoke clean
+        test-install test-container check-criterion bench bench-smoke \
+        tools clean
 
-all: server client peer
+all: $(PROGRAMS)
 
-server: $(SERVER)
-	$(CC) $(HC_CFLAGS) $(LDFLAGS) -o $@ $(SERVER) $(LDLIBS)
+$(BIN)/server: $(call obj,$(SERVER_SRC))
+	$(LINK) -o $@ $^ $(LDLIBS)
 
-client: $(CLIENT)
-	$(CC) $(HC_CFLAGS) $(LDFLAGS) -o $@ $(CLIENT) $(LDLIBS)
+$(BIN)/client: $(call obj,$(CLIENT_SRC))
+	$(LINK) -o $@ $^ $(LDLIBS)
 
-peer: $(PEER)
-	$(CC) $(HC_CFLAGS) $(LDFLAGS) -o $@ $(PEER) $(LDLIBS)
+$(BIN)/peer: $(call obj,$(PEER_SRC))
+	$(LINK) -o $@ $^ $(LDLIBS)
 
-%.o: %.c
-	$(CC) $(HC_CFLAGS) -MMD -MP -I. -c -o $@ $<
+$(B)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
-run-server: server
-	./server $(if $(PORT),-p $(PORT))
+-include $(shell find $(B) -name '*.d' 2>/dev/null)
 
-run-client: client
-	./client $(if $(HOST),-H $(HOST)) $(if $(PORT),-p $(PORT)) $(if $(NAME),-u $(NAME))
+# ---- Running it ---------------------------------------------------------
+
+run-server: $(BIN)/server
+	$(BIN)/server $(if $(PORT),-p $(PORT))
+
+run-client: $(BIN)/client
+	$(BIN)/client $(if $(HOST),-H $(HOST)) $(if $(PORT),-p $(PORT)) \
+	    $(if $(NAME),-u $(NAME))
 
 # The two-terminal peer demo: run one in each terminal.
-run-peer-a: peer
-	./peer -l 8080 -c 127.0.0.1:8081 -n A
+run-peer-a: $(BIN)/peer
+	$(BIN)/peer -l 8080 -c 127.0.0.1:8081 -n A
 
-run-peer-b: peer
-	./peer -l 8081 -c 127.0.0.1:8080 -n B
+run-peer-b: $(BIN)/peer
+	$(BIN)/peer -l 8081 -c 127.0.0.1:8080 -n B
+
+# ---- Tests --------------------------------------------------------------
 
 # The tests need Criterion; tests/need-criterion.sh installs it with apt-get
 # when it is missing, or says what to run.
 check-criterion:
 	@sh tests/need-criterion.sh
 
-$(TESTS): | check-criterion
+$(call obj,$(TEST_SRC)): | check-criterion
 
-tests/run-tests: $(TESTS) $(COMMON)
-	$(CC) $(HC_CFLAGS) $(LDFLAGS) -o $@ $(TESTS) $(COMMON) -lcriterion $(LDLIBS)
+# One Criterion binary with every suite; the in-process suites (queue, hub,
+# proto) link the modules themselves, so a sanitizer build checks them too.
+$(B)/run-tests: $(call obj,$(TEST_SRC) $(CORE_SRC))
+	$(LINK) -o $@ $^ -lcriterion $(LDLIBS)
+
+# Criterion cannot start under ThreadSanitizer (tests/lite/criterion/
+# criterion.h says why), so the suites that run in-process, the ones with
+# threads and locks of their own, are also built against a small stand-in
+# runner: under SAN=thread that is how they are race-checked.
+UNIT_SRC = tests/test_queue.c tests/test_hub.c tests/test_proto.c \
+           tests/harness.c tests/lite/runner.c
+$(B)/lite/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) -Itests/lite $(ALL_CFLAGS) -Wno-format-zero-length -MMD -MP \
+	    -c -o $@ $<
+
+$(B)/unit-tests: $(patsubst %.c,$(B)/lite/%.o,$(UNIT_SRC)) \
+                 $(call obj,$(CORE_SRC))
+	$(LINK) -o $@ $^ $(LDLIBS)
 
 # Criterion runs each test in its own process; most integration tests wait
 # on sockets, so more jobs than cores keeps the run short.
-test: server client peer tests/run-tests
-	tests/run-tests --jobs 8
+test: $(PROGRAMS) $(B)/run-tests
+	$(B)/run-tests --jobs 8
 
-# Sanitizer builds of every program, driven by the whole suite; any report
-# fails (tests/sanitize.sh says how).
-sanitize: tests/run-tests
+# Sanitizer builds of every program and of the test binary, driven by the
+# whole suite; any report fails (tests/sanitize.sh says how).
+sanitize:
 	sh tests/sanitize.sh
 
-# libFuzzer targets for the framer, the parser and the text rule, each run
-# for FUZZ_SECONDS (tests/fuzz/run.sh; needs clang).
+# libFuzzer targets, each run for FUZZ_SECONDS (tests/fuzz/run.sh), built
+# here with clang (installed by .ci/run; apt-get install clang
+# libclang-rt-14-dev).
+FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
-fuzz:
-	sh tests/fuzz/run.sh $(FUZZ_SECONDS)
+FUZZ_TARGETS  = framer parse text
+FUZZ_SRC      = proto.c
+FUZZ_FLAGS    = -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined \
+                -fno-sanitize-recover=all
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRC)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_SRC)
+
+fuzz: $(patsubst %,build/fuzz/fuzz_%,$(FUZZ_TARGETS))
+	sh tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 # Churn: N sessions that end every way, then the server's threads, fds and
 # RSS must be back to baseline (tests/churn.c). valgrind: the same session
 # mix under memcheck, with zero errors and zero bytes lost.
 CHURN_SESSIONS ?= 3000
 CHURN_CONCURRENCY ?= 16
-build/churn/churn: tests/churn.c
-	@mkdir -p build/churn
-	$(CC) $(HC_CFLAGS) -o $@ tests/churn.c $(LDLIBS)
+$(B)/churn: $(B)/tests/churn.o
+	$(LINK) -o $@ $^ $(LDLIBS)
 
-churn: server build/churn/churn
+churn: $(BIN)/server $(B)/churn
 	sh tests/churn.sh $(CHURN_SESSIONS) $(CHURN_CONCURRENCY)
 
-valgrind: server build/churn/churn
+valgrind: $(BIN)/server $(B)/churn
 	VALGRIND=1 sh tests/churn.sh 300 8
 
-# Broken-vs-fixed demos (demos/README.md): each patch breaks one function;
-# the test that exposes it must fail against that build.
-demos: tests/run-tests
+# Broken-vs-fixed demos (demos/README.md): each patch breaks one function
+# in a scratch copy of the tree, built with this Makefile; the test that
+# exposes it must fail against that build.
+demos: $(B)/run-tests
 	sh demos/run.sh
+
+# Installs into a scratch DESTDIR, runs what it installed, uninstalls.
+test-install: all
+	sh tests/install.sh
+
+# The container image, built and run for real with Podman from a
+# debootstrapped base (scripts/test-container.sh; skips when it cannot).
+test-container: $(BIN)/client
+	sh scripts/test-container.sh
+
+# Three hosts in network namespaces: the server on one, clients on two
+# (tests/netns.sh; needs root, skips otherwise).
+test-netns: $(BIN)/server $(BIN)/client
+	sh tests/netns.sh
+
+# ---- Install ------------------------------------------------------------
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MAN1DIR)
@@ -118,38 +211,27 @@ uninstall:
 		      $(DESTDIR)$(MAN1DIR)/$${pair%%:*}.1; \
 	done
 
-# Installs into a scratch DESTDIR, runs what it installed, uninstalls.
-test-install: all
-	sh tests/install.sh
-
-# The container image, built and run for real with Podman from a
-# debootstrapped base (scripts/test-container.sh; skips when it cannot).
-test-container: client
-	sh scripts/test-container.sh
-
-# Three hosts in network namespaces: the server on one, clients on two
-# (tests/netns.sh; needs root, skips otherwise).
-test-netns: server client
-	sh tests/netns.sh
+# ---- Benchmark ----------------------------------------------------------
 
 # The benchmark (bench/README.md): hubchat against ngIRCd, workloads A-F,
 # several rounds; writes bench/RESULTS.md and bench/results.png.
-bench: server bench/load bench/wake
+tools: $(B)/load $(B)/wake
+
+$(B)/load: $(B)/bench/load.o
+	$(LINK) -o $@ $^ $(LDLIBS)
+
+$(B)/wake: $(B)/bench/wake.o
+	$(LINK) -o $@ $^ $(LDLIBS)
+
+bench: $(BIN)/server tools
 	sh bench/run.sh
 
 # CI's check that the benchmark still runs: one quick round, results kept
 # out of the committed ones.
-bench-smoke: server bench/load bench/wake
+bench-smoke: $(BIN)/server tools
 	BENCH_ROUNDS=1 BENCH_ONLY="A C E" BENCH_E_CLIENTS=500 \
 	BENCH_E_IRC_CLIENTS=200 BENCH_RESULTS=bench/out/smoke/RESULTS.md \
 	sh bench/run.sh
-
-# Its load generator, and the thread wake-up cost of this machine.
-bench/load: bench/load.c
-	$(CC) $(HC_CFLAGS) -o $@ bench/load.c
-
-bench/wake: bench/wake.c
-	$(CC) $(HC_CFLAGS) -o $@ bench/wake.c
 
 # The picture in docs/GO-VS-C.md, from its Graphviz source (needs dot).
 docs: docs/threads.svg
@@ -157,7 +239,5 @@ docs/threads.svg: docs/threads.dot
 	dot -Tsvg docs/threads.dot -o $@
 
 clean:
-	rm -f server client peer tests/run-tests bench/load bench/wake *.o *.d tests/*.o tests/*.d
+	rm -f server client peer
 	rm -rf build
-
--include *.d tests/*.d

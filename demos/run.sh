@@ -1,13 +1,12 @@
 #!/bin/sh
-# make demos: for each broken variant in demos/*.patch, applies it to a
-# scratch copy of the sources, builds that server, and runs the test that
-# exposes it. The test passes on the real server (it is part of make test)
-# and must fail on the broken one; a demo whose test passes fails this run.
+# make demos: for each broken variant in demos/*.patch, copies the sources
+# and the Makefile to a scratch tree, applies the patch there, builds that
+# tree's server with the same Makefile, and runs the test that exposes it.
+# The test passes on the real server (it is part of make test) and must
+# fail on the broken one; a demo whose test passes fails this run.
 set -eu
 cd "$(dirname "$0")/.."
 OUT=build/demos
-SRC="server.c config.c rlimits.c msg.c queue.c hub.c proto.c net.c log.c writer.c"
-HDR="*.h"
 
 # demo name, then the test that exposes it
 set -- \
@@ -22,14 +21,12 @@ while [ $# -gt 0 ]; do
 	dir="$OUT/$demo"
 	rm -rf "$dir"
 	mkdir -p "$dir"
-	# shellcheck disable=SC2086
-	cp $SRC $HDR "$dir/"
+	cp Makefile ./*.c ./*.h "$dir/"
 	patch -s -d "$dir" -p1 < "demos/$demo.patch"
 	# The broken variants leave real helpers unused: no -Werror here.
-	(cd "$dir" && ${CC:-cc} -std=c11 -D_GNU_SOURCE -O2 -g -pthread \
-		-I. $SRC -o server)
+	make -s -C "$dir" server CFLAGS="-std=c11 -O2 -g -Wall"
 	echo "== demo $demo: $test, against the broken server"
-	if HUBCHAT_SERVER="$dir/server" tests/run-tests --filter "$test" \
+	if HUBCHAT_SERVER="$dir/server" build/run-tests --filter "$test" \
 		>"$dir/test.log" 2>&1; then
 		echo "demo $demo: the test PASSED against the broken server"
 		status=1

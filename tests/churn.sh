@@ -8,7 +8,7 @@ set -eu
 cd "$(dirname "$0")/.."
 N=${1:-3000}
 C=${2:-16}
-OUT=build/churn
+OUT=build/churn-run     # its logs; the tool itself is build/churn
 mkdir -p "$OUT"
 log="$OUT/server.log"
 
@@ -23,6 +23,8 @@ else
 	wrap=""
 	rss=""
 fi
+: >"$log"        # truncated here, not by the background redirect: an
+                # earlier run's LISTEN line must not be read as this one's
 # shellcheck disable=SC2086
 $wrap ./server -p 0 -q --max-clients 4096 2>"$log" &
 pid=$!
@@ -35,7 +37,7 @@ port=$(sed -n 's/.*\[LISTEN\].* port=\([0-9]*\).*/\1/p' "$log")
 [ -n "$port" ] || { echo "churn: the server did not start"; cat "$log"; exit 1; }
 
 status=0
-"$OUT/churn" -p "$port" -P "$pid" -n "$N" -c "$C" $rss || status=1
+build/churn -p "$port" -P "$pid" -n "$N" -c "$C" $rss || status=1
 kill -TERM "$pid"
 wait "$pid" || { echo "churn: the server exited $? after SIGTERM"; status=1; }
 trap - EXIT

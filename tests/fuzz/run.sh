@@ -1,27 +1,21 @@
 #!/bin/sh
-# make fuzz FUZZ_SECONDS=N: builds each libFuzzer target with clang
-# (-fsanitize=fuzzer,address,undefined) and runs it for N seconds, starting
-# from the seed corpus in tests/fuzz/corpus/<target>. A crash, a sanitizer
-# report or a broken property (the targets abort) fails the run; libFuzzer
-# leaves the input that did it as build/fuzz/crash-* to reproduce with
-#   build/fuzz/<target> build/fuzz/crash-...
+# make fuzz FUZZ_SECONDS=N: runs each libFuzzer target (built by the
+# Makefile with clang: -fsanitize=fuzzer,address,undefined) for N seconds,
+# starting from the seed corpus in tests/fuzz/corpus/<target>. A crash, a
+# sanitizer report or a broken property (the targets abort) fails the run;
+# libFuzzer leaves the input that did it as build/fuzz/crash-* to
+# reproduce with
+#   build/fuzz/fuzz_<target> build/fuzz/crash-...
+#   run.sh SECONDS TARGET...
 set -eu
 cd "$(dirname "$0")/../.."
-SECONDS_EACH=${1:-60}
-FUZZ_CC=${FUZZ_CC:-clang}
+SECONDS_EACH=$1
+shift
 OUT=build/fuzz
 
-if ! command -v "$FUZZ_CC" >/dev/null 2>&1; then
-	echo "fuzz: $FUZZ_CC is missing. Install it: apt-get install -y clang" >&2
-	exit 1
-fi
-mkdir -p "$OUT"
 rm -f "$OUT"/crash-* "$OUT"/leak-* "$OUT"/timeout-*   # an earlier run's
-for t in framer parse text; do
+for t in "$@"; do
 	echo "== fuzz_$t for ${SECONDS_EACH}s"
-	$FUZZ_CC -std=c11 -D_GNU_SOURCE -g -O1 -I. \
-		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		"tests/fuzz/fuzz_$t.c" proto.c -o "$OUT/fuzz_$t"
 	rm -rf "$OUT/corpus-$t"
 	cp -r "tests/fuzz/corpus/$t" "$OUT/corpus-$t"
 	"$OUT/fuzz_$t" -max_total_time="$SECONDS_EACH" -print_final_stats=1 \
