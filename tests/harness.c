@@ -21,6 +21,35 @@
 #include <time.h>
 #include <unistd.h>
 
+#if defined(__SANITIZE_ADDRESS__)
+int __lsan_do_recoverable_leak_check(void);
+
+/* LeakSanitizer's defaults for the test binary only (the programs it
+ * starts do not have this function, so they keep the exit-time check):
+ * Criterion's runner keeps a few allocations of its own until it exits,
+ * and a suppression cannot tell them apart from a test's leaks, because
+ * every test is called from Criterion's code. Tests check themselves
+ * instead (harness_leak_check). */
+const char *__lsan_default_options(void);
+const char *
+__lsan_default_options(void)
+{
+	return "leak_check_at_exit=0";
+}
+
+void
+harness_leak_check(void)
+{
+	if (__lsan_do_recoverable_leak_check() != 0)
+		abort();
+}
+#else
+void
+harness_leak_check(void)
+{
+}
+#endif
+
 long long
 now_ms(void)
 {
@@ -265,6 +294,38 @@ conn_send(struct conn *c, const char *fmt, ...)
 	free(s);
 }
 
+/* Sends all of s[0..len); false on any error but EINTR. */
+static bool
+send_all(int fd, const char *s, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = send(fd, s, len, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		s += n;
+		len -= (size_t)n;
+	}
+	return true;
+}
+
+bool
+conn_try_send(struct conn *c, const char *fmt, ...)
+{
+	char *s = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	int n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return false;
+	bool ok = send_all(c->fd, s, (size_t)n);
+	free(s);
+	return ok;
+}
+
 bool
 conn_read_line(struct conn *c, char *out, size_t outsz, int ms)
 {
@@ -367,7 +428,15 @@ proc_start(struct proc *p, char *const argv[])
 		    binary("HUBCHAT_CLIENT", "./client") :
 		    strcmp(argv[0], "PEER") == 0 ?
 		    binary("HUBCHAT_PEER", "./peer") : argv[0];
-		execv(prog, argv);
+		char *args[64];         /* argv with the real path first: a */
+		size_t n = 0;           /* program names itself by argv[0] */
+		args[n++] = (char *)prog;
+		while (n < 63 && argv[n] != NULL) {
+			args[n] = argv[n];
+			n++;
+		}
+		args[n] = NULL;
+		execv(prog, args);
 		fprintf(stderr, "exec %s: %s\n", prog, strerror(errno));
 		_exit(127);
 	}
@@ -384,6 +453,23 @@ proc_write(struct proc *p, const char *s)
 	size_t len = strlen(s);
 
 	cr_assert(write(p->in, s, len) == (ssize_t)len);
+}
+
+bool
+proc_try_write(struct proc *p, const char *s)
+{
+	size_t len = strlen(s);
+
+	while (len > 0) {
+		ssize_t n = write(p->in, s, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		s += n;
+		len -= (size_t)n;
+	}
+	return true;
 }
 
 void
@@ -461,4 +547,34 @@ free_port(void)
 	getsockname(fd, (struct sockaddr *)&sa, &len);
 	close(fd);
 	return ntohs(sa.sin_port);
+}
+
+/* The state letter of thread tid (R, S, D, ...), or '?' when unreadable. */
+static char
+thread_state(pid_t tid)
+{
+	char path[64], buf[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
+	if ((f = fopen(path, "r")) == NULL)
+		return '?';
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	char *paren = strrchr(buf, ')');       /* the name may hold spaces */
+	return paren != NULL && paren[1] == ' ' ? paren[2] : '?';
+}
+
+bool
+thread_wait_asleep(pid_t tid, int ms)
+{
+	long long deadline = now_ms() + ms;
+
+	while (thread_state(tid) != 'S') {
+		if (now_ms() > deadline)
+			return false;
+		poll(NULL, 0, 1);       /* a thread's state has no fd to wait on */
+	}
+	return true;
 }

@@ -60,12 +60,20 @@ void conn_close(struct conn *c);
 /* Closes with a reset (SO_LINGER 0) instead of a FIN. */
 void conn_reset(struct conn *c);
 
-/* Sends bytes as they are / a formatted string. Fails the test on error. */
+/* Sends bytes as they are / a formatted string. Fails the test on error,
+ * so only the test's own thread may call them. */
 void conn_send_raw(struct conn *c, const void *data, size_t len);
 void conn_send(struct conn *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* Reads one line (without LF) into out; false on EOF, error or timeout. */
+/* For helper threads, which must not fail the test themselves (they
+ * record what went wrong and the test thread asserts after joining them):
+ * sends the formatted string, false on any error. */
+bool conn_try_send(struct conn *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Reads one line (without LF) into out; false on EOF, error or timeout.
+ * Asserts nothing: safe from helper threads. */
 bool conn_read_line(struct conn *c, char *out, size_t outsz, int ms);
 /* Reads one line and asserts it equals want. */
 void conn_expect(struct conn *c, const char *want);
@@ -91,6 +99,8 @@ struct proc {
  * ($HUBCHAT_CLIENT, $HUBCHAT_PEER, or ./client, ./peer). */
 void proc_start(struct proc *p, char *const argv[]);
 void proc_write(struct proc *p, const char *s);
+/* proc_write for helper threads: false on any error, asserts nothing. */
+bool proc_try_write(struct proc *p, const char *s);
 void proc_close_stdin(struct proc *p);
 /* Reads its output until it contains text; false on timeout or EOF. */
 bool proc_wait_output(struct proc *p, const char *text, int ms);
@@ -102,7 +112,21 @@ int proc_wait(struct proc *p, int ms);
  * released; the kernel does not hand it out again at once). */
 int free_port(void);
 
+/* A suite's .fini for tests that run the modules in-process (queue, hub,
+ * proto): under AddressSanitizer, checks for leaks now and aborts the test
+ * if there is one (the report goes where ASAN_OPTIONS says). Criterion
+ * ends each test's process with _exit, so the exit-time check never runs
+ * there; and the runner's own exit-time check is off (harness.c says why).
+ * Does nothing in other builds. */
+void harness_leak_check(void);
+
 /* Milliseconds on a monotonic clock. */
 long long now_ms(void);
+
+/* Waits until thread tid of this process is asleep (state S in
+ * /proc/self/task/<tid>/stat), checking every millisecond; false when ms
+ * pass first. For proving that a thread is blocked in a wait before the
+ * test does what should wake it. */
+bool thread_wait_asleep(pid_t tid, int ms);
 
 #endif

@@ -11,7 +11,7 @@
 #include "harness.h"
 
 static struct server srv;
-static char port[8];
+static char port[16];
 
 static void
 start(void)
@@ -169,7 +169,7 @@ Test(client, control_bytes_are_neither_sent_nor_shown)
 Test(heartbeat, keeps_a_quiet_client_logged_in, .timeout = 30)
 {
 	struct server own;
-	char own_port[8];
+	char own_port[16];
 	struct proc p;
 
 	server_start(&own, "--idle-timeout", "2", NULL);

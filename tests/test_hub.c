@@ -10,9 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "harness.h"
 #include "hub.h"
 #include "msg.h"
 #include "queue.h"
+
+/* In-process: each test checks for leaks at its end (harness.h). */
+TestSuite(hub, .fini = harness_leak_check);
 
 #define ANNOUNCE_ALL SIZE_MAX     /* notices at any room size */
 
@@ -226,6 +230,37 @@ Test(hub, full_queue_evicts_only_that_member)
 	hub_free(h);
 }
 
+/* A batch goes in all or nothing per queue: a member with room for 2 of
+ * 3 lines is evicted (it never holds a stream with a hole), and everyone
+ * else gets all 3, in order, before the eviction notice. */
+Test(hub, a_batch_that_does_not_fit_evicts_and_the_rest_get_it_all)
+{
+	struct hub *h = hub_new(ANNOUNCE_ALL);
+	struct member a, b, c, tight;
+	struct msg *lines[3];
+
+	join(h, &a, "alice", 64);
+	join(h, &b, "bob", 64);
+	join(h, &c, "carol", 64);
+	join(h, &tight, "tight", 3);    /* its OK stays: room for 2 */
+	drain(&a), drain(&b), drain(&c);
+	for (int i = 0; i < 3; i++)
+		lines[i] = hub_msg_line(a.m, i == 0 ? "one" : i == 1 ? "two" :
+		    "three");
+	hub_broadcast_lines(h, a.m, lines, 3, NULL);
+	cr_assert_eq(atomic_load(&tight.kicked), 1);
+	cr_assert_str_eq(drain(&tight), "ERR slow-consumer");
+	const char *want = "MSG alice one|MSG alice two|MSG alice three|"
+	    "INFO tight disconnected";
+	cr_assert_str_eq(drain(&b), want);
+	cr_assert_str_eq(drain(&c), want);
+	cr_assert_str_eq(drain(&a), "INFO tight disconnected");   /* no echo */
+	for (int i = 0; i < 3; i++)
+		msg_unref(lines[i]);
+	leave(h, &tight), leave(h, &a), leave(h, &b), leave(h, &c);
+	hub_free(h);
+}
+
 Test(hub, eviction_notice_can_evict_in_turn)
 {
 	struct hub *h = hub_new(ANNOUNCE_ALL);
@@ -304,14 +339,14 @@ Test(hub, concurrent_broadcasters_lose_nothing_and_agree_on_order,
 	pthread_t ts[SENDERS], tl[2];
 
 	for (int i = 0; i < 2; i++) {
-		char name[8];
+		char name[16];
 		snprintf(name, sizeof(name), "l%d", i);
 		l[i].seen = calloc(SENDERS * PER_SENDER, sizeof(*l[i].seen));
 		join(h, &l[i].mb, name, SENDERS * PER_SENDER + 16);
 		pthread_create(&tl[i], NULL, listen_all, &l[i]);
 	}
 	for (int i = 0; i < SENDERS; i++) {
-		char name[8];
+		char name[16];
 		snprintf(name, sizeof(name), "s%d", i);
 		s[i].h = h;
 		join(h, &s[i].mb, name, 1024 * 1024);

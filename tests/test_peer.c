@@ -157,9 +157,11 @@ Test(peer, one_started_late_waits_quietly_then_links, .timeout = 30)
 
 #define FLOOD 10000
 
+/* Helper threads record; the test asserts after joining them. */
 struct feeder {
 	struct proc *p;
 	const char *tag;
+	int fed;                /* lines written */
 };
 
 static void *
@@ -168,9 +170,10 @@ feed(void *arg)
 	struct feeder *f = arg;
 	char line[64];
 
-	for (int i = 0; i < FLOOD; i++) {
-		snprintf(line, sizeof(line), "%s line %d\n", f->tag, i);
-		proc_write(f->p, line);
+	for (; f->fed < FLOOD; f->fed++) {
+		snprintf(line, sizeof(line), "%s line %d\n", f->tag, f->fed);
+		if (!proc_try_write(f->p, line))
+			break;
 	}
 	return NULL;
 }
@@ -179,6 +182,7 @@ struct drain {
 	struct proc *p;
 	const char *want;       /* "B: B line " */
 	int got;
+	char error[128];        /* the first line out of order, if any */
 };
 
 /* Reads a peer's stdout as lines and checks the other side's FLOOD lines
@@ -194,8 +198,10 @@ drain_lines(void *arg)
 		char *s = strstr(line, d->want);
 		if (s == NULL)
 			continue;
-		cr_assert_eq(atoi(s + strlen(d->want)), d->got, "order: %s",
-		    line);
+		if (atoi(s + strlen(d->want)) != d->got) {
+			snprintf(d->error, sizeof(d->error), "order: %.100s", line);
+			break;
+		}
 		d->got++;
 	}
 	return NULL;
@@ -220,6 +226,9 @@ Test(peer, ten_thousand_lines_each_way_at_once, .timeout = 60)
 	pthread_create(&t[3], NULL, feed, &fb);
 	for (int i = 0; i < 4; i++)
 		pthread_join(t[i], NULL);
+	cr_assert_eq(fa.fed + fb.fed, 2 * FLOOD, "a feeder failed");
+	cr_assert_str_empty(da.error, "%s", da.error);
+	cr_assert_str_empty(db.error, "%s", db.error);
 	cr_assert_eq(da.got, FLOOD, "A got %d of B's lines", da.got);
 	cr_assert_eq(db.got, FLOOD, "B got %d of A's lines", db.got);
 	proc_close_stdin(&pp.a);
@@ -272,7 +281,7 @@ Test(peer, abrupt_death_is_noticed, .timeout = 30)
 Test(peer, typed_line_over_the_limit_is_not_sent, .timeout = 30)
 {
 	struct pair pp;
-	static char big[2001];
+	static char big[2002];     /* 2000 x, LF, NUL */
 
 	pair_ports(&pp);
 	start_a(&pp);
@@ -357,7 +366,7 @@ Test(peer, bad_arguments_and_port_in_use_are_clear_errors, .timeout = 30)
 	}
 
 	struct server srv;
-	char port[8];
+	char port[16];
 	server_start(&srv, NULL);
 	snprintf(port, sizeof(port), "%d", srv.port);
 	char *taken[] = { "PEER", "-a", "127.0.0.1", "-l", port, "-c",

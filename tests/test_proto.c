@@ -5,7 +5,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "harness.h"
 #include "proto.h"
+
+/* In-process: each test checks for leaks at its end (harness.h). */
+TestSuite(framer, .fini = harness_leak_check);
+TestSuite(parse, .fini = harness_leak_check);
+TestSuite(text, .fini = harness_leak_check);
 
 /* Feeds data in chunks of `chunk` bytes and records every event: lines as
  * themselves, too-long lines as "<TOO_LONG>". Returns how many. */

@@ -8,9 +8,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "harness.h"
 #include "msg.h"
 #include "queue.h"
+
+/* In-process: each test checks for leaks at its end (harness.h). */
+TestSuite(queue, .fini = harness_leak_check);
 
 static enum queue_status
 push_text(struct queue *q, const char *text)
@@ -40,7 +45,7 @@ Test(queue, keeps_order_and_batches)
 	struct msg *batch[8];
 
 	for (int i = 0; i < 5; i++) {
-		char t[8];
+		char t[16];
 		snprintf(t, sizeof(t), "m%d", i);
 		cr_assert_eq(push_text(q, t), QUEUE_OK);
 	}
@@ -74,10 +79,13 @@ Test(queue, full_is_reported_and_nothing_is_lost)
 	queue_free(q);
 }
 
+/* A thread that pops one msg. The test reads got and text only after
+ * joining it; tid is set before it pops, so the test can wait until it is
+ * asleep in queue_pop. */
 struct popper {
 	struct queue *q;
-	atomic_int started;
-	size_t got;
+	atomic_int tid;
+	atomic_size_t got;
 	char text[64];
 };
 
@@ -87,13 +95,25 @@ pop_one(void *arg)
 	struct popper *p = arg;
 	struct msg *m;
 
-	atomic_store(&p->started, 1);
-	p->got = queue_pop(p->q, &m, 1);
-	if (p->got == 1) {
+	atomic_store(&p->tid, (int)gettid());
+	size_t got = queue_pop(p->q, &m, 1);
+	if (got == 1) {
 		snprintf(p->text, sizeof(p->text), "%s", msg_data(m));
 		msg_unref(m);
 	}
+	atomic_store(&p->got, got);
 	return NULL;
+}
+
+/* Starts pop_one and returns once it is blocked in queue_pop (asleep). */
+static void
+start_popper(struct popper *p, pthread_t *t)
+{
+	cr_assert_eq(pthread_create(t, NULL, pop_one, p), 0);
+	while (atomic_load(&p->tid) == 0)
+		sched_yield();          /* it runs at once: a few yields */
+	cr_assert(thread_wait_asleep(atomic_load(&p->tid), WAIT_MS),
+	    "the popper never blocked");
 }
 
 Test(queue, blocking_pop_is_woken_by_push, .timeout = 10)
@@ -101,12 +121,10 @@ Test(queue, blocking_pop_is_woken_by_push, .timeout = 10)
 	struct popper p = { .q = queue_new(4) };
 	pthread_t t;
 
-	cr_assert_eq(pthread_create(&t, NULL, pop_one, &p), 0);
-	while (!atomic_load(&p.started))
-		sched_yield();
+	start_popper(&p, &t);
 	cr_assert_eq(push_text(p.q, "wake"), QUEUE_OK);
 	pthread_join(t, NULL);
-	cr_assert_eq(p.got, 1);
+	cr_assert_eq(atomic_load(&p.got), 1);
 	cr_assert_str_eq(p.text, "wake\n");
 	queue_free(p.q);
 }
@@ -116,12 +134,10 @@ Test(queue, blocking_pop_is_woken_by_close, .timeout = 10)
 	struct popper p = { .q = queue_new(4) };
 	pthread_t t;
 
-	cr_assert_eq(pthread_create(&t, NULL, pop_one, &p), 0);
-	while (!atomic_load(&p.started))
-		sched_yield();
+	start_popper(&p, &t);
 	queue_close(p.q);
 	pthread_join(t, NULL);
-	cr_assert_eq(p.got, 0);
+	cr_assert_eq(atomic_load(&p.got), 0);
 	queue_free(p.q);
 }
 
@@ -211,9 +227,11 @@ Test(queue, many_producers_one_consumer_lose_nothing, .timeout = 30)
 	queue_free(q);
 }
 
+/* A thread that pushes one msg with queue_push_wait; st is read after
+ * joining it, tid as for struct popper. */
 struct waiter {
 	struct queue *q;
-	atomic_int started;
+	atomic_int tid;
 	enum queue_status st;
 };
 
@@ -223,10 +241,21 @@ push_waiting(void *arg)
 	struct waiter *w = arg;
 	struct msg *m = msg_printf("late");
 
-	atomic_store(&w->started, 1);
+	atomic_store(&w->tid, (int)gettid());
 	w->st = queue_push_wait(w->q, m);
 	msg_unref(m);
 	return NULL;
+}
+
+/* Starts push_waiting and returns once it is blocked waiting for room. */
+static void
+start_waiter(struct waiter *w, pthread_t *t)
+{
+	cr_assert_eq(pthread_create(t, NULL, push_waiting, w), 0);
+	while (atomic_load(&w->tid) == 0)
+		sched_yield();
+	cr_assert(thread_wait_asleep(atomic_load(&w->tid), WAIT_MS),
+	    "the waiter never blocked");
 }
 
 Test(queue, push_wait_waits_for_room_and_is_woken_by_pop, .timeout = 10)
@@ -235,9 +264,7 @@ Test(queue, push_wait_waits_for_room_and_is_woken_by_pop, .timeout = 10)
 	pthread_t t;
 
 	push_text(w.q, "first");
-	cr_assert_eq(pthread_create(&t, NULL, push_waiting, &w), 0);
-	while (!atomic_load(&w.started))
-		sched_yield();
+	start_waiter(&w, &t);
 	pop_expect(w.q, "first");           /* makes room: the waiter goes */
 	pthread_join(t, NULL);
 	cr_assert_eq(w.st, QUEUE_OK);
@@ -251,9 +278,7 @@ Test(queue, push_wait_is_woken_by_close, .timeout = 10)
 	pthread_t t;
 
 	push_text(w.q, "first");
-	cr_assert_eq(pthread_create(&t, NULL, push_waiting, &w), 0);
-	while (!atomic_load(&w.started))
-		sched_yield();
+	start_waiter(&w, &t);
 	queue_close(w.q);
 	pthread_join(t, NULL);
 	cr_assert_eq(w.st, QUEUE_CLOSED);
@@ -320,17 +345,17 @@ Test(queue, deferred_wake_up_is_listed_once_and_delivered, .timeout = 10)
 	struct msg *m = msg_printf("later");
 	pthread_t t;
 
-	cr_assert_eq(pthread_create(&t, NULL, pop_one, &p), 0);
-	while (!atomic_load(&p.started))
-		sched_yield();
+	start_popper(&p, &t);
 	cr_assert_eq(queue_push_many(p.q, &m, 1, &later), QUEUE_OK);
 	cr_assert_eq(queue_push_many(p.q, &m, 1, &later), QUEUE_OK);
-	cr_assert_eq(queue_len(p.q) + (size_t)p.got, 2);
+	cr_assert_eq(queue_len(p.q), 2);        /* queued at once ... */
+	cr_assert(thread_wait_asleep(atomic_load(&p.tid), 0),
+	    "the popper was woken before queue_wake_all");  /* ... not woken */
 	cr_assert_eq(later.first, p.q);
 	queue_wake_all(&later);
 	cr_assert_null(later.first);
 	pthread_join(t, NULL);                  /* it was woken */
-	cr_assert_eq(p.got, 1);
+	cr_assert_eq(atomic_load(&p.got), 1);
 	cr_assert_str_eq(p.text, "later\n");
 	msg_unref(m);
 	queue_free(p.q);

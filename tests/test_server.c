@@ -95,7 +95,7 @@ Test(server, names_are_unique_ignoring_case_and_freed_on_leave)
 struct racer {
 	int port;
 	struct conn *c;
-	char reply[64];
+	char reply[64];         /* "" when nothing came: the test says so */
 };
 
 static void *
@@ -103,8 +103,9 @@ race_login(void *arg)
 {
 	struct racer *r = arg;
 
-	conn_send(r->c, "LOGIN racer\n");
-	conn_read_line(r->c, r->reply, sizeof(r->reply), WAIT_MS);
+	r->reply[0] = '\0';
+	if (conn_try_send(r->c, "LOGIN racer\n"))
+		conn_read_line(r->c, r->reply, sizeof(r->reply), WAIT_MS);
 	return NULL;
 }
 
@@ -393,6 +394,7 @@ Test(server, many_lines_in_one_packet)
 struct sender {
 	struct conn *c;
 	int id;
+	int sent;               /* read by the test after the join */
 };
 
 static void *
@@ -400,8 +402,8 @@ send_lines(void *arg)
 {
 	struct sender *s = arg;
 
-	for (int i = 0; i < PER_SENDER; i++)
-		conn_send(s->c, "MSG %d\n", i);
+	while (s->sent < PER_SENDER && conn_try_send(s->c, "MSG %d\n", s->sent))
+		s->sent++;
 	return NULL;
 }
 
@@ -442,8 +444,10 @@ Test(order, all_receivers_see_one_global_order, .timeout = 30)
 		pthread_create(&t[i], NULL, send_lines, &s[i]);
 	read_msgs(l1, seen1, SENDERS * PER_SENDER);
 	read_msgs(l2, seen2, SENDERS * PER_SENDER);
-	for (int i = 0; i < SENDERS; i++)
+	for (int i = 0; i < SENDERS; i++) {
 		pthread_join(t[i], NULL);
+		cr_assert_eq(s[i].sent, PER_SENDER, "sender %d failed", i);
+	}
 
 	int next[SENDERS] = { 0 };
 	for (int k = 0; k < SENDERS * PER_SENDER; k++) {

@@ -137,7 +137,7 @@ Test(stress, racing_sessions_then_shutdown_under_traffic, .timeout = 120)
 	server_start(&srv, "-q", "--queue", "100000", NULL);
 	memset(l, 0, sizeof(l));
 	for (int i = 0; i < LISTENERS; i++) {
-		char name[16];
+		char name[24];
 		snprintf(name, sizeof(name), "listener%d", i);
 		l[i].c = conn_login(srv.port, name);
 		pthread_create(&tl[i], NULL, listener_main, &l[i]);
