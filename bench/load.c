@@ -1104,8 +1104,8 @@ main(int argc, char **argv)
 	for (int t = 0; t < nthreads; t++)
 		pthread_join(wk[t].tid, NULL);
 	double secs = (double)(now_ns() - start_ns) / 1e9;
+	struct usage after = server_usage();   /* before the sort in merge */
 	struct worker all = merge();
-	struct usage after = server_usage();
 
 	if (churn_s > 0)
 		return report_churn(&all, churn_s, idle,
