@@ -1,15 +1,16 @@
 /*
  * load.c - the benchmark's load generator: epoll, non-blocking sockets, one
- * or more threads, speaking hubchat's protocol or enough IRC to drive
- * ngIRCd.
+ * or more threads, speaking hubchat's protocol, enough IRC to drive ngIRCd,
+ * or enough RESP3 to drive Redis's pub/sub.
  *
- *   load --proto hub|irc -p PORT -n CLIENTS [-t THREADS] [-P SERVER_PID]
- *        [-l LABEL] [--hold]
+ *   load --proto hub|irc|redis -p PORT -n CLIENTS [-t THREADS]
+ *        [-P SERVER_PID] [-l LABEL] [--hold]
  *        then either  -s SENDERS -m MESSAGES [-w WINDOW | -r RATE]
  *        or           -c SECONDS            (connect-login-quit churn)
  *   load --free-port | --probe PORT          (helpers for bench/run.sh)
  *
- * Messages: N clients connect and log in (IRC: NICK, USER, JOIN #bench).
+ * Messages: N clients connect and log in (IRC: NICK, USER, JOIN #bench;
+ * Redis: HELLO 3, SUBSCRIBE bench).
  * The first S of them each send M messages of 100 bytes, either flat out
  * with at most WINDOW of each sender's messages not yet seen by the last
  * client (the first, for the last sender), or at RATE messages per second
@@ -17,7 +18,9 @@
  * receives. Each message carries its sender, sequence number and send
  * time, so every receiver counts deliveries, losses, duplicates and
  * per-sender order violations, and the send-to-receive latency of each
- * delivery is kept for percentiles.
+ * delivery is kept for percentiles. Redis, unlike the other two, sends a
+ * sender its own messages too: those echoes are counted apart, never as
+ * deliveries, so a message always makes CLIENTS - 1 deliveries.
  *
  * Churn (-c): N clients at a time each connect, log in, wait for the
  * welcome, quit and wait for the server to close, over and over for
@@ -25,8 +28,10 @@
  * to return to what it was before, and reports sessions per second and
  * the server's threads and RSS before and after.
  *
- * With -P it samples the server's RSS, threads and CPU time from /proc. It
- * prints a readable summary and one JSON line.
+ * With -P it samples the server's RSS and threads from /proc and its CPU
+ * time from its process CPU clock, and reports the server's CPU time during
+ * the run and per delivery (churn: per session). It prints a readable
+ * summary and one JSON line.
  *
  * Not the bottleneck: the clients are split over THREADS workers (default
  * 2), each with its own epoll set and counters; they share only the
@@ -60,7 +65,14 @@
 #define BODY 100                /* bytes of text per message */
 #define MAX_THREADS 16
 
-enum proto { HUB, IRC };
+/* What a Redis client sends ("Redis pub/sub" below says why): commands as
+ * arrays of bulk strings, the form Redis's own clients use. */
+#define RESP_LOGIN "*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n" \
+	"*2\r\n$9\r\nSUBSCRIBE\r\n$5\r\nbench\r\n"
+#define RESP_QUIT "*1\r\n$4\r\nQUIT\r\n"
+#define RESP_PUBLISH "*3\r\n$7\r\nPUBLISH\r\n$5\r\nbench\r\n$%d\r\n%s\r\n"
+
+enum proto { HUB, IRC, REDIS };
 enum cstate { LOGGING_IN, READY, QUITTING };
 
 struct client {
@@ -81,6 +93,7 @@ struct worker {
 	int ep;
 	long expected;          /* deliveries its clients should see */
 	long delivered, dups, reorders;
+	long echoes;            /* Redis: a sender's own messages, come back */
 	long sessions, failures; /* churn */
 	int64_t *lat;           /* ns, one per delivery */
 	long nlat;
@@ -177,6 +190,18 @@ out(struct client *c, const char *s, size_t n)
 	c->wlen += n;
 }
 
+/* c's login in its protocol, into line; returns its length. */
+static int
+login_text(const struct client *c, char *line, size_t size)
+{
+	if (proto == HUB)
+		return snprintf(line, size, "LOGIN c%d\n", c->id);
+	if (proto == IRC)
+		return snprintf(line, size, "NICK c%d\r\nUSER c%d 0 * :bench\r\n",
+		    c->id, c->id);
+	return snprintf(line, size, "%s", RESP_LOGIN);
+}
+
 /* Connects c (blocking: loopback answers at once) and sends its login. */
 static void
 open_client(struct client *c)
@@ -185,6 +210,7 @@ open_client(struct client *c)
 		.sin_port = htons((uint16_t)port) };
 	int one = 1;
 	char line[128];
+	int n;
 
 	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
 	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -197,9 +223,7 @@ open_client(struct client *c)
 	c->state = LOGGING_IN;
 	c->rlen = c->wlen = 0;
 	watch(c, EPOLL_CTL_ADD);
-	int n = proto == HUB ? snprintf(line, sizeof(line), "LOGIN c%d\n", c->id) :
-	    snprintf(line, sizeof(line), "NICK c%d\r\nUSER c%d 0 * :bench\r\n",
-		c->id, c->id);
+	n = login_text(c, line, sizeof(line));
 	out(c, line, (size_t)n);
 	flush(c);
 }
@@ -236,8 +260,10 @@ send_message(int s)
 	body[BODY] = '\0';
 	if (proto == HUB)
 		n = snprintf(line, sizeof(line), "MSG %s\n", body);
-	else
+	else if (proto == IRC)
 		n = snprintf(line, sizeof(line), "PRIVMSG #bench :%s\r\n", body);
+	else
+		n = snprintf(line, sizeof(line), RESP_PUBLISH, BODY, body);
 	out(&cl[s], line, (size_t)n);
 	sent[s]++;
 }
@@ -281,6 +307,10 @@ got_message(struct client *c, const char *body, int64_t now)
 	if (*p++ != 's' || (s = digits(&p)) < 0 || s >= nsenders ||
 	    (seq = digits(&p)) < 0 || (t = digits(&p)) < 0)
 		return;
+	if (s == c->id) {
+		w->echoes++;    /* Redis: its own message; not a delivery */
+		return;
+	}
 	if (seq < c->next[s]) {
 		w->dups++;
 		return;
@@ -318,8 +348,9 @@ static void
 logged_in(struct client *c)
 {
 	if (churn_s > 0) {
-		out(c, proto == HUB ? "QUIT\n" : "QUIT\r\n",
-		    proto == HUB ? 5 : 6);
+		const char *quit = proto == HUB ? "QUIT\n" :
+		    proto == IRC ? "QUIT\r\n" : RESP_QUIT;
+		out(c, quit, strlen(quit));
 		c->state = QUITTING;
 		return;
 	}
@@ -359,6 +390,177 @@ got_line(struct client *c, char *line, int64_t now)
 	}
 }
 
+/* Handles every whole line at the start of c's read buffer; returns the
+ * bytes they took. */
+static size_t
+take_lines(struct client *c, int64_t now)
+{
+	size_t start = 0;
+	char *lf;
+
+	while ((lf = memchr(c->rbuf + start, '\n', c->rlen - start)) != NULL) {
+		*lf = '\0';
+		if (lf > c->rbuf + start && lf[-1] == '\r')
+			lf[-1] = '\0';
+		got_line(c, c->rbuf + start, now);
+		start = (size_t)(lf - c->rbuf) + 1;
+	}
+	return start;
+}
+
+/* ---- Redis pub/sub (RESP3) --------------------------------------------- */
+
+/*
+ * Redis is driven as a pub/sub server. Each client sends HELLO 3 and
+ * SUBSCRIBE bench (RESP_LOGIN); the subscribe confirmation is its login.
+ * With RESP3 what is published reaches a client as a push frame on the
+ * connection it also publishes on; RESP2 would refuse PUBLISH on a
+ * subscribed connection, and each sender would need a second one. A
+ * sender's PUBLISH bench carries the same body as hubchat's MSG, and its
+ * reply (the number of receivers) is skipped. Redis delivers a message to
+ * its sender too: got_message counts those echoes apart.
+ *
+ * Frames are parsed by hand from the read buffer, as lines are (a library
+ * would cost time and copies): one whole frame at a time, and a frame not
+ * all there yet stays in the buffer for the next read. Every RESP3 type is
+ * understood well enough to be skipped whole, but for the streamed forms
+ * ("$?", "*?"), which Redis does not send.
+ */
+
+/* One RESP3 item: its type byte, and its number (an integer, a string's
+ * length, an aggregate's count) or its string. */
+struct resp_item {
+	char type;
+	long n;
+	const char *s;          /* into the read buffer; not NUL-terminated */
+};
+
+static bool
+resp_among(char type, const char *types)
+{
+	return type != '\0' && strchr(types, type) != NULL;
+}
+
+/* The decimal number (perhaps negative) in [p, end). */
+static long
+resp_number(const char *p, const char *end)
+{
+	bool minus = p < end && *p == '-';
+	long v = 0;
+
+	for (p += minus; p < end && *p >= '0' && *p <= '9'; p++)
+		v = v * 10 + (*p - '0');
+	return minus ? -v : v;
+}
+
+/* Reads the item at p, up to end: its header line and, for a blob, its
+ * bytes. Returns the byte after them (where an aggregate's elements
+ * begin), or NULL when the buffer does not hold them all yet. */
+static const char *
+resp_item(const char *p, const char *end, struct resp_item *it)
+{
+	const char *cr = memchr(p, '\r', (size_t)(end - p));
+
+	if (cr == NULL || end - cr < 2)
+		return NULL;
+	it->type = *p;
+	it->s = p + 1;
+	it->n = cr - it->s;             /* a simple string's length */
+	if (resp_among(it->type, ":$!=*%~>|"))  /* a number, not a string */
+		it->n = resp_number(it->s, cr);
+	p = cr + 2;
+	if (resp_among(it->type, "$!=") && it->n >= 0) {       /* a blob */
+		if (end - p < it->n + 2)
+			return NULL;
+		it->s = p;
+		p += it->n + 2;
+	}
+	return p;
+}
+
+/* How many values follow it as its parts: an aggregate's elements (a map's
+ * and an attribute's pairs count twice, and an attribute is followed by
+ * the value it describes); none for anything else. */
+static long
+resp_parts(const struct resp_item *it)
+{
+	switch (it->type) {
+	case '*': case '~': case '>':
+		return it->n > 0 ? it->n : 0;
+	case '%':
+		return 2 * it->n;
+	case '|':
+		return 2 * it->n + 1;
+	default:
+		return 0;
+	}
+}
+
+/* Skips the whole value at p; returns the byte after it, or NULL when it is
+ * not all there yet. */
+static const char *
+resp_skip(const char *p, const char *end)
+{
+	struct resp_item it;
+
+	if ((p = resp_item(p, end, &it)) == NULL)
+		return NULL;
+	for (long k = resp_parts(&it); k > 0 && p != NULL; k--)
+		p = resp_skip(p, end);
+	return p;
+}
+
+static bool
+resp_is(const struct resp_item *it, const char *s)
+{
+	size_t len = strlen(s);
+
+	return it->type == '$' && it->n == (long)len &&
+	    memcmp(it->s, s, len) == 0;
+}
+
+/* Handles the frame at p: a message push (got_message), the subscribe
+ * confirmation (the login), an error (reported); anything else, such as
+ * HELLO's map or PUBLISH's count, is skipped. Returns the byte after it,
+ * or NULL when it is not all there yet. */
+static const char *
+resp_frame(struct client *c, const char *p, const char *end, int64_t now)
+{
+	struct resp_item head, kind, channel, last;
+	const char *q = resp_item(p, end, &head);
+
+	if (q != NULL && head.type == '-')
+		fprintf(stderr, "load: client %d: %.*s\n", c->id, (int)head.n,
+		    head.s);
+	if (q == NULL || head.type != '>' || head.n != 3)
+		return resp_skip(p, end);
+	if ((q = resp_item(q, end, &kind)) == NULL ||
+	    (q = resp_item(q, end, &channel)) == NULL ||
+	    (q = resp_item(q, end, &last)) == NULL)
+		return NULL;
+	if (resp_parts(&kind) + resp_parts(&channel) + resp_parts(&last) > 0)
+		return resp_skip(p, end);       /* not pub/sub's shape */
+	if (resp_is(&kind, "message") && last.type == '$')
+		got_message(c, last.s, now);    /* stops at the CR after it */
+	else if (resp_is(&kind, "subscribe") && c->state == LOGGING_IN)
+		logged_in(c);
+	return q;
+}
+
+/* Handles every whole frame at the start of c's read buffer; returns the
+ * bytes they took. */
+static size_t
+resp_take(struct client *c, int64_t now)
+{
+	const char *p = c->rbuf, *end = c->rbuf + c->rlen, *q;
+
+	while (p < end && (q = resp_frame(c, p, end, now)) != NULL)
+		p = q;
+	return (size_t)(p - c->rbuf);
+}
+
+/* ---- Reading ----------------------------------------------------------- */
+
 /* Reads and handles everything c has; false when the server closed it. */
 static bool
 readable(struct client *c)
@@ -372,18 +574,15 @@ readable(struct client *c)
 		if (n <= 0)
 			return false;
 		c->rlen += (size_t)n;
-		size_t start = 0;
-		char *lf;
-		while ((lf = memchr(c->rbuf + start, '\n',
-		    c->rlen - start)) != NULL) {
-			*lf = '\0';
-			if (lf > c->rbuf + start && lf[-1] == '\r')
-				lf[-1] = '\0';
-			got_line(c, c->rbuf + start, now);
-			start = (size_t)(lf - c->rbuf) + 1;
+		size_t used = proto == REDIS ? resp_take(c, now) :
+		    take_lines(c, now);
+		memmove(c->rbuf, c->rbuf + used, c->rlen - used);
+		c->rlen -= used;
+		if (c->rlen == RBUF && proto == REDIS) {
+			fprintf(stderr, "load: client %d: a frame over %d "
+			    "bytes\n", c->id, RBUF);
+			exit(1);
 		}
-		memmove(c->rbuf, c->rbuf + start, c->rlen - start);
-		c->rlen -= start;
 		if (c->rlen == RBUF)
 			c->rlen = 0;    /* an absurd line: drop it */
 	}
@@ -515,6 +714,38 @@ struct usage {
 	double cpu_s;
 };
 
+/*
+ * The server's CPU time, user and system, of every thread it has had
+ * (threads that have exited too): from its process CPU clock, to the
+ * nanosecond. Where that clock cannot be read, from /proc/PID/stat, in
+ * clock ticks (10 ms): too coarse for a run that costs the server a few
+ * tens of ms.
+ */
+static double
+server_cpu(void)
+{
+	clockid_t clock;
+	struct timespec ts;
+	char path[64], buf[1024];
+	unsigned long ut = 0, st = 0;
+	FILE *f;
+
+	if (clock_getcpuclockid(server_pid, &clock) == 0 &&
+	    clock_gettime(clock, &ts) == 0)
+		return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	snprintf(path, sizeof(path), "/proc/%d/stat", server_pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	if (fgets(buf, sizeof(buf), f)) {
+		char *p = strrchr(buf, ')');
+		if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u "
+		    "%*u %*u %*u %lu %lu", &ut, &st) != 2)
+			ut = st = 0;
+	}
+	fclose(f);
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
 static struct usage
 server_usage(void)
 {
@@ -534,17 +765,7 @@ server_usage(void)
 		}
 		fclose(f);
 	}
-	snprintf(path, sizeof(path), "/proc/%d/stat", server_pid);
-	if ((f = fopen(path, "r")) != NULL) {
-		unsigned long ut = 0, st = 0;
-		if (fgets(buf, sizeof(buf), f)) {
-			char *p = strrchr(buf, ')');
-			if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u "
-			    "%*u %*u %*u %lu %lu", &ut, &st) == 2)
-				u.cpu_s = (double)(ut + st) / sysconf(_SC_CLK_TCK);
-		}
-		fclose(f);
-	}
+	u.cpu_s = server_cpu();
 	return u;
 }
 
@@ -622,6 +843,19 @@ port_helpers(int argc, char **argv)
 	}
 }
 
+static enum proto
+proto_named(const char *name)
+{
+	if (strcmp(name, "hub") == 0)
+		return HUB;
+	if (strcmp(name, "irc") == 0)
+		return IRC;
+	if (strcmp(name, "redis") == 0)
+		return REDIS;
+	fprintf(stderr, "load: --proto is hub, irc or redis, not %s\n", name);
+	exit(2);
+}
+
 static void
 parse_args(int argc, char **argv)
 {
@@ -633,7 +867,7 @@ parse_args(int argc, char **argv)
 			continue;
 		}
 		if (strcmp(a, "--proto") == 0)
-			proto = strcmp(v, "irc") == 0 ? IRC : HUB;
+			proto = proto_named(v);
 		else if (strcmp(a, "-p") == 0)
 			port = atoi(v);
 		else if (strcmp(a, "-n") == 0)
@@ -711,6 +945,7 @@ merge(void)
 		all.delivered += wk[t].delivered;
 		all.dups += wk[t].dups;
 		all.reorders += wk[t].reorders;
+		all.echoes += wk[t].echoes;
 		all.sessions += wk[t].sessions;
 		all.failures += wk[t].failures;
 		all.nlat += wk[t].nlat;
@@ -739,67 +974,114 @@ pct(const struct worker *all, double p)
 static const char *
 server_name(void)
 {
-	return proto == HUB ? "hubchat" : "ngircd";
+	return proto == HUB ? "hubchat" : proto == IRC ? "ngircd" : "redis";
+}
+
+/* µs of server CPU for each of n (deliveries, sessions); 0 for none. */
+static double
+us_each(double cpu_s, long n)
+{
+	return n > 0 ? cpu_s * 1e6 / (double)n : 0;
 }
 
 static int
 report_churn(const struct worker *all, double secs, struct usage base,
-    struct usage after)
+    double cpu_s, struct usage after)
 {
 	double per_s = (double)all->sessions / secs;
+	double us = us_each(cpu_s, all->sessions);
 
 	printf("%s %s: churn clients=%d: %ld sessions in %.2f s = %.0f/s; "
-	    "failed=%ld; server threads %ld -> %ld, rss %ld -> %ld KiB; "
-	    "tool busy %.0f%%\n", label, server_name(), nclients,
-	    all->sessions, secs, per_s, all->failures, base.threads,
-	    after.threads, base.rss_kib, after.rss_kib,
-	    100 * all->cpu_s / secs);
+	    "failed=%ld; server threads %ld -> %ld, rss %ld -> %ld KiB, "
+	    "cpu %.3f s = %.1f us/session; tool busy %.0f%%\n", label,
+	    server_name(), nclients, all->sessions, secs, per_s,
+	    all->failures, base.threads, after.threads, base.rss_kib,
+	    after.rss_kib, cpu_s, us, 100 * all->cpu_s / secs);
 	printf("{\"label\":\"%s\",\"server\":\"%s\",\"clients\":%d,"
 	    "\"sessions\":%ld,\"failed\":%ld,\"seconds\":%.3f,"
 	    "\"per_second\":%.1f,\"threads_before\":%ld,\"threads_after\":%ld,"
 	    "\"rss_before_kib\":%ld,\"rss_after_kib\":%ld,"
+	    "\"server_cpu_s\":%.3f,\"server_cpu_us_per_session\":%.2f,"
 	    "\"tool_busy\":%.3f}\n", label, server_name(), nclients,
 	    all->sessions, all->failures, secs, per_s, base.threads,
-	    after.threads, base.rss_kib, after.rss_kib, all->cpu_s / secs);
+	    after.threads, base.rss_kib, after.rss_kib, cpu_s, us,
+	    all->cpu_s / secs);
 	return all->failures == 0 && after.threads == base.threads ? 0 : 1;
 }
 
-static int
-report_messages(const struct worker *all, double secs, bool done,
-    struct usage idle, struct usage loaded, struct usage after,
-    double login_s)
+/* What a message run measured, for its two reports. */
+struct outcome {
+	const struct worker *all;       /* the workers' totals (merge) */
+	double secs, per_s, login_s;
+	double cpu_s;                   /* the server's, during the run */
+	double rss_per_client;          /* KiB: logged in against idle */
+	struct usage loaded;            /* the server, all logged in */
+	long lost;
+	bool done;                      /* all expected deliveries came */
+};
+
+static void
+print_summary(const struct outcome *o)
 {
-	long lost = all->expected - all->delivered - all->dups;
-	double rss_per_client = (double)(loaded.rss_kib - idle.rss_kib) /
-	    nclients;
-	double per_s = (double)all->delivered / secs;
+	const struct worker *all = o->all;
 
 	printf("%s %s: clients=%d senders=%d x %d%s: %ld of %ld delivered in "
 	    "%.2f s = %.0f/s; lost=%ld dup=%ld reorder=%ld%s\n", label,
 	    server_name(), nclients, nsenders, nmsgs, rate ? " (rate)" : "",
-	    all->delivered, all->expected, secs, per_s, lost, all->dups,
-	    all->reorders, done ? "" : " TIMEOUT");
+	    all->delivered, all->expected, o->secs, o->per_s, o->lost,
+	    all->dups, all->reorders, o->done ? "" : " TIMEOUT");
 	printf("  latency us: p50=%.0f p90=%.0f p99=%.0f p99.9=%.0f max=%.0f; "
-	    "server rss %ld KiB (%+.1f KiB/client), threads %ld, cpu %.2f s; "
 	    "login %.2f s; tool busy %.0f%%\n", pct(all, 50), pct(all, 90),
-	    pct(all, 99), pct(all, 99.9), pct(all, 100), loaded.rss_kib,
-	    rss_per_client, loaded.threads, after.cpu_s - loaded.cpu_s, login_s,
-	    100 * all->cpu_s / secs);
+	    pct(all, 99), pct(all, 99.9), pct(all, 100), o->login_s,
+	    100 * all->cpu_s / o->secs);
+	printf("  server: rss %ld KiB (%+.1f KiB/client), threads %ld, cpu "
+	    "%.3f s = %.3f us/delivery\n", o->loaded.rss_kib,
+	    o->rss_per_client, o->loaded.threads, o->cpu_s,
+	    us_each(o->cpu_s, all->delivered));
+	if (all->echoes > 0)
+		printf("  %ld echoes of a sender's own messages, not counted\n",
+		    all->echoes);
+}
+
+static void
+print_json(const struct outcome *o)
+{
+	const struct worker *all = o->all;
+
 	printf("{\"label\":\"%s\",\"server\":\"%s\",\"clients\":%d,"
 	    "\"senders\":%d,\"messages\":%d,\"rate\":%d,\"delivered\":%ld,"
 	    "\"expected\":%ld,\"lost\":%ld,\"dup\":%ld,\"reorder\":%ld,"
-	    "\"seconds\":%.4f,\"per_second\":%.1f,\"p50_us\":%.1f,"
-	    "\"p90_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f,\"max_us\":%.1f,"
-	    "\"rss_kib\":%ld,\"rss_per_client_kib\":%.2f,\"threads\":%ld,"
-	    "\"server_cpu_s\":%.2f,\"tool_busy\":%.3f,\"login_s\":%.2f,"
-	    "\"complete\":%s}\n", label, server_name(), nclients, nsenders,
-	    nmsgs, rate, all->delivered, all->expected, lost, all->dups,
-	    all->reorders, secs, per_s, pct(all, 50), pct(all, 90),
-	    pct(all, 99), pct(all, 99.9), pct(all, 100), loaded.rss_kib,
-	    rss_per_client, loaded.threads, after.cpu_s - loaded.cpu_s,
-	    all->cpu_s / secs, login_s, done ? "true" : "false");
-	return done && lost == 0 && all->dups == 0 && all->reorders == 0 ?
-	    0 : 1;
+	    "\"echoes\":%ld,\"seconds\":%.4f,\"per_second\":%.1f,"
+	    "\"p50_us\":%.1f,\"p90_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f,"
+	    "\"max_us\":%.1f,\"rss_kib\":%ld,\"rss_per_client_kib\":%.2f,"
+	    "\"threads\":%ld,\"server_cpu_s\":%.3f,"
+	    "\"server_cpu_us_per_delivery\":%.3f,\"tool_busy\":%.3f,"
+	    "\"login_s\":%.2f,\"complete\":%s}\n", label, server_name(),
+	    nclients, nsenders, nmsgs, rate, all->delivered, all->expected,
+	    o->lost, all->dups, all->reorders, all->echoes, o->secs, o->per_s,
+	    pct(all, 50), pct(all, 90), pct(all, 99), pct(all, 99.9),
+	    pct(all, 100), o->loaded.rss_kib, o->rss_per_client,
+	    o->loaded.threads, o->cpu_s, us_each(o->cpu_s, all->delivered),
+	    all->cpu_s / o->secs, o->login_s, o->done ? "true" : "false");
+}
+
+static int
+report_messages(const struct worker *all, double secs, struct usage idle,
+    struct usage loaded, struct usage after, double login_s)
+{
+	struct outcome o = { .all = all, .secs = secs, .login_s = login_s,
+		.per_s = (double)all->delivered / secs,
+		.cpu_s = after.cpu_s - loaded.cpu_s,
+		.rss_per_client = (double)(loaded.rss_kib - idle.rss_kib) /
+		    nclients,
+		.loaded = loaded,
+		.lost = all->expected - all->delivered - all->dups,
+		.done = all->delivered + all->dups >= all->expected };
+
+	print_summary(&o);
+	print_json(&o);
+	return o.done && o.lost == 0 && all->dups == 0 &&
+	    all->reorders == 0 ? 0 : 1;
 }
 
 int
@@ -822,14 +1104,13 @@ main(int argc, char **argv)
 	for (int t = 0; t < nthreads; t++)
 		pthread_join(wk[t].tid, NULL);
 	double secs = (double)(now_ns() - start_ns) / 1e9;
+	struct usage after = server_usage();   /* before the sort in merge */
 	struct worker all = merge();
-	struct usage after = server_usage();
 
 	if (churn_s > 0)
 		return report_churn(&all, churn_s, idle,
-		    settle(idle_fds, idle.threads));
-	int rc = report_messages(&all, secs, all.delivered + all.dups >=
-	    all.expected, idle, loaded, after, login_s);
+		    after.cpu_s - loaded.cpu_s, settle(idle_fds, idle.threads));
+	int rc = report_messages(&all, secs, idle, loaded, after, login_s);
 	fflush(stdout);
 	if (hold)
 		pause();

@@ -1,9 +1,10 @@
 #!/bin/sh
 # bench/report.sh [RESULTS.jsonl [OUT.md]]: medians of make bench's runs,
-# ratios hubchat/ngIRCd, the issue's targets, and the machine, into OUT.md
-# (bench/RESULTS.md); throughput and p99 latency against client count into
-# results.png beside it (gnuplot). Every run's raw JSON line stays in the
-# input.
+# ratios hubchat/ngIRCd and hubchat/Redis, server CPU per delivery, the
+# issue's targets, and the machine, into OUT.md (bench/RESULTS.md);
+# throughput and p99 latency against client count into results.png beside
+# it (gnuplot). Every run's raw JSON line stays in the input. A server with
+# no runs in the input shows "-".
 set -eu
 cd "$(dirname "$0")/.."
 RAW=${1:-bench/results.jsonl}
@@ -12,8 +13,10 @@ PNG=$(dirname "$MD")/results.png
 DAT=bench/out/plot.dat
 mkdir -p bench/out
 
-# medians FIELD LABEL SERVER: the median of FIELD over the matching runs,
-# then every run's value, e.g. "3215460 (2608578 3215460 3643308)".
+# medians FIELD LABEL SERVER: the median of FIELD over the matching runs
+# that have it, then every run's value, e.g. "3215460 (2608578 3215460
+# 3643308)". Runs written before the load tool reported CPU per delivery
+# have it worked out from server_cpu_s (then in 10 ms clock ticks).
 medians() {
 	awk -v f="$1" -v l="$2" -v s="$3" '
 	function get(k,   m) {
@@ -22,7 +25,16 @@ medians() {
 		sub("\"" k "\":\"?", "", m)
 		return m
 	}
-	get("label") == l && get("server") == s { v[n++] = get(f) + 0 }
+	function value(k,   x) {
+		x = get(k)
+		if (x == "" && k == "server_cpu_us_per_delivery" &&
+		    get("delivered") > 0 && get("server_cpu_s") != "")
+			x = get("server_cpu_s") * 1e6 / get("delivered")
+		return x
+	}
+	get("label") == l && get("server") == s && (x = value(f)) != "" {
+		v[n++] = x + 0
+	}
 	END {
 		if (n == 0) { print "-"; exit }
 		for (i = 1; i < n; i++)          # insertion sort: a handful
@@ -34,8 +46,9 @@ medians() {
 		for (i = 0; i < n; i++) all = all (i ? "; " : "") fmt(v[i])
 		print fmt(med) " (" all ")"
 	}
-	# 3129617 -> 3,129,617; 28.1 stays; 0.5 stays
+	# 3129617 -> 3,129,617; 28.1 stays; 0.169 -> 0.17
 	function fmt(x,   s, out) {
+		if (x < 10 && x != int(x)) return sprintf("%.2f", x)
 		if (x < 100 && x != int(x)) return sprintf("%.1f", x)
 		s = sprintf("%d", x + 0.5); out = ""
 		while (length(s) > 3) {
@@ -64,27 +77,64 @@ total() {
 
 # The load tool's busiest thread, as a share of the run, on each server.
 busy() {
-	awk -v h="$(med tool_busy "$1" hubchat)" -v i="$(med tool_busy "$1" ngircd)" \
-	    'BEGIN { printf "%d %%, %d %%", h * 100 + 0.5, i * 100 + 0.5 }'
+	for s in hubchat ngircd redis; do
+		awk -v b="$(med tool_busy "$1" $s)" 'BEGIN {
+			printf "%s", b == "-" ? "-" : sprintf("%d %%", b * 100 + 0.5) }'
+		[ $s = redis ] || printf ', '
+	done
+}
+
+# FIELD's median for workload $2 on each server, "h, i, r".
+each() {
+	echo "$(show "$1" "$2" hubchat), $(show "$1" "$2" ngircd), $(show "$1" "$2" redis)"
+}
+
+# The servers with runs in RAW, and each one's name for people.
+servers=$(for s in hubchat ngircd redis; do
+	grep -q "\"server\":\"$s\"" "$RAW" && echo $s; done | tr '\n' ' ')
+name() { case $1 in ngircd) echo ngIRCd ;; redis) echo Redis ;; *) echo "$1" ;; esac; }
+listed=
+for s in $servers; do listed="${listed:+$listed, }$(name "$s")"; done
+listed=$(echo "$listed" | sed 's/\(.*\), /\1 and /')   # "a, b and c"
+
+# The machine the runs were made on (bench/machine.sh's line, which run.sh
+# writes first), and how they were made (its "run" line). Raw results from
+# before those lines describe neither: the machine is then this one, and
+# the report says so.
+machine=$(grep '"label":"machine"' "$RAW" | head -1 || true)
+here=
+if [ -z "$machine" ]; then
+	machine=$(sh bench/machine.sh)
+	here=" (the one this report was written on: the raw runs do not say)"
+fi
+run=$(grep '"label":"run"' "$RAW" | head -1 || true)
+
+# fact LINE FIELD [DEFAULT]: FIELD of the JSON line, or DEFAULT.
+fact() {
+	v=$(echo "$1" | sed -n "s/.*\"$2\":\"\{0,1\}\([^,}\"]*\).*/\1/p")
+	echo "${v:-${3:-}}"
 }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {
-	if (b + 0 > 0 && a != "-") printf "%.2f", a / b; else printf "-" }'; }
+	if (b != "-" && b + 0 > 0 && a != "-") printf "%.2f", a / b; else printf "-" }'; }
 
 yes_no() { awk -v c="$1" 'BEGIN { print (c ? "**met**" : "**not met**") }'; }
 
-rounds=$(grep -c '"label":"A","server":"hubchat"' "$RAW" || true)
+rounds=$(fact "$run" rounds "$(grep -c '"label":"A","server":"hubchat"' "$RAW" || true)")
 e_hub=$(med clients E hubchat)
 e_irc=$(med clients E ngircd)
+e_redis=$(med clients E redis)
 a_h=$(med per_second A hubchat) a_i=$(med per_second A ngircd)
 b_h=$(med per_second B hubchat) b_i=$(med per_second B ngircd)
 c_h=$(med per_second C hubchat) c_i=$(med per_second C ngircd)
+a_r=$(med per_second A redis) b_r=$(med per_second B redis)
+c_r=$(med per_second C redis)
 d_p99=$(med p99_us D hubchat)
 e_rss=$(med rss_per_client_kib E hubchat)
 f_h=$(med per_second F hubchat) f_i=$(med per_second F ngircd)
 bad=0
 for w in A B C D E; do
-	for s in hubchat ngircd; do
+	for s in hubchat ngircd redis; do
 		bad=$((bad + $(total lost $w $s) + $(total dup $w $s) +
 		    $(total reorder $w $s)))
 	done
@@ -96,41 +146,83 @@ f_left=$(awk '/"label":"F","server":"hubchat"/ {
 	match($0, /"rss_after_kib":[0-9]*/); ra = substr($0, RSTART + 16, RLENGTH - 16)
 	if (a != b || ra - rb > 2048) n++ } END { print n + 0 }' "$RAW")
 
+# "; ngIRCd 26.1; Redis 7.0.15": the peers that have runs here.
+versions() {
+	case " $servers " in *" ngircd "*) echo "; $(fact "$machine" ngircd)" ;; esac |
+		tr -d '\n'
+	case " $servers " in *" redis "*) echo "; $(fact "$machine" redis)" ;; esac |
+		tr -d '\n'
+}
+
+# Says so when a server has no runs here (runs from before it joined the
+# benchmark, or BENCH_SERVERS without it).
+absent() {
+	for s in hubchat ngircd redis; do
+		case " $servers " in
+		*" $s "*) ;;
+		*) echo
+		   echo "$(name "$s") has no runs in these raw results: its cells show -." ;;
+		esac
+	done
+}
+
 {
 echo "# Benchmark results"
 echo
 echo "Written by \`make bench\` ([bench/run.sh](run.sh), [bench/report.sh](report.sh))"
-echo "on $(date -u +%Y-%m-%d). $rounds rounds; in each, every workload ran against"
-echo "hubchat and against ngIRCd, alternating which went first, each run on a freshly"
+echo "on $(fact "$machine" date). $rounds rounds; in each, every workload ran against"
+echo "$listed, rotating which went first, each run on a freshly"
 echo "started server. A cell shows the median, then every run in brackets. Raw runs:"
 echo "[results.jsonl](results.jsonl), one JSON line each. What the workloads are and how"
 echo "to read this: [bench/README.md](README.md)."
+absent
 echo
-echo "## Machine"
+echo "## Machine$here"
 echo
-echo "- CPU: $(grep -c ^processor /proc/cpuinfo) x $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1)$(grep -q hypervisor /proc/cpuinfo && echo ', virtual machine')"
-echo "- Memory: $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo); kernel $(uname -r)"
+echo "- CPU: $(fact "$machine" cpu)"
+echo "- Memory: $(fact "$machine" memory); kernel $(fact "$machine" kernel)"
 echo "- A thread wake-up (\`bench/wake\`): $(med any_cpu_us wake "") µs when it crosses to the other CPU, $(med one_cpu_us wake "") µs on one CPU"
-echo "- hubchat built with $(cc --version | head -1); $(/usr/sbin/ngircd --version 2>/dev/null | head -1 | cut -d- -f1)"
-echo "- Load generator: \`bench/load\` with ${BENCH_THREADS:-2} threads, on the same machine"
+echo "- hubchat built with $(fact "$machine" cc)$(versions)"
+echo "- Load generator: \`bench/load\` with $(fact "$run" threads "${BENCH_THREADS:-2}") threads, on the same machine"
 echo
 echo "## Throughput (deliveries per second; 100-byte messages, window 100)"
 echo
-echo "| workload | hubchat | ngIRCd | hubchat/ngIRCd | server CPU s (hubchat, ngIRCd) | load tool busiest thread (hubchat, ngIRCd) |"
-echo "|---|---|---|---|---|---|"
-echo "| A: 100 clients, 10 x 2000 | $(medians per_second A hubchat) | $(medians per_second A ngircd) | $(ratio "$a_h" "$a_i") | $(show server_cpu_s A hubchat), $(show server_cpu_s A ngircd) | $(busy A) |"
-echo "| B: 1000 clients, 10 x 200 | $(medians per_second B hubchat) | $(medians per_second B ngircd) | $(ratio "$b_h" "$b_i") | $(show server_cpu_s B hubchat), $(show server_cpu_s B ngircd) | $(busy B) |"
-echo "| C: 10 clients, 10 x 20000 | $(medians per_second C hubchat) | $(medians per_second C ngircd) | $(ratio "$c_h" "$c_i") | $(show server_cpu_s C hubchat), $(show server_cpu_s C ngircd) | $(busy C) |"
+echo "| workload | hubchat | ngIRCd | Redis | hubchat/ngIRCd | hubchat/Redis | server CPU s (hubchat, ngIRCd, Redis) | load tool busiest thread (hubchat, ngIRCd, Redis) |"
+echo "|---|---|---|---|---|---|---|---|"
+echo "| A: 100 clients, 10 x 2000 | $(medians per_second A hubchat) | $(medians per_second A ngircd) | $(medians per_second A redis) | $(ratio "$a_h" "$a_i") | $(ratio "$a_h" "$a_r") | $(each server_cpu_s A) | $(busy A) |"
+echo "| B: 1000 clients, 10 x 200 | $(medians per_second B hubchat) | $(medians per_second B ngircd) | $(medians per_second B redis) | $(ratio "$b_h" "$b_i") | $(ratio "$b_h" "$b_r") | $(each server_cpu_s B) | $(busy B) |"
+echo "| C: 10 clients, 10 x 20000 | $(medians per_second C hubchat) | $(medians per_second C ngircd) | $(medians per_second C redis) | $(ratio "$c_h" "$c_i") | $(ratio "$c_h" "$c_r") | $(each server_cpu_s C) | $(busy C) |"
 echo
-echo "Lost, duplicated or reordered deliveries over every run of A to E, both servers: $bad."
+echo "Lost, duplicated or reordered deliveries over every run of A to E, every server: $bad."
+echo "Redis also sends each sender its own messages; the load tool counts those apart,"
+echo "never as deliveries, so on every server a message makes clients - 1 deliveries."
+echo
+echo "## Server CPU per delivery (µs)"
+echo
+echo "The server's CPU time (user and system, all its threads) from the moment all"
+echo "clients are logged in to the last delivery, divided by the deliveries; for F,"
+echo "by the sessions. How it is measured: [bench/README.md](README.md#cpu-per-delivery)."
+echo
+echo "| workload | hubchat | ngIRCd | Redis |"
+echo "|---|---|---|---|"
+for w in A B C D E; do
+	echo "| $w | $(medians server_cpu_us_per_delivery $w hubchat) | $(medians server_cpu_us_per_delivery $w ngircd) | $(medians server_cpu_us_per_delivery $w redis) |"
+done
+echo "| F, per session | $(medians server_cpu_us_per_session F hubchat) | $(medians server_cpu_us_per_session F ngircd) | $(medians server_cpu_us_per_session F redis) |"
+if grep '"delivered"' "$RAW" | grep -vq '"server_cpu_us_per_delivery"'; then
+	echo
+	echo "Some runs here predate the load tool's reading of the server's CPU clock: their"
+	echo "figures come from /proc's CPU time in 10 ms ticks, so a run that cost a server"
+	echo "a few ticks (E) is measured only roughly, and F has no CPU time."
+fi
 echo
 echo "## Latency (µs from send to receipt, every delivery)"
 echo
 echo "| workload | server | p50 | p90 | p99 | p99.9 | max |"
 echo "|---|---|---|---|---|---|---|"
 for w in D A B C E; do
-	for s in hubchat ngircd; do
-		echo "| $w | $s | $(show p50_us $w $s) | $(show p90_us $w $s) | $(show p99_us $w $s) | $(show p999_us $w $s) | $(show max_us $w $s) |"
+	for s in $servers; do
+		echo "| $w | $s | $(show p50_us $w "$s") | $(show p90_us $w "$s") | $(show p99_us $w "$s") | $(show p999_us $w "$s") | $(show max_us $w "$s") |"
 	done
 done
 echo
@@ -144,6 +236,7 @@ echo "| server | clients | RSS per client (KiB) | login (s) | server threads |"
 echo "|---|---|---|---|---|"
 echo "| hubchat | $e_hub | $(medians rss_per_client_kib E hubchat) | $(show login_s E hubchat) | $(show threads E hubchat) |"
 echo "| ngIRCd | $e_irc | $(medians rss_per_client_kib E ngircd) | $(show login_s E ngircd) | $(show threads E ngircd) |"
+echo "| Redis | $e_redis | $(medians rss_per_client_kib E redis) | $(show login_s E redis) | $(show threads E redis) |"
 echo
 echo "## Churn (F: 16 clients at a time connect, log in, quit, for 10 s)"
 echo
@@ -153,8 +246,8 @@ echo "glibc keeps freed memory in its per-thread arenas rather than returning it
 echo
 echo "| server | sessions/s | failed | threads before -> after | RSS before -> after (KiB) |"
 echo "|---|---|---|---|---|"
-for s in hubchat ngircd; do
-	echo "| $s | $(medians per_second F $s) | $(total failed F $s) | $(show threads_before F $s) -> $(show threads_after F $s) | $(show rss_before_kib F $s) -> $(show rss_after_kib F $s) |"
+for s in $servers; do
+	echo "| $s | $(medians per_second F "$s") | $(total failed F "$s") | $(show threads_before F "$s") -> $(show threads_after F "$s") | $(show rss_before_kib F "$s") -> $(show rss_after_kib F "$s") |"
 done
 echo
 echo "## The issue's targets"
@@ -170,27 +263,36 @@ echo
 echo "![throughput and p99 latency against clients]($(basename "$PNG"))"
 } >"$MD"
 
-# The plot: C, A and B are 10, 100 and 1000 clients.
+# The plot: C, A and B are 10, 100 and 1000 clients; "-" where a server has
+# no runs.
 {
-	echo "# clients hubchat_per_s ngircd_per_s hubchat_p99_ms ngircd_p99_ms"
+	echo "# clients hubchat_per_s ngircd_per_s hubchat_p99_ms ngircd_p99_ms redis_per_s redis_p99_ms"
 	for w in C A B; do
-		echo "$(med clients $w hubchat) $(med per_second $w hubchat) $(med per_second $w ngircd) $(med p99_us $w hubchat) $(med p99_us $w ngircd)"
+		echo "$(med clients $w hubchat) $(med per_second $w hubchat) $(med per_second $w ngircd) $(med p99_us $w hubchat) $(med p99_us $w ngircd) $(med per_second $w redis) $(med p99_us $w redis)"
 	done
 } >"$DAT"
+# Redis's lines only where it has runs (gnuplot warns of a column that is
+# all "-").
+redis_speed='' redis_p99=''
+case " $servers " in *" redis "*)
+	redis_speed=", \"$DAT\" using 1:(\$6/1e6) with linespoints title \"Redis\""
+	redis_p99=", \"$DAT\" using 1:(\$7/1e3) with linespoints title \"Redis\"" ;;
+esac
 gnuplot <<EOF
 set terminal png size 900,420
 set output "$PNG"
-set multiplot layout 1,2 title "hubchat vs ngIRCd, 10 senders flat out (median of runs)"
+set datafile missing "-"
+set multiplot layout 1,2 title "$listed, 10 senders flat out (median of runs)"
 set logscale x
 set xlabel "clients"
 set key top left
 set ylabel "deliveries per second (millions)"
 set yrange [0:*]
 plot "$DAT" using 1:(\$2/1e6) with linespoints title "hubchat", \
-     "$DAT" using 1:(\$3/1e6) with linespoints title "ngIRCd"
+     "$DAT" using 1:(\$3/1e6) with linespoints title "ngIRCd" $redis_speed
 set ylabel "p99 latency (ms)"
 plot "$DAT" using 1:(\$4/1e3) with linespoints title "hubchat", \
-     "$DAT" using 1:(\$5/1e3) with linespoints title "ngIRCd"
+     "$DAT" using 1:(\$5/1e3) with linespoints title "ngIRCd" $redis_p99
 unset multiplot
 EOF
 echo "bench: wrote $MD and $PNG"

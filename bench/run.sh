@@ -1,16 +1,17 @@
 #!/bin/sh
-# make bench: workloads A-F (bench/README.md) against hubchat and ngIRCd,
-# alternating which goes first, BENCH_ROUNDS rounds; every run on a freshly
-# started server. Raw results (one JSON line per run) go to
+# make bench: workloads A-F (bench/README.md) against hubchat, ngIRCd and
+# Redis, rotating which goes first, BENCH_ROUNDS rounds; every run on a
+# freshly started server. Raw results (one JSON line per run) go to
 # bench/results.jsonl; bench/report.sh turns them into bench/RESULTS.md and
 # bench/results.png.
 #
 # Settings (environment): BENCH_ROUNDS (3), BENCH_THREADS (load generator
-# threads, 2), BENCH_E_CLIENTS (10000), BENCH_E_IRC_CLIENTS (2000: ngIRCd
-# sends every JOIN to every member, so its login time grows with the square
-# of the clients; see README.md), BENCH_ONLY (a subset such as "A D"),
-# BENCH_RESULTS (bench/RESULTS.md; results.png goes beside it). Exits 1
-# when any run failed (lost, duplicated or reordered a delivery, timed out).
+# threads, 2), BENCH_SERVERS ("hub irc redis", or a subset), BENCH_E_CLIENTS
+# (10000; Redis too), BENCH_E_IRC_CLIENTS (2000: ngIRCd sends every JOIN to
+# every member, so its login time grows with the square of the clients; see
+# README.md), BENCH_ONLY (a subset such as "A D"), BENCH_RESULTS
+# (bench/RESULTS.md; results.png goes beside it). Exits 1 when any run
+# failed (lost, duplicated or reordered a delivery, timed out).
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -19,10 +20,18 @@ THREADS=${BENCH_THREADS:-2}
 E_HUB=${BENCH_E_CLIENTS:-10000}
 E_IRC=${BENCH_E_IRC_CLIENTS:-2000}
 ONLY=${BENCH_ONLY:-A B C D E F}
+SERVERS=${BENCH_SERVERS:-hub irc redis}
+for s in ${SERVERS:?BENCH_SERVERS is empty}; do
+	case $s in
+	hub | irc | redis) ;;
+	*) echo "bench: BENCH_SERVERS: $s is not hub, irc or redis" >&2; exit 2 ;;
+	esac
+done
 RESULTS=${BENCH_RESULTS:-bench/RESULTS.md}
 OUT=bench/out
 RAW=$(dirname "$RESULTS")/results.jsonl        # kept next to RESULTS.md
 NGIRCD=/usr/sbin/ngircd
+REDIS=/usr/bin/redis-server
 
 # ---- What it needs ------------------------------------------------------
 
@@ -38,9 +47,30 @@ apt_install() {
 		exit 1
 	fi
 }
-[ -x "$NGIRCD" ] || apt_install ngircd
+# Debian's redis-server starts a service on port 6379 where it can: the
+# benchmark starts its own, so the one the package just started is stopped
+# and kept from starting at boot. (Where policy-rc.d forbids services, as in
+# containers, there is none.)
+stop_packaged_redis() {
+	if command -v systemctl >/dev/null &&
+	    systemctl is-active --quiet redis-server 2>/dev/null; then
+		systemctl stop redis-server
+		systemctl disable --quiet redis-server
+	elif [ -x /etc/init.d/redis-server ] &&
+	    /etc/init.d/redis-server status >/dev/null 2>&1; then
+		/etc/init.d/redis-server stop >/dev/null
+		update-rc.d redis-server disable >/dev/null 2>&1 || true
+	fi
+}
+
+uses() { case " $SERVERS " in *" $1 "*) return 0 ;; esac; return 1; }
+if uses irc && [ ! -x "$NGIRCD" ]; then apt_install ngircd; fi
+if uses redis && [ ! -x "$REDIS" ]; then
+	apt_install redis-server
+	stop_packaged_redis
+fi
 command -v gnuplot >/dev/null || apt_install gnuplot-nox
-make -s server bench/load bench/wake
+make -s server tools
 
 # Every client is a descriptor in the server and one in the load tool.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
@@ -73,17 +103,34 @@ start_hubchat() {
 }
 
 start_ngircd() {
-	port=$(bench/load --free-port)
+	port=$(build/load --free-port)
 	sed "s/@PORT@/$port/" bench/ngircd.conf.in >"$OUT/ngircd.conf"
 	"$NGIRCD" -n -f "$OUT/ngircd.conf" >"$OUT/ngircd.log" 2>&1 &
 	pid=$!
 	i=0
-	until bench/load --probe "$port"; do
+	until build/load --probe "$port"; do
 		i=$((i + 1))
 		[ $i -lt 100 ] || { echo "bench: ngIRCd did not start" >&2; exit 1; }
 		sleep 0.05
 	done
 	kill -0 "$pid" || { echo "bench: ngIRCd exited" >&2; exit 1; }
+}
+
+# Redis as a pub/sub server, as the README says: on a free port (never
+# 6379), loopback only, no persistence, one I/O thread, room for E.
+start_redis() {
+	port=$(build/load --free-port)
+	"$REDIS" --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
+		--io-threads 1 --protected-mode no --dir "$OUT" \
+		--maxclients $((E_HUB + 100)) >"$OUT/redis.log" 2>&1 &
+	pid=$!
+	i=0
+	until build/load --probe "$port"; do
+		i=$((i + 1))
+		[ $i -lt 100 ] || { echo "bench: Redis did not start" >&2; exit 1; }
+		sleep 0.05
+	done
+	kill -0 "$pid" || { echo "bench: Redis exited" >&2; exit 1; }
 }
 
 stop_server() {
@@ -93,14 +140,14 @@ stop_server() {
 
 # ---- Workloads ----------------------------------------------------------
 
-# The load tool's arguments for workload $1 on server $2 (hub or irc).
+# The load tool's arguments for workload $1 on server $2 (hub, irc, redis).
 workload_args() {
 	case $1 in
 	A) echo "-n 100 -s 10 -m 2000 -w 100" ;;
 	B) echo "-n 1000 -s 10 -m 200 -w 100" ;;
 	C) echo "-n 10 -s 10 -m 20000 -w 100" ;;
 	D) echo "-n 100 -s 10 -m 1000 -r 2000" ;;        # 5 s at 2000/s
-	E) if [ "$2" = hub ]; then n=$E_HUB; else n=$E_IRC; fi
+	E) if [ "$2" = irc ]; then n=$E_IRC; else n=$E_HUB; fi
 	   echo "-n $n -s 1 -m 1" ;;
 	F) echo "-n 16 -c 10" ;;
 	esac
@@ -108,9 +155,13 @@ workload_args() {
 
 # One run: workload $1 against server $2, its JSON line appended to RAW.
 run_one() {
-	if [ "$2" = hub ]; then start_hubchat; else start_ngircd; fi
+	case $2 in
+	hub) start_hubchat ;;
+	irc) start_ngircd ;;
+	redis) start_redis ;;
+	esac
 	# shellcheck disable=SC2046
-	if bench/load --proto "$2" -p "$port" -t "$THREADS" -P "$pid" -l "$1" \
+	if build/load --proto "$2" -p "$port" -t "$THREADS" -P "$pid" -l "$1" \
 		$(workload_args "$1" "$2") >"$OUT/run.txt" 2>"$OUT/run.err"; then
 		:
 	else
@@ -123,14 +174,34 @@ run_one() {
 	grep '^{' "$OUT/run.txt" >>"$RAW" || true
 }
 
+# The servers in round $1's order: the list turned by one place a round,
+# so that each goes first in turn (with two, they alternate).
+order_of() {
+	# shellcheck disable=SC2086
+	set -- "$(($1 - 1))" $SERVERS
+	k=$(($1 % ($# - 1)))
+	shift
+	while [ "$k" -gt 0 ]; do
+		first=$1
+		shift
+		set -- "$@" "$first"
+		k=$((k - 1))
+	done
+	echo "$@"
+}
+
 failed=0
-echo "bench: $ROUNDS rounds of [$ONLY], load tool with $THREADS threads"
-bench/wake | tee "$OUT/wake.txt" | grep -v '^{'
+echo "bench: $ROUNDS rounds of [$ONLY] on [$SERVERS], load tool with" \
+	"$THREADS threads"
+sh bench/machine.sh >>"$RAW"
+printf '{"label":"run","rounds":%d,"servers":"%s","threads":%d}\n' \
+	"$ROUNDS" "$SERVERS" "$THREADS" >>"$RAW"
+build/wake | tee "$OUT/wake.txt" | grep -v '^{'
 grep '^{' "$OUT/wake.txt" >>"$RAW"
 round=1
 while [ "$round" -le "$ROUNDS" ]; do
-	echo "== round $round"
-	if [ $((round % 2)) = 1 ]; then order="hub irc"; else order="irc hub"; fi
+	order=$(order_of "$round")
+	echo "== round $round: $order"
 	for w in $ONLY; do
 		for s in $order; do
 			run_one "$w" "$s"
