@@ -90,6 +90,8 @@ pid=
 port=
 
 start_hubchat() {
+	: >"$OUT/server.log"    # here, not by the background redirect: the
+	                        # last run's LISTEN line must not be read
 	./server -p 0 -q --queue 4096 --max-clients $((E_HUB + 100)) \
 		2>"$OUT/server.log" &
 	pid=$!
