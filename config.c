@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "die.h"
+
 static const char usage[] =
 "usage: server [options]\n"
 "  -p, --port PORT         TCP port (default 4000, or $CHAT_PORT; 0 = any)\n"
@@ -34,8 +36,7 @@ static const char usage[] =
 static void
 config_fail(const char *what, const char *value)
 {
-	fprintf(stderr, "server: %s: %s (try --help)\n", what, value);
-	exit(2);
+	die_with(2, "%s: %s (try --help)", what, value);
 }
 
 /* Parses a whole decimal number in [min, max], or fails naming the flag. */

@@ -15,6 +15,7 @@
  */
 #include "hub.h"
 
+#include <assert.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,6 +126,7 @@ hub_find(struct hub *h, const char *name, bool *found)
 static void
 hub_evict(struct hub *h, struct hub_member *m)
 {
+	assert(!m->evicted);
 	m->evicted = true;
 	queue_abort(m->out, h->slow_consumer);
 	m->kick(m->kick_arg);
@@ -169,10 +171,11 @@ hub_push_all(struct hub *h, const struct hub_member *except,
 			hub_push(h, h->members[i], msgs, n, trace);
 }
 
-/* Pushes one msg (NULL: memory ran out, and the line is lost for all) to
- * every member but except. Lock held. */
+/* Pushes one notice (NULL: memory ran out, and the notice is lost for
+ * all) to every member but except. Lock held. */
 static void
-hub_push_one(struct hub *h, const struct hub_member *except, struct msg *msg)
+hub_push_notice(struct hub *h, const struct hub_member *except,
+    struct msg *msg)
 {
 	if (msg != NULL)
 		hub_push_all(h, except, &msg, 1, NULL);
@@ -181,6 +184,7 @@ hub_push_one(struct hub *h, const struct hub_member *except, struct msg *msg)
 static void
 hub_remove_at(struct hub *h, size_t i)
 {
+	assert(i < h->count);
 	memmove(&h->members[i], &h->members[i + 1],
 	    (h->count - i - 1) * sizeof(h->members[0]));
 	h->count--;
@@ -228,7 +232,7 @@ hub_announce_leave(struct hub *h, const char *name)
 	else if (h->count == h->notices_max)
 		notice = msg_printf("INFO %zu users online: join and leave "
 		    "notices are on", h->count);
-	hub_push_one(h, NULL, notice);
+	hub_push_notice(h, NULL, notice);
 	msg_unref(notice);
 }
 
@@ -287,6 +291,7 @@ hub_insert(struct hub *h, size_t i, struct hub_member *m)
 	struct msg *ok = msg_printf("OK");
 	enum hub_status st = HUB_REFUSED;
 
+	assert(h->count < h->cap && i <= h->count);
 	if (ok != NULL && queue_push_many(m->out, &ok, 1, h->wakes) == QUEUE_OK) {
 		memmove(&h->members[i + 1], &h->members[i],
 		    (h->count - i) * sizeof(h->members[0]));
@@ -309,6 +314,7 @@ hub_join(struct hub *h, const char *name, struct queue *out,
 	enum hub_status st = HUB_REFUSED;
 	bool taken;
 
+	assert(proto_name_ok(name) && out != NULL && kick != NULL);
 	if (m == NULL)
 		return HUB_REFUSED;
 	hub_lock(h, &wakes);
@@ -333,8 +339,9 @@ hub_leave(struct hub *h, struct hub_member *m)
 	bool found;
 
 	hub_lock(h, &wakes);
-	if (!m->evicted) {
+	if (!m->evicted) {             /* an evicted member is off the list */
 		size_t i = hub_find(h, m->name, &found);
+		assert(found && h->members[i] == m);
 		hub_remove_at(h, i);
 		hub_announce_leave(h, m->name);
 		hub_settle(h);
@@ -354,6 +361,8 @@ hub_broadcast_lines(struct hub *h, struct hub_member *from,
     struct msg **lines, size_t n, struct hub_trace *trace)
 {
 	struct queue_wakes wakes = { 0 };
+
+	assert(from != NULL && (n == 0 || lines != NULL));
 	hub_lock(h, &wakes);
 	if (!from->evicted) {           /* an evicted member has no voice */
 		hub_push_all(h, from, lines, n, trace);

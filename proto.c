@@ -102,7 +102,7 @@ framer_next(struct framer *f, char **line, size_t *len)
 static const struct {
 	const char *word;
 	enum proto_verb verb;
-} verbs[] = {
+} proto_verbs[] = {
 	{ "LOGIN", VERB_LOGIN }, { "MSG", VERB_MSG }, { "DM", VERB_DM },
 	{ "WHO", VERB_WHO }, { "PING", VERB_PING }, { "QUIT", VERB_QUIT },
 	{ "!exit", VERB_QUIT },
@@ -115,11 +115,11 @@ proto_verb(const char *line, const char **arg)
 {
 	size_t n = strcspn(line, " ");
 
-	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
-		if (strlen(verbs[i].word) == n &&
-		    memcmp(line, verbs[i].word, n) == 0) {
+	for (size_t i = 0; i < sizeof(proto_verbs) / sizeof(proto_verbs[0]); i++) {
+		if (strlen(proto_verbs[i].word) == n &&
+		    memcmp(line, proto_verbs[i].word, n) == 0) {
 			*arg = line[n] == ' ' ? line + n + 1 : line + n;
-			return verbs[i].verb;
+			return proto_verbs[i].verb;
 		}
 	}
 	return VERB_NONE;
@@ -153,7 +153,7 @@ proto_parse(char *line, struct command *cmd)
 /* Length of the UTF-8 sequence at s (at most n bytes), or 0 when it is not
  * a valid, shortest-form encoding of a scalar value. */
 static size_t
-utf8_seq(const unsigned char *s, size_t n)
+proto_utf8_seq(const unsigned char *s, size_t n)
 {
 	size_t len;
 	uint32_t cp;
@@ -182,7 +182,7 @@ utf8_seq(const unsigned char *s, size_t n)
 }
 
 static bool
-is_control(unsigned char c)
+proto_is_control(unsigned char c)
 {
 	return (c < 0x20 && c != '\t') || c == 0x7F;
 }
@@ -193,8 +193,8 @@ proto_text_ok(const char *s, size_t len)
 	const unsigned char *p = (const unsigned char *)s;
 
 	while (len > 0) {
-		size_t n = utf8_seq(p, len);
-		if (n == 0 || (n == 1 && is_control(*p)))
+		size_t n = proto_utf8_seq(p, len);
+		if (n == 0 || (n == 1 && proto_is_control(*p)))
 			return false;
 		p += n;
 		len -= n;
@@ -203,15 +203,15 @@ proto_text_ok(const char *s, size_t len)
 }
 
 static bool
-is_alpha(char c)
+proto_is_alpha(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
 static bool
-is_name_char(char c)
+proto_is_name_char(char c)
 {
-	return is_alpha(c) || (c >= '0' && c <= '9') || c == '_' || c == '-';
+	return proto_is_alpha(c) || (c >= '0' && c <= '9') || c == '_' || c == '-';
 }
 
 bool
@@ -219,13 +219,13 @@ proto_name_ok(const char *name)
 {
 	size_t n = strlen(name);
 
-	if (n == 0 || n > PROTO_MAX_NAME || !is_alpha(name[0]))
+	if (n == 0 || n > PROTO_MAX_NAME || !proto_is_alpha(name[0]))
 		return false;
 	for (size_t i = 1; i < n; i++)
-		if (!is_name_char(name[i]))
+		if (!proto_is_name_char(name[i]))
 			return false;
-	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
-		if (strcasecmp(name, verbs[i].word) == 0)
+	for (size_t i = 0; i < sizeof(proto_verbs) / sizeof(proto_verbs[0]); i++)
+		if (strcasecmp(name, proto_verbs[i].word) == 0)
 			return false;
 	return true;
 }
@@ -239,8 +239,8 @@ proto_sanitize(const char *s, size_t len, char *out, size_t outsz)
 	if (outsz == 0)
 		return 0;
 	while (len > 0) {
-		size_t n = utf8_seq(p, len);
-		bool bad = n == 0 || (n == 1 && is_control(*p));
+		size_t n = proto_utf8_seq(p, len);
+		bool bad = n == 0 || (n == 1 && proto_is_control(*p));
 		size_t copy = bad ? 1 : n;
 		if (o + copy >= outsz)
 			break;

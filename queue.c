@@ -1,7 +1,9 @@
 /*
  * queue.c - bounded msg queue; see queue.h for the contract.
  *
- * A ring of cap slots. The consumer only ever waits when the ring is empty,
+ * A ring of msg pointers: 16 slots at first, doubled (up to cap) while msgs
+ * wait, and never shrunk (queue_room). The consumer only ever waits when the
+ * ring is empty,
  * so a push needs to signal only when it makes the ring non-empty: every
  * other push finds the writer busy sending and its next pop will see the
  * new msg without sleeping. Pushes signal after unlocking, so the woken
@@ -30,9 +32,13 @@
 #define QUEUE_FIRST_SLOTS 16    /* a new queue's ring; see queue_room */
 
 struct queue {
-	pthread_mutex_t lock;     /* protects every field below */
-	pthread_cond_t nonempty;  /* count became > 0, or closed became true */
-	pthread_cond_t notfull;   /* count fell below cap, or closed */
+	pthread_mutex_t lock;     /* protects ring, size, head, count, closed
+	                             and wake_pending */
+	pthread_cond_t nonempty;  /* signalled when count becomes > 0, or
+	                             closed becomes true */
+	pthread_cond_t notfull;   /* broadcast when a pop takes msgs from a
+	                             full ring (count == size), or closed
+	                             becomes true */
 	struct msg **ring;        /* size slots; count of them used from head */
 	size_t size;              /* slots allocated: grows by doubling to cap */
 	size_t cap;               /* the bound; const */
@@ -40,8 +46,11 @@ struct queue {
 	size_t count;             /* <= size <= cap */
 	bool closed;              /* once true, stays true */
 	bool wake_pending;        /* on a queue_wakes list, next_wake its link */
-	struct queue *next_wake;  /* written only while linking it */
-	atomic_int refs;          /* the owner's, plus one while wake_pending */
+	struct queue *next_wake;  /* not locked: written while linking q into
+	                             a list, read only by the thread that owns
+	                             the list (queue_wakes) */
+	atomic_int refs;          /* atomic, not locked: the owner's, plus one
+	                             while wake_pending */
 };
 
 struct queue *
@@ -223,7 +232,9 @@ queue_pop(struct queue *q, struct msg **out, size_t max)
 	sync_lock(&q->lock);
 	while (q->count == 0 && !q->closed)
 		sync_wait(&q->nonempty, &q->lock);
-	bool was_full = q->count == q->size;    /* a pusher may wait for room */
+	/* A queue_push_wait waits while the ring is full: at cap, or short
+	 * of memory to grow. */
+	bool was_full = q->count == q->size;
 	for (; n < max && q->count > 0; n++, q->count--) {
 		out[n] = q->ring[q->head];
 		q->head = (q->head + 1) % q->size;

@@ -16,7 +16,7 @@
 
 /* A number from a /proc file; -1 when it cannot be read. */
 static long
-proc_number(const char *path)
+rlimits_proc_number(const char *path)
 {
 	FILE *f = fopen(path, "r");
 	long v = -1;
@@ -68,16 +68,16 @@ rlimits_threads(size_t want)
 	    (long)rl.rlim_cur < threads)
 		rlimits_warn("ulimit -u (threads)", (long)rl.rlim_cur,
 		    ((long)rl.rlim_cur - 1) / 2, want, "ulimit -u ", threads);
-	v = proc_number("/proc/sys/kernel/threads-max");
+	v = rlimits_proc_number("/proc/sys/kernel/threads-max");
 	if (v > 0 && v < threads)
 		rlimits_warn("kernel.threads-max", v, (v - 1) / 2, want,
 		    "sysctl kernel.threads-max=", threads);
-	v = proc_number("/proc/sys/vm/max_map_count");
+	v = rlimits_proc_number("/proc/sys/vm/max_map_count");
 	if (v > 0 && v < 2 * threads + OWN_MAPS)
 		rlimits_warn("vm.max_map_count (two per thread)", v,
 		    (v - OWN_MAPS) / 4, want, "sysctl vm.max_map_count=",
 		    2 * threads + OWN_MAPS);
-	v = proc_number("/sys/fs/cgroup/pids.max");     /* "max": no limit */
+	v = rlimits_proc_number("/sys/fs/cgroup/pids.max");     /* "max": no limit */
 	if (v > 0 && v < threads)
 		rlimits_warn("the cgroup's pids.max", v, (v - 1) / 2, want,
 		    "pids.max=", threads);
@@ -92,7 +92,7 @@ rlimits_check(size_t max_clients)
 
 /* The soft limit of resource r, as text: a number or "unlimited". */
 static const char *
-limit_text(int r, char *buf, size_t len)
+rlimits_text(int r, char *buf, size_t len)
 {
 	struct rlimit rl;
 
@@ -108,19 +108,19 @@ rlimits_hint(int err, char *buf, size_t len)
 	char a[24], b[24];
 
 	if (err == EMFILE)
-		snprintf(buf, len, "ulimit -n is %s", limit_text(RLIMIT_NOFILE,
+		snprintf(buf, len, "ulimit -n is %s", rlimits_text(RLIMIT_NOFILE,
 		    a, sizeof(a)));
 	else if (err == ENFILE)
 		snprintf(buf, len, "the system's open files are at fs.file-max");
 	else if (err == EAGAIN)         /* threads, or their stacks' memory */
 		snprintf(buf, len, "ulimit -u is %s, ulimit -v %s, "
 		    "kernel.threads-max %ld, vm.max_map_count %ld",
-		    limit_text(RLIMIT_NPROC, a, sizeof(a)),
-		    limit_text(RLIMIT_AS, b, sizeof(b)),
-		    proc_number("/proc/sys/kernel/threads-max"),
-		    proc_number("/proc/sys/vm/max_map_count"));
+		    rlimits_text(RLIMIT_NPROC, a, sizeof(a)),
+		    rlimits_text(RLIMIT_AS, b, sizeof(b)),
+		    rlimits_proc_number("/proc/sys/kernel/threads-max"),
+		    rlimits_proc_number("/proc/sys/vm/max_map_count"));
 	else if (err == ENOMEM)
-		snprintf(buf, len, "ulimit -v is %s", limit_text(RLIMIT_AS, b,
+		snprintf(buf, len, "ulimit -v is %s", rlimits_text(RLIMIT_AS, b,
 		    sizeof(b)));
 	else
 		snprintf(buf, len, "%s", "");

@@ -2,7 +2,10 @@
  * harness.h - what the integration tests share: the real server started on
  * an ephemeral port, the client program run with pipes, and loopback
  * connections read line by line with deadlines. Every wait here has a
- * deadline and fails the test when it passes; nothing sleeps to synchronise.
+ * deadline and fails the test when it passes. Nothing sleeps to
+ * synchronise: a few tests pause on purpose to shape a scenario (a peer
+ * started 1.5 s late, a slow-loris byte every 300 ms), never to wait for
+ * something to happen.
  *
  * Binaries come from $HUBCHAT_SERVER and $HUBCHAT_CLIENT (default ./server
  * and ./client), so the same tests can drive sanitizer builds; such a run
