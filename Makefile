@@ -56,8 +56,8 @@ NAME ?=
 # ---- Sources: each program's, and what the test binary links ------------
 
 CORE_SRC   = msg.c queue.c hub.c proto.c net.c log.c writer.c die.c
-SERVER_SRC = server.c session.c cmd.c transport.c config.c rlimits.c \
-             $(CORE_SRC)
+SERVER_SRC = server.c session.c cmd.c transport.c flood.c addrlimit.c \
+             config.c rlimits.c $(CORE_SRC)
 CLIENT_SRC = client.c term.c proto.c net.c die.c
 PEER_SRC   = peer.c term.c msg.c queue.c proto.c net.c writer.c die.c
 TEST_SRC   = tests/test_queue.c tests/test_hub.c tests/test_proto.c \

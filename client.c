@@ -77,8 +77,8 @@ main(int argc, char **argv)
 	int pipefd[2];
 
 	parse_args(&cl, argc, argv);
-	cl.net_in = framer_new();
-	cl.tty_in = framer_new();
+	cl.net_in = framer_new(PROTO_MAX_REPLY);
+	cl.tty_in = framer_new(PROTO_MAX_LINE);
 	if (cl.net_in == NULL || cl.tty_in == NULL)
 		die("out of memory");
 	if (pipe2(pipefd, O_CLOEXEC) < 0)

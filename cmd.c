@@ -26,6 +26,7 @@ static enum end_reason cmd_msg(struct session *c, const char *text);
 static enum end_reason cmd_dm(struct session *c, const char *user,
     const char *text);
 static enum end_reason cmd_ping(struct session *c, const char *token);
+static enum end_reason cmd_who(struct session *c);
 static struct hub_trace *cmd_trace_start(struct hub_trace *t);
 static void cmd_trace_log(struct session *c, const char *verb, size_t lines,
     const struct hub_trace *t);
@@ -63,8 +64,7 @@ cmd_handle_line(struct session *c, char *line, size_t len)
 		return in ? cmd_dm(c, cmd.user, cmd.text) :
 		    session_reply(c, "ERR not-logged-in");
 	case VERB_WHO:
-		return in ? session_send(c, hub_who(c->env->hub)) :
-		    session_reply(c, "ERR not-logged-in");
+		return in ? cmd_who(c) : session_reply(c, "ERR not-logged-in");
 	}
 	return END_NONE;
 }
@@ -150,6 +150,21 @@ cmd_dm(struct session *c, const char *user, const char *text)
 	    hub_member_name(c->member), user,
 	    log_quote(text, quoted, sizeof(quoted)));
 	return END_NONE;
+}
+
+/* WHO. Its reply may be far longer than a line, so it costs the asker's
+ * flood budget a line per PROTO_MAX_LINE bytes of it, beside the line
+ * that asked: asking again and again is slowed in proportion to what the
+ * replies cost to hold and send. */
+static enum end_reason
+cmd_who(struct session *c)
+{
+	struct msg *users = hub_who(c->env->hub);
+
+	if (users == NULL)
+		return session_reply(c, "ERR server-busy");
+	flood_charge(&c->flood, (double)(msg_len(users) / PROTO_MAX_LINE));
+	return session_send(c, users);
 }
 
 static enum end_reason

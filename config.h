@@ -1,5 +1,9 @@
 /*
  * config.h - the server's settings, from its flags and the environment.
+ *
+ * Every flag is one row of a table in config.c, which parses it, checks its
+ * range and prints it in --help, so the three never disagree. The defaults
+ * and their reasons are in docs/OPERATIONS.md.
  */
 #ifndef HUBCHAT_CONFIG_H
 #define HUBCHAT_CONFIG_H
@@ -7,18 +11,25 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define HUBCHAT_VERSION "0.1.0"
+#define HUBCHAT_VERSION "0.2.0"
 
 struct config {
 	char addr[64];          /* numeric listen address; "::" = all */
 	char port[6];           /* "0" asks the kernel for a free port */
 	size_t max_clients;     /* connections at once, logged in or not */
-	size_t queue_cap;       /* lines waiting per client before eviction */
+	size_t max_per_addr;    /* connections at once from one address (an
+	                           IPv6 /64); 0 = no limit */
+	size_t queue_hard;      /* bytes a client's queue may hold */
+	size_t queue_soft;      /* bytes it may hold for queue_soft_sec */
+	int queue_soft_sec;
+	size_t flood_burst;     /* lines a client may send at once ... */
+	size_t flood_rate;      /* ... and per second after that; 0 = off */
 	size_t notices_max;     /* join/leave notices up to this room size */
 	int idle_timeout;       /* seconds without a complete line; 0 = never */
+	int login_timeout;      /* seconds to log in; 0 = never */
 	bool quiet;             /* no per-message log lines */
 	bool trace;             /* [TRACE] lines: threads, queues, evictions */
-	int sndbuf;             /* test-only: SO_SNDBUF per client; 0 = as is */
+	size_t sndbuf;          /* test-only: SO_SNDBUF per client; 0 = as is */
 };
 
 /* Fills cfg from argv and CHAT_PORT. Prints help or the version and exits

@@ -45,6 +45,8 @@ struct hub {
 	struct msg *slow_consumer;      /* evicted members' last line; const */
 	size_t notices_max;             /* const; see hub_announce_join */
 	struct queue_wakes *wakes;      /* the lock holder's; see hub_lock */
+	struct msg *who;                /* the USERS line while the list is
+	                                   unchanged, or NULL: see hub_who */
 };
 
 struct hub *
@@ -69,6 +71,7 @@ hub_free(struct hub *h)
 	if (h == NULL)
 		return;
 	msg_unref(h->slow_consumer);
+	msg_unref(h->who);
 	pthread_mutex_destroy(&h->lock);
 	free(h->members);
 	free(h);
@@ -181,10 +184,20 @@ hub_push_notice(struct hub *h, const struct hub_member *except,
 		hub_push_all(h, except, &msg, 1, NULL);
 }
 
+/* The member list changed: the shared USERS line no longer holds. Lock
+ * held. */
+static void
+hub_changed(struct hub *h)
+{
+	msg_unref(h->who);
+	h->who = NULL;
+}
+
 static void
 hub_remove_at(struct hub *h, size_t i)
 {
 	assert(i < h->count);
+	hub_changed(h);
 	memmove(&h->members[i], &h->members[i + 1],
 	    (h->count - i - 1) * sizeof(h->members[0]));
 	h->count--;
@@ -297,6 +310,7 @@ hub_insert(struct hub *h, size_t i, struct hub_member *m)
 		    (h->count - i) * sizeof(h->members[0]));
 		h->members[i] = m;
 		h->count++;
+		hub_changed(h);
 		hub_announce_join(h, m);
 		hub_settle(h);
 		st = HUB_OK;
@@ -405,24 +419,43 @@ hub_dm(struct hub *h, struct hub_member *from, const char *to,
 	return found ? HUB_OK : HUB_NO_SUCH_USER;
 }
 
+/* The USERS line for the list as it is. Lock held; NULL when memory runs
+ * out. */
+static struct msg *
+hub_who_line(struct hub *h)
+{
+	char *names = malloc(h->count * (PROTO_MAX_NAME + 1) + 1);
+	struct msg *line = NULL;
+
+	if (names == NULL)
+		return NULL;
+	char *p = names;
+	for (size_t i = 0; i < h->count; i++)
+		p += sprintf(p, " %s", h->members[i]->name);
+	*p = '\0';
+	line = msg_printf("USERS%s", names);
+	free(names);
+	return line;
+}
+
+/*
+ * A USERS line is as long as the room: 33 bytes a member. Every WHO used to
+ * make its own copy, so a few clients asking again and again without
+ * reading pinned hundreds of megabytes. Now one line is shared by every
+ * reply until the list changes; each queue still counts its full size
+ * against its limit (queue.h), and the asker's flood budget pays for it in
+ * proportion (cmd.c).
+ */
 struct msg *
 hub_who(struct hub *h)
 {
-	struct msg *line = NULL;
+	struct msg *line;
 
 	sync_lock(&h->lock);
-	char *names = malloc(h->count * (PROTO_MAX_NAME + 1) + 1);
-	if (names != NULL) {
-		char *p = names;
-		for (size_t i = 0; i < h->count; i++)
-			p += sprintf(p, " %s", h->members[i]->name);
-		*p = '\0';
-	}
+	if (h->who == NULL)
+		h->who = hub_who_line(h);
+	line = h->who != NULL ? msg_ref(h->who) : NULL;
 	sync_unlock(&h->lock);
-
-	if (names != NULL)
-		line = msg_printf("USERS%s", names);
-	free(names);
 	return line;
 }
 

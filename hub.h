@@ -117,7 +117,8 @@ enum hub_status hub_dm(struct hub *h, struct hub_member *from, const char *to,
     const char *text, struct hub_trace *trace);
 
 /* Returns the line "USERS <name> ..." with every member, sorted ignoring
- * ASCII case, owned by the caller; NULL when memory runs out. */
+ * ASCII case: one reference, owned by the caller, to a line shared by
+ * every caller until the member list changes. NULL when memory runs out. */
 struct msg *hub_who(struct hub *h);
 
 /* The member's name, fixed at join. */

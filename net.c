@@ -181,6 +181,40 @@ net_local_name(int fd, char *out, size_t outsz)
 	net_name(fd, getsockname, out, outsz);
 }
 
+void
+net_addr_key(int fd, struct net_addr_key *k)
+{
+	struct sockaddr_storage ss = { 0 };
+	socklen_t len = sizeof(ss);
+
+	memset(k, 0, sizeof(*k));
+	getpeername(fd, (struct sockaddr *)&ss, &len);
+	if (ss.ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)&ss;
+		memcpy(k->b + 12, &in->sin_addr, 4);    /* as if v4-mapped */
+		k->b[10] = k->b[11] = 0xff;
+	} else if (ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)&ss;
+		bool v4 = IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr);
+		memcpy(k->b, &in6->sin6_addr, v4 ? 16 : 8);     /* v6: the /64 */
+	}
+}
+
+void
+net_addr_key_name(const struct net_addr_key *k, char *out, size_t outsz)
+{
+	static const unsigned char mapped[12] = { [10] = 0xff, [11] = 0xff };
+	char host[INET6_ADDRSTRLEN] = "?";
+
+	if (memcmp(k->b, mapped, sizeof(mapped)) == 0) {
+		inet_ntop(AF_INET, k->b + 12, host, sizeof(host));
+		snprintf(out, outsz, "%s", host);
+	} else {
+		inet_ntop(AF_INET6, k->b, host, sizeof(host));
+		snprintf(out, outsz, "%s/64", host);
+	}
+}
+
 int
 net_write_all(int fd, const void *buf, size_t len)
 {

@@ -29,6 +29,20 @@ int net_local_port(int fd);
 void net_peer_name(int fd, char *out, size_t outsz);
 void net_local_name(int fd, char *out, size_t outsz);
 
+/* What --max-per-addr counts connections by: an IPv4 address, or the /64
+ * prefix of an IPv6 one, since one host is usually given a whole /64.
+ * IPv4-mapped IPv6 addresses count as IPv4. */
+struct net_addr_key {
+	unsigned char b[16];
+};
+
+/* The key of fd's peer (all zero when it cannot be read). */
+void net_addr_key(int fd, struct net_addr_key *k);
+
+/* The key as text: "192.0.2.7" or "2001:db8:1:2::/64". */
+void net_addr_key_name(const struct net_addr_key *k, char *out,
+    size_t outsz);
+
 /* Writes all of buf, looping over short writes and EINTR; never raises
  * SIGPIPE. Returns 0, or -1 with errno set. Blocks while the socket is full. */
 int net_write_all(int fd, const void *buf, size_t len);

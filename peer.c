@@ -75,7 +75,8 @@
 #define DIAL_MAX_MS    1000    /* ... up to this */
 #define QUIT_GRACE_MS  2000    /* after quitting, wait this long for the
                                   other side to close */
-#define QUEUE_LINES    1024
+#define QUEUE_BYTES    (1 << 20)  /* typed lines waiting for the link: about
+                                  a thousand full-length ones */
 
 struct peer {
 	/* Set by main before any thread starts, then read-only. */
@@ -131,7 +132,7 @@ main(int argc, char **argv)
 	writer = start_thread("writer", writer_main, &p);
 	network = start_thread("network", network_main, &p);
 
-	struct framer *tty = framer_new();
+	struct framer *tty = framer_new(PROTO_MAX_LINE);
 	struct term_input in = {
 		.f = tty, .wake = { p.wake_rd, -1 }, .idle_ms = -1,
 		.on_line = typed_line, .ctx = &p,
@@ -177,7 +178,8 @@ peer_init(struct peer *p)
 	p->wake_wr = pipefd[1];
 	if (getrandom(&p->nonce, sizeof(p->nonce), 0) != sizeof(p->nonce))
 		die("getrandom:");
-	if ((p->out = queue_new(QUEUE_LINES)) == NULL)
+	const struct queue_limits lim = { .hard = QUEUE_BYTES };
+	if ((p->out = queue_new(&lim)) == NULL)
 		die("out of memory");
 	sync_mutex_init(&p->lock);
 	sync_check(pthread_cond_init(&p->changed, NULL), "pthread_cond_init");
@@ -395,7 +397,7 @@ hello_parse(const char *line, uint64_t *nonce, char *name)
 static void
 handshake(struct peer *p, int fd, bool dialed)
 {
-	struct framer *in = framer_new();
+	struct framer *in = framer_new(PROTO_MAX_LINE);
 	char hello[80], other[PROTO_MAX_NAME + 1], *line = NULL;
 	uint64_t theirs = 0;
 	int n = -1;
@@ -531,8 +533,8 @@ typed_line(void *ctx, char *line, size_t len)
 	    queue_push(p->out, m);
 	msg_unref(m);
 	if (st == QUEUE_FULL)
-		term_say("! not sent: %d lines already wait for the link",
-		    QUEUE_LINES);
+		term_say("! not sent: %d KiB of lines already wait for the "
+		    "link", QUEUE_BYTES >> 10);
 	return st != QUEUE_CLOSED;
 }
 

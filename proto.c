@@ -12,25 +12,34 @@
 
 /*
  * The buffer holds several lines, so one read of a burst is framed without
- * further reads; it must hold at least one whole line with CR and LF.
- * Invariant: start <= end <= FRAMER_SIZE; bytes [start, end) are unread.
+ * further reads; it must hold at least one whole line with CR and LF, and
+ * a read's worth more. The server's framer, for lines of PROTO_MAX_LINE,
+ * is 4 KiB: every connection has one.
+ * Invariant: start <= end <= size; bytes [start, end) are unread.
  */
-#define FRAMER_SIZE 4096
+#define FRAMER_MIN_SIZE 4096
 
 struct framer {
-	char buf[FRAMER_SIZE];
+	size_t max;         /* the longest line, without CR and LF */
+	size_t size;        /* of buf: at least 2 * (max + 2) */
 	size_t start;
 	size_t end;
 	bool discarding;    /* inside a too-long line: drop up to its LF */
+	char buf[];
 };
 
-_Static_assert(FRAMER_SIZE > 2 * (PROTO_MAX_LINE + 2),
-    "the framer must hold a full line plus a read's worth");
-
 struct framer *
-framer_new(void)
+framer_new(size_t max_line)
 {
-	return calloc(1, sizeof(struct framer));
+	size_t size = 2 * (max_line + 2);
+
+	size = size < FRAMER_MIN_SIZE ? FRAMER_MIN_SIZE : size;
+	struct framer *f = calloc(1, sizeof(*f) + size);
+	if (f == NULL)
+		return NULL;
+	f->max = max_line;
+	f->size = size;
+	return f;
 }
 
 void
@@ -42,7 +51,7 @@ framer_free(struct framer *f)
 char *
 framer_space(struct framer *f, size_t *room)
 {
-	*room = FRAMER_SIZE - f->end;
+	*room = f->size - f->end;
 	return f->buf + f->end;
 }
 
@@ -58,8 +67,8 @@ framer_partial(struct framer *f)
 {
 	size_t pending = f->end - f->start;
 
-	/* A line of PROTO_MAX_LINE bytes may still be followed by a CR. */
-	if (f->discarding || pending > PROTO_MAX_LINE + 1) {
+	/* A line of max bytes may still be followed by a CR. */
+	if (f->discarding || pending > f->max + 1) {
 		bool first = !f->discarding;
 		f->discarding = true;
 		f->start = f->end = 0;
@@ -89,7 +98,7 @@ framer_next(struct framer *f, char **line, size_t *len)
 		if (n > 0 && s[n - 1] == '\r')
 			n--;
 		s[n] = '\0';
-		if (n > PROTO_MAX_LINE)
+		if (n > f->max)
 			return FRAMER_TOO_LONG;
 		*line = s;
 		*len = n;
@@ -136,10 +145,12 @@ proto_parse(char *line, struct command *cmd)
 	if (cmd->verb != VERB_DM)
 		return;
 
-	/* DM <user> <text>: the user ends at the first space after it. */
+	/* DM <user> <text>: the user ends at the first space after it. A
+	 * second space right after the verb leaves no user: a usage error,
+	 * not a search for the user "". */
 	char *user = line + (arg - line);
 	char *space = strchr(user, ' ');
-	cmd->user = *user != '\0' ? user : NULL;
+	cmd->user = *user != '\0' && *user != ' ' ? user : NULL;
 	cmd->text = NULL;
 	if (space != NULL) {
 		*space = '\0';
@@ -151,40 +162,56 @@ proto_parse(char *line, struct command *cmd)
 /* ---- Text and name rules ----------------------------------------------- */
 
 /* Length of the UTF-8 sequence at s (at most n bytes), or 0 when it is not
- * a valid, shortest-form encoding of a scalar value. */
+ * a valid, shortest-form encoding of a scalar value; sets *cp to it. */
 static size_t
-proto_utf8_seq(const unsigned char *s, size_t n)
+proto_utf8_seq(const unsigned char *s, size_t n, uint32_t *cp)
 {
 	size_t len;
-	uint32_t cp;
 
-	if (s[0] < 0x80)
+	if (s[0] < 0x80) {
+		*cp = s[0];
 		return 1;
-	else if ((s[0] & 0xE0) == 0xC0)
-		len = 2, cp = s[0] & 0x1F;
-	else if ((s[0] & 0xF0) == 0xE0)
-		len = 3, cp = s[0] & 0x0F;
-	else if ((s[0] & 0xF8) == 0xF0)
-		len = 4, cp = s[0] & 0x07;
-	else
+	} else if ((s[0] & 0xE0) == 0xC0) {
+		len = 2, *cp = s[0] & 0x1F;
+	} else if ((s[0] & 0xF0) == 0xE0) {
+		len = 3, *cp = s[0] & 0x0F;
+	} else if ((s[0] & 0xF8) == 0xF0) {
+		len = 4, *cp = s[0] & 0x07;
+	} else {
 		return 0;
+	}
 	if (len > n)
 		return 0;
 	for (size_t i = 1; i < len; i++) {
 		if ((s[i] & 0xC0) != 0x80)
 			return 0;
-		cp = cp << 6 | (s[i] & 0x3F);
+		*cp = *cp << 6 | (s[i] & 0x3F);
 	}
 	static const uint32_t min[] = { 0, 0, 0x80, 0x800, 0x10000 };
-	if (cp < min[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+	if (*cp < min[len] || *cp > 0x10FFFF || (*cp >= 0xD800 && *cp <= 0xDFFF))
 		return 0;
 	return len;
 }
 
+/*
+ * Characters no line may hold, because a terminal or a text display acts on
+ * them instead of showing them:
+ *   C0 controls but TAB, and DEL     the classic escapes (ESC, BEL, CR ...)
+ *   C1 controls, U+0080-U+009F       the same as 8-bit codes: U+009B is CSI
+ *                                    on a terminal that honours C1, U+009D
+ *                                    OSC, U+0085 a line break
+ *   bidi embeddings, overrides and   U+202A-U+202E, U+2066-U+2069: they can
+ *   isolates                         make text display in an order other
+ *                                    than it was sent ("Trojan Source").
+ * Right-to-left scripts need none of these to display correctly; the
+ * implicit marks U+200E, U+200F and U+061C, which cannot reorder other
+ * text, are allowed.
+ */
 static bool
-proto_is_control(unsigned char c)
+proto_forbidden(uint32_t cp)
 {
-	return (c < 0x20 && c != '\t') || c == 0x7F;
+	return (cp < 0x20 && cp != '\t') || (cp >= 0x7F && cp <= 0x9F) ||
+	    (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069);
 }
 
 bool
@@ -193,8 +220,9 @@ proto_text_ok(const char *s, size_t len)
 	const unsigned char *p = (const unsigned char *)s;
 
 	while (len > 0) {
-		size_t n = proto_utf8_seq(p, len);
-		if (n == 0 || (n == 1 && proto_is_control(*p)))
+		uint32_t cp;
+		size_t n = proto_utf8_seq(p, len, &cp);
+		if (n == 0 || proto_forbidden(cp))
 			return false;
 		p += n;
 		len -= n;
@@ -214,6 +242,15 @@ proto_is_name_char(char c)
 	return proto_is_alpha(c) || (c >= '0' && c <= '9') || c == '_' || c == '-';
 }
 
+/* Words a name may not be, in any letter case: every verb, every word
+ * that starts a server line, and the words set aside for later verbs. A
+ * name that reads as a protocol word (a user called "ok" or "info") makes
+ * the stream ambiguous to a person reading it in ncat. */
+static const char *const proto_reserved[] = {
+	"LOGIN", "MSG", "DM", "WHO", "PING", "QUIT", "HELP", "JOIN", "ROOMS",
+	"HISTORY", "OK", "ERR", "INFO", "PONG", "USERS", "HIST",
+};
+
 bool
 proto_name_ok(const char *name)
 {
@@ -224,8 +261,9 @@ proto_name_ok(const char *name)
 	for (size_t i = 1; i < n; i++)
 		if (!proto_is_name_char(name[i]))
 			return false;
-	for (size_t i = 0; i < sizeof(proto_verbs) / sizeof(proto_verbs[0]); i++)
-		if (strcasecmp(name, proto_verbs[i].word) == 0)
+	for (size_t i = 0; i < sizeof(proto_reserved) /
+	    sizeof(proto_reserved[0]); i++)
+		if (strcasecmp(name, proto_reserved[i]) == 0)
 			return false;
 	return true;
 }
@@ -239,9 +277,10 @@ proto_sanitize(const char *s, size_t len, char *out, size_t outsz)
 	if (outsz == 0)
 		return 0;
 	while (len > 0) {
-		size_t n = proto_utf8_seq(p, len);
-		bool bad = n == 0 || (n == 1 && proto_is_control(*p));
-		size_t copy = bad ? 1 : n;
+		uint32_t cp;
+		size_t n = proto_utf8_seq(p, len, &cp);
+		bool bad = n == 0 || proto_forbidden(cp);
+		size_t copy = bad ? 1 : n;      /* one '?' per bad character */
 		if (o + copy >= outsz)
 			break;
 		if (bad)
@@ -249,8 +288,9 @@ proto_sanitize(const char *s, size_t len, char *out, size_t outsz)
 		else
 			memcpy(out + o, p, n);
 		o += copy;
-		p += bad ? 1 : n;
-		len -= bad ? 1 : n;
+		n = n == 0 ? 1 : n;             /* an invalid byte: skip it */
+		p += n;
+		len -= n;
 	}
 	out[o] = '\0';
 	return o;

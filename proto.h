@@ -3,9 +3,10 @@
  * command parsing, and the text and name rules. No I/O, no threads, no
  * allocation but the framer itself, so every rule is tested on bytes alone.
  *
- * A line ends with LF; a CR right before the LF is dropped. A line may hold
- * PROTO_MAX_LINE bytes; a longer one is reported once and skipped up to its
- * LF. Text must be valid UTF-8 with no control bytes but TAB.
+ * A line ends with LF; a CR right before the LF is dropped. A line from a
+ * client may hold PROTO_MAX_LINE bytes; a longer one is reported once and
+ * skipped up to its LF. Text must be valid UTF-8 without the characters a
+ * display acts on (proto_text_ok says which).
  */
 #ifndef HUBCHAT_PROTO_H
 #define HUBCHAT_PROTO_H
@@ -13,8 +14,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define PROTO_MAX_LINE 1024   /* bytes in a line, without CR/LF */
+#define PROTO_MAX_LINE 1024   /* bytes in a client's line, without CR/LF */
 #define PROTO_MAX_NAME 32     /* bytes in a user name */
+/* The longest line a client must accept from the server: a relayed
+ * message is longer than PROTO_MAX_LINE (it gains "MSG <name> "), and a
+ * USERS line lists everyone in a room. A generous bound, far above what
+ * the server sends, that still stops a broken server from making a client
+ * buffer without end. */
+#define PROTO_MAX_REPLY (1 << 20)
 
 /* ---- Line framing ------------------------------------------------------ */
 
@@ -26,13 +33,14 @@ enum framer_event {
 	FRAMER_TOO_LONG,    /* a line over the limit: reply once, go on */
 };
 
-/* Returns an empty framer, or NULL when memory runs out. The caller frees it
- * with framer_free. */
-struct framer *framer_new(void);
+/* Returns an empty framer for lines of at most max_line bytes (the server:
+ * PROTO_MAX_LINE; a client reading the server: PROTO_MAX_REPLY), or NULL
+ * when memory runs out. The caller frees it with framer_free. */
+struct framer *framer_new(size_t max_line);
 void framer_free(struct framer *f);
 
 /* Where the next read should store bytes: returns the start and sets *room
- * (always > PROTO_MAX_LINE after framer_next said FRAMER_NEED_MORE). Report
+ * (always > max_line after framer_next said FRAMER_NEED_MORE). Report
  * what was stored with framer_commit(f, n), n <= *room. */
 char *framer_space(struct framer *f, size_t *room);
 void framer_commit(struct framer *f, size_t n);
@@ -72,16 +80,22 @@ void proto_parse(char *line, struct command *cmd);
 /* ---- Text and name rules ----------------------------------------------- */
 
 /* True when s[0..len) is valid UTF-8 (no overlong forms, surrogates or code
- * points past U+10FFFF) with no byte below 0x20 but TAB, and no 0x7F. */
+ * points past U+10FFFF) with none of the characters a terminal or a text
+ * display acts on: C0 controls but TAB, DEL, C1 controls (U+0080-U+009F),
+ * and the bidi embeddings, overrides and isolates (U+202A-U+202E,
+ * U+2066-U+2069). proto.c says why each. */
 bool proto_text_ok(const char *s, size_t len);
 
 /* True when name is 1-32 ASCII letters, digits, '_' or '-', starting with a
- * letter, and is not a verb in any letter case. */
+ * letter, and is not a protocol word in any letter case (a verb, a word
+ * that starts a server line such as OK or INFO, or one set aside; proto.c
+ * lists them). */
 bool proto_name_ok(const char *name);
 
-/* Copies s[0..len) to out for showing on a terminal: control bytes, DEL and
- * invalid UTF-8 become '?', so no escape sequence survives. out gets at most
- * outsz - 1 bytes and a NUL; returns the bytes written. */
+/* Copies s[0..len) to out for showing on a terminal: each character that
+ * proto_text_ok refuses, and each invalid byte, becomes '?', so no escape
+ * sequence or reordering survives. out gets at most outsz - 1 bytes and a
+ * NUL; returns the bytes written. */
 size_t proto_sanitize(const char *s, size_t len, char *out, size_t outsz);
 
 #endif

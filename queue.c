@@ -1,16 +1,19 @@
 /*
  * queue.c - bounded msg queue; see queue.h for the contract.
  *
- * A ring of msg pointers: 16 slots at first, doubled (up to cap) while msgs
- * wait, and never shrunk (queue_room). The consumer only ever waits when the
- * ring is empty,
- * so a push needs to signal only when it makes the ring non-empty: every
- * other push finds the writer busy sending and its next pop will see the
- * new msg without sleeping. Pushes signal after unlocking, so the woken
- * writer finds the lock free instead of waking only to block on it (with
- * 10,000 clients, that second wake-up was a fifth of the server's time).
- * No wake-up is lost: the writer tests count under the lock before it
- * waits.
+ * A ring of msg pointers: 16 slots at first, doubled while msgs wait, and
+ * shrunk back to 16 when a pop empties a ring that had grown past 64
+ * (queue_room, queue_shrink), so a burst does not cost an idle client
+ * memory for ever. The limits are on bytes: each push adds its msgs' cost
+ * (length plus QUEUE_LINE_COST), each pop takes it off.
+ *
+ * The consumer only ever waits when the ring is empty, so a push needs to
+ * signal only when it makes the ring non-empty: every other push finds the
+ * writer busy sending and its next pop will see the new msg without
+ * sleeping. Pushes signal after unlocking, so the woken writer finds the
+ * lock free instead of waking only to block on it (with 10,000 clients,
+ * that second wake-up was a fifth of the server's time). No wake-up is
+ * lost: the writer tests count under the lock before it waits.
  *
  * A caller that pushes while holding a lock of its own (the hub) can put
  * the wake-ups off until it has let go of that lock (struct queue_wakes):
@@ -22,28 +25,38 @@
  */
 #include "queue.h"
 
+#include <assert.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "msg.h"
 #include "sync.h"
 
 #define QUEUE_FIRST_SLOTS 16    /* a new queue's ring; see queue_room */
+#define QUEUE_SHRINK_FROM 64    /* an emptied ring this big goes back to 16 */
 
 struct queue {
-	pthread_mutex_t lock;     /* protects ring, size, head, count, closed
-	                             and wake_pending */
+	pthread_mutex_t lock;     /* protects ring, size, head, count, bytes,
+	                             soft_since, refusal, refused, waiters,
+	                             closed and wake_pending */
 	pthread_cond_t nonempty;  /* signalled when count becomes > 0, or
 	                             closed becomes true */
-	pthread_cond_t notfull;   /* broadcast when a pop takes msgs from a
-	                             full ring (count == size), or closed
-	                             becomes true */
+	pthread_cond_t notfull;   /* broadcast when a pop takes msgs while
+	                             waiters > 0, or closed becomes true */
 	struct msg **ring;        /* size slots; count of them used from head */
-	size_t size;              /* slots allocated: grows by doubling to cap */
-	size_t cap;               /* the bound; const */
+	size_t size;              /* slots allocated, a power of two >= 16 */
 	size_t head;              /* index of the oldest msg, < size */
-	size_t count;             /* <= size <= cap */
+	size_t count;             /* <= size */
+	size_t bytes;             /* cost of the count msgs: <= lim.hard */
+	int64_t soft_since;       /* ms on CLOCK_MONOTONIC_COARSE since bytes
+	                             went above lim.soft; 0 while not above */
+	struct queue_limits lim;  /* const */
+	struct queue_usage refusal; /* what it held at its first refusal */
+	bool refused;
+	int waiters;              /* queue_push_wait calls waiting for room */
 	bool closed;              /* once true, stays true */
 	bool wake_pending;        /* on a queue_wakes list, next_wake its link */
 	struct queue *next_wake;  /* not locked: written while linking q into
@@ -53,19 +66,27 @@ struct queue {
 	                             while wake_pending */
 };
 
+static size_t
+queue_cost(struct msg *m)
+{
+	return msg_len(m) + QUEUE_LINE_COST;
+}
+
 struct queue *
-queue_new(size_t cap)
+queue_new(const struct queue_limits *lim)
 {
 	struct queue *q = calloc(1, sizeof(*q));
+
+	assert(lim->hard > 0);
 	if (q == NULL)
 		return NULL;
-	q->size = cap < QUEUE_FIRST_SLOTS ? cap : QUEUE_FIRST_SLOTS;
+	q->size = QUEUE_FIRST_SLOTS;
 	q->ring = malloc(q->size * sizeof(*q->ring));
 	if (q->ring == NULL) {
 		free(q);
 		return NULL;
 	}
-	q->cap = cap;
+	q->lim = *lim;
 	atomic_init(&q->refs, 1);
 	sync_mutex_init(&q->lock);
 	sync_check(pthread_cond_init(&q->nonempty, NULL), "pthread_cond_init");
@@ -81,6 +102,8 @@ queue_drop_all(struct queue *q)
 		msg_unref(q->ring[q->head]);
 		q->head = (q->head + 1) % q->size;
 	}
+	q->bytes = 0;
+	q->soft_since = 0;
 }
 
 /* Drops one reference; the last frees q. */
@@ -104,21 +127,51 @@ queue_free(struct queue *q)
 		queue_unref(q);
 }
 
-/* Makes the ring hold at least n more msgs, growing it (up to cap) when
- * needed; false when that would pass cap or memory ran out. An idle client
- * holds a 16-slot ring, not cap slots: 128 bytes instead of 8 KiB. The ring
- * is not shrunk again; after a burst it stays as large as the burst was.
+static int64_t
+queue_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + 1;
+}
+
+/* Whether msgs costing cost more bytes may be added now: under the hard
+ * limit, and not above the soft limit for longer than soft_ms. Starts the
+ * soft clock when this push is the one that goes above. Sets *limit to
+ * the limit that refuses. Call with q->lock held. */
+static bool
+queue_within(struct queue *q, size_t cost, int *limit)
+{
+	size_t after = q->bytes + cost;
+
+	if (after > q->lim.hard) {
+		*limit = 'h';
+		return false;
+	}
+	if (q->lim.soft == 0 || after <= q->lim.soft)
+		return true;
+	int64_t now = queue_now_ms();
+	if (q->soft_since == 0)
+		q->soft_since = now;
+	else if (now - q->soft_since > q->lim.soft_ms) {
+		*limit = 's';
+		return false;
+	}
+	return true;
+}
+
+/* Makes the ring hold at least n more msgs, doubling it as needed; false
+ * when memory ran out. An idle client holds a 16-slot ring: 128 bytes.
  * Call with q->lock held. */
 static bool
 queue_room(struct queue *q, size_t n)
 {
-	if (q->cap - q->count < n)
-		return false;
 	if (q->size - q->count >= n)
 		return true;
 	size_t size = q->size;
 	while (size - q->count < n)
-		size = size * 2 < q->cap ? size * 2 : q->cap;
+		size *= 2;
 	struct msg **ring = malloc(size * sizeof(*ring));
 	if (ring == NULL)
 		return false;           /* out of memory: as good as full */
@@ -131,13 +184,44 @@ queue_room(struct queue *q, size_t n)
 	return true;
 }
 
+/* A pop emptied the ring: one that grew for a burst goes back to its first
+ * size (keeping the big one if the small allocation fails). Call with
+ * q->lock held. */
+static void
+queue_shrink(struct queue *q)
+{
+	assert(q->count == 0);
+	if (q->size < QUEUE_SHRINK_FROM)
+		return;
+	struct msg **ring = malloc(QUEUE_FIRST_SLOTS * sizeof(*ring));
+	if (ring == NULL)
+		return;
+	free(q->ring);
+	q->ring = ring;
+	q->size = QUEUE_FIRST_SLOTS;
+	q->head = 0;
+}
+
 /* Appends m. Call with q->lock held and room made by queue_room. The
  * caller signals nonempty if count was 0. */
 static void
 queue_append(struct queue *q, struct msg *m)
 {
+	assert(q->count < q->size);
 	q->ring[(q->head + q->count) % q->size] = msg_ref(m);
 	q->count++;
+	q->bytes += queue_cost(m);
+}
+
+/* Records the first refusal. Call with q->lock held. */
+static void
+queue_refuse(struct queue *q, int limit)
+{
+	if (q->refused)
+		return;
+	q->refused = true;
+	q->refusal = (struct queue_usage){ .lines = q->count,
+	    .bytes = q->bytes, .limit = limit };
 }
 
 enum queue_status
@@ -165,11 +249,16 @@ queue_push_many(struct queue *q, struct msg **m, size_t n,
 {
 	enum queue_status st = QUEUE_OK;
 	bool wake = false;
+	size_t cost = 0;
+	int limit = 0;
 
+	for (size_t i = 0; i < n; i++)
+		cost += queue_cost(m[i]);
 	sync_lock(&q->lock);
 	if (q->closed) {
 		st = QUEUE_CLOSED;
-	} else if (!queue_room(q, n)) {
+	} else if (!queue_within(q, cost, &limit) || !queue_room(q, n)) {
+		queue_refuse(q, limit);
 		st = QUEUE_FULL;
 	} else {
 		wake = q->count == 0 && n > 0;
@@ -210,8 +299,14 @@ queue_push_wait(struct queue *q, struct msg *m)
 	bool wake = false;
 
 	sync_lock(&q->lock);
-	while (!q->closed && !queue_room(q, 1))
+	/* An empty queue takes any msg, so one over the limit cannot wait
+	 * for ever. */
+	while (!q->closed && ((q->count > 0 &&
+	    q->bytes + queue_cost(m) > q->lim.hard) || !queue_room(q, 1))) {
+		q->waiters++;
 		sync_wait(&q->notfull, &q->lock);
+		q->waiters--;
+	}
 	if (q->closed) {
 		st = QUEUE_CLOSED;
 	} else {
@@ -232,14 +327,16 @@ queue_pop(struct queue *q, struct msg **out, size_t max)
 	sync_lock(&q->lock);
 	while (q->count == 0 && !q->closed)
 		sync_wait(&q->nonempty, &q->lock);
-	/* A queue_push_wait waits while the ring is full: at cap, or short
-	 * of memory to grow. */
-	bool was_full = q->count == q->size;
 	for (; n < max && q->count > 0; n++, q->count--) {
 		out[n] = q->ring[q->head];
+		q->bytes -= queue_cost(out[n]);
 		q->head = (q->head + 1) % q->size;
 	}
-	if (was_full && n > 0)
+	if (q->lim.soft == 0 || q->bytes <= q->lim.soft)
+		q->soft_since = 0;
+	if (q->count == 0)
+		queue_shrink(q);
+	if (q->waiters > 0 && n > 0)
 		sync_check(pthread_cond_broadcast(&q->notfull),
 		    "pthread_cond_broadcast");
 	sync_unlock(&q->lock);
@@ -275,6 +372,24 @@ void
 queue_abort(struct queue *q, struct msg *final)
 {
 	queue_end(q, true, final);
+}
+
+void
+queue_usage(struct queue *q, struct queue_usage *u)
+{
+	sync_lock(&q->lock);
+	*u = (struct queue_usage){ .lines = q->count, .bytes = q->bytes };
+	sync_unlock(&q->lock);
+}
+
+bool
+queue_refusal(struct queue *q, struct queue_usage *u)
+{
+	sync_lock(&q->lock);
+	bool refused = q->refused;
+	*u = q->refusal;
+	sync_unlock(&q->lock);
+	return refused;
 }
 
 size_t

@@ -3,18 +3,31 @@
  *
  * One client has one queue. Any thread may push (the hub, delivering a
  * broadcast; the client's own reader, replying); exactly one thread pops
- * (the client's writer). queue_push never blocks: when the queue is full it
- * says so, and the caller decides (the hub evicts the slow client). Only a
- * producer that may be held back (the peer's terminal reader) uses
- * queue_push_wait, which waits for room. Pop blocks until there is
- * something to send or the queue is closed, and takes everything queued at
- * once, so the writer can send a batch with one writev.
+ * (the client's writer). queue_push never blocks: when the queue is over
+ * its limit it says so, and the caller decides (the hub evicts the slow
+ * client). Only a producer that may be held back (the peer's terminal
+ * reader) uses queue_push_wait, which waits for room. Pop blocks until
+ * there is something to send or the queue is closed, and takes everything
+ * queued at once, so the writer can send a batch with one writev.
+ *
+ * The bound is in bytes, not lines, as in Redis's client-output-buffer-limit
+ * and ngIRCd's write buffer: what a client that stops reading can make the
+ * server hold is what matters, and a line bound lets a burst of tiny lines
+ * from someone else fill a healthy reader's queue in a moment. Each msg
+ * counts its length plus QUEUE_LINE_COST for the slot and the msg's header,
+ * even when the msg is shared with other queues, because the bound is on
+ * what this one reader pins. There are two limits:
+ *   hard   a push that would pass it is refused at once;
+ *   soft   a push that finds the queue above it for longer than soft_ms is
+ *          refused too. So a reader that is briefly behind (a burst, a
+ *          moment without CPU) survives, and one that has stopped reading
+ *          is still cut off within soft_ms.
  *
  * Closing is like close(ch) in Go: pushes fail from then on (a waiting
  * queue_push_wait too), the writer drains what is left and then pop
- * returns 0 (a `range` loop ending).
- * queue_abort is the slow-consumer variant: it throws the backlog away and
- * leaves one final line in its place.
+ * returns 0 (a `range` loop ending). queue_abort is the slow-consumer
+ * variant: it throws the backlog away and leaves one final line in its
+ * place.
  *
  * Ownership: queue_new's caller owns the queue and frees it, after the writer
  * has stopped. A pending wake-up (struct queue_wakes) holds a reference too,
@@ -29,21 +42,39 @@
 #ifndef HUBCHAT_QUEUE_H
 #define HUBCHAT_QUEUE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct msg;
 struct queue;
 
+/* Bytes counted for each queued msg beside its own: the ring slot, the
+ * msg's header and its allocation. A flood of tiny lines is bounded too. */
+#define QUEUE_LINE_COST 32
+
 enum queue_status {
 	QUEUE_OK,       /* queued */
-	QUEUE_FULL,     /* cap msgs already waiting: the consumer is too slow */
+	QUEUE_FULL,     /* over a limit: the consumer is too slow */
 	QUEUE_CLOSED,   /* closed or aborted: nothing more is accepted */
 };
 
-/* Returns an empty open queue for at most cap (>= 1) msgs, or NULL when
- * memory runs out. Its ring starts at 16 slots and grows, while msgs
- * wait, up to cap; a push that finds no memory to grow gets QUEUE_FULL. */
-struct queue *queue_new(size_t cap);
+struct queue_limits {
+	size_t hard;    /* bytes (with QUEUE_LINE_COST each): never more */
+	size_t soft;    /* bytes; 0 = no soft limit */
+	int soft_ms;    /* how long the queue may stay above soft */
+};
+
+/* What a queue holds, or held when it first refused a push. */
+struct queue_usage {
+	size_t lines;
+	size_t bytes;           /* counted as the limits count them */
+	int limit;              /* refusals only: 'h' hard, 's' soft, else 0 */
+};
+
+/* Returns an empty open queue with those limits (hard > 0), or NULL when
+ * memory runs out. Its ring starts at 16 slots and grows while msgs wait;
+ * a push that finds no memory to grow gets QUEUE_FULL. */
+struct queue *queue_new(const struct queue_limits *lim);
 
 /* The owner lets go of q: no thread of the owner's may use it any more.
  * q, and the msgs still in it, are freed at once, or by queue_wake_all
@@ -62,10 +93,10 @@ struct queue_wakes {
 	struct queue *first;
 };
 
-/* Appends the n msgs of m, all or none: QUEUE_FULL when fewer than n
- * slots are free. Wakes the consumer at most once: now, or, with later not
- * NULL, by adding q to later for queue_wake_all. For a burst of lines from
- * one client, which then costs one lock and one wake-up. */
+/* Appends the n msgs of m, all or none: QUEUE_FULL when they do not all
+ * fit. Wakes the consumer at most once: now, or, with later not NULL, by
+ * adding q to later for queue_wake_all. For a burst of lines from one
+ * client, which then costs one lock and one wake-up. */
 enum queue_status queue_push_many(struct queue *q, struct msg **m, size_t n,
     struct queue_wakes *later);
 
@@ -73,9 +104,10 @@ enum queue_status queue_push_many(struct queue *q, struct msg **m, size_t n,
  * lock in turn; call it holding no lock of the caller's. */
 void queue_wake_all(struct queue_wakes *w);
 
-/* Like queue_push, but waits for room instead of reporting QUEUE_FULL:
- * Go's blocking `ch <- m`. For a producer that may be held back (the peer's
- * terminal reader); the server never calls it. QUEUE_OK or QUEUE_CLOSED. */
+/* Like queue_push, but waits for room under the hard limit instead of
+ * reporting QUEUE_FULL (the soft limit does not apply): Go's blocking
+ * `ch <- m`. For a producer that may be held back (the peer's terminal
+ * reader); the server never calls it. QUEUE_OK or QUEUE_CLOSED. */
 enum queue_status queue_push_wait(struct queue *q, struct msg *m);
 
 /* Blocks until q holds at least one msg or is closed; then moves up to max
@@ -91,6 +123,13 @@ void queue_close(struct queue *q);
  * as the last thing the consumer will get, and closes q. Idempotent: only the
  * first close or abort decides what the stream ends with. */
 void queue_abort(struct queue *q, struct msg *final);
+
+/* What q holds now: a snapshot, for logs, statistics and tests. */
+void queue_usage(struct queue *q, struct queue_usage *u);
+
+/* What q held when it first refused a push, and which limit refused it;
+ * false when it never has. For the log line of an eviction. */
+bool queue_refusal(struct queue *q, struct queue_usage *u);
 
 /* How many msgs are waiting now: a snapshot, for tests and logs. */
 size_t queue_len(struct queue *q);

@@ -27,6 +27,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -37,10 +38,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "addrlimit.h"
 #include "config.h"
 #include "die.h"
 #include "hub.h"
 #include "log.h"
+#include "msg.h"
 #include "net.h"
 #include "rlimits.h"
 #include "session.h"
@@ -66,10 +69,13 @@ struct server {
 	struct config cfg;
 	struct session_env env;     /* what each session gets; const */
 	struct hub *hub;
+	struct msg *welcome;        /* shared by every session; const */
 	int listen_fd;
 	int signal_fd;              /* SIGINT, SIGTERM */
 	int stop_rd, stop_wr;       /* a pipe: closing stop_wr tells every
-	                               reader the server is stopping */
+	                               reader the server is stopping ... */
+	atomic_bool stopping;       /* ... and this tells a reader busy with
+	                               buffered lines; set before the close */
 	int reap_fd;                /* eventfd: a session finished */
 	int spare_fd;               /* held for refusing a connection when
 	                               out of fds; accept loop only */
@@ -77,6 +83,11 @@ struct server {
 	unsigned long next_id;      /* accept loop only */
 	size_t live;                /* sessions started, not yet joined;
 	                               accept loop only */
+	atomic_size_t in_use;       /* sessions started and not yet ended:
+	                               what --max-clients counts. A reader
+	                               gives its slot back before it closes
+	                               its socket (server_session_done) */
+	struct addrlimit *per_addr; /* what --max-per-addr counts; likewise */
 	pthread_mutex_t done_lock;  /* protects done and ndone */
 	struct session **done;      /* finished sessions waiting for a join;
 	                               room for max_clients, as live <= that */
@@ -84,9 +95,12 @@ struct server {
 };
 
 static void server_init(struct server *s, int argc, char **argv);
+static void server_log_listen(struct server *s);
 static int server_signals_fd(void);
 static void server_accept_loop(struct server *s);
 static bool server_accept_one(struct server *s);
+static bool server_admit(struct server *s, int fd,
+    const struct net_addr_key *key);
 static bool server_accept_failed(struct server *s, int err);
 static void server_refuse_with_spare(struct server *s);
 static void server_refuse(int fd, const char *line);
@@ -134,23 +148,40 @@ server_init(struct server *s, int argc, char **argv)
 		die("/dev/null:");
 	s->hub = hub_new(s->cfg.notices_max);
 	s->done = calloc(s->cfg.max_clients, sizeof(*s->done));
-	if (s->hub == NULL || s->done == NULL)
+	s->per_addr = addrlimit_new(s->cfg.max_clients, s->cfg.max_per_addr);
+	s->welcome = msg_printf("INFO welcome to hubchat; log in with LOGIN "
+	    "<name> (or just type your name)");
+	if (s->hub == NULL || s->done == NULL || s->per_addr == NULL ||
+	    s->welcome == NULL)
 		die("out of memory");
 	sync_mutex_init(&s->done_lock);
 	sync_check(pthread_attr_init(&s->thread_attr), "pthread_attr_init");
 	sync_check(pthread_attr_setstacksize(&s->thread_attr,
 	    THREAD_STACK_KIB * 1024), "pthread_attr_setstacksize");
 	s->env = (struct session_env){ .hub = s->hub, .cfg = &s->cfg,
-	    .stop_fd = s->stop_rd, .thread_attr = &s->thread_attr,
+	    .stop_fd = s->stop_rd, .stopping = &s->stopping,
+	    .thread_attr = &s->thread_attr, .welcome = s->welcome,
 	    .finished = server_session_done, .finished_arg = s };
 	rlimits_check(s->cfg.max_clients);
 	/* The LISTEN line ends start-up: scripts and tests take it to mean
 	 * "ready and idle", so start-up work such as the limits check above
 	 * (which reads /proc) comes before it. */
-	log_event(LOG_LISTEN, "addr=%s port=%d max-clients=%zu queue=%zu "
-	    "notices-max=%zu idle-timeout=%d", s->cfg.addr,
-	    net_local_port(s->listen_fd), s->cfg.max_clients, s->cfg.queue_cap,
-	    s->cfg.notices_max, s->cfg.idle_timeout);
+	server_log_listen(s);
+}
+
+/* The LISTEN line: where, and every limit in force. */
+static void
+server_log_listen(struct server *s)
+{
+	const struct config *c = &s->cfg;
+
+	log_event(LOG_LISTEN, "addr=%s port=%d max-clients=%zu max-per-addr=%zu "
+	    "queue-hard=%zu queue-soft=%zu queue-soft-sec=%d flood-burst=%zu "
+	    "flood-rate=%zu notices-max=%zu idle-timeout=%d login-timeout=%d",
+	    c->addr, net_local_port(s->listen_fd), c->max_clients,
+	    c->max_per_addr, c->queue_hard, c->queue_soft, c->queue_soft_sec,
+	    c->flood_burst, c->flood_rate, c->notices_max, c->idle_timeout,
+	    c->login_timeout);
 }
 
 /* Signals become data: block them here, before any thread exists, so every
@@ -219,31 +250,54 @@ server_accept_loop(struct server *s)
 static bool
 server_accept_one(struct server *s)
 {
+	struct net_addr_key key;
 	int fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+
 	if (fd < 0)
 		return server_accept_failed(s, errno);
-
-	if (s->live >= s->cfg.max_clients) {
-		log_event(LOG_ERROR, "refused: server full (max-clients=%zu)",
-		    s->cfg.max_clients);
-		server_refuse(fd, "ERR server-full");
+	net_addr_key(fd, &key);
+	if (!server_admit(s, fd, &key))
 		return false;
-	}
-	struct session *c = session_new(&s->env, fd, ++s->next_id);
-	if (c == NULL) {
-		log_event(LOG_ERROR, "refused: out of memory");
-		server_refuse(fd, "ERR server-busy");
-		return true;
-	}
-	if (session_start(c) != 0) {
+	struct session *c = session_new(&s->env, fd, ++s->next_id, &key);
+	if (c == NULL || session_start(c) != 0) {
+		if (c == NULL)
+			log_event(LOG_ERROR, "refused: out of memory");
 		session_free(c);
-		server_refuse(fd, "ERR server-busy");
+		addrlimit_give(s->per_addr, &key);
+		atomic_fetch_sub(&s->in_use, 1);
+		server_refuse(fd, "ERR server-busy try again later");
 		return true;
 	}
 	s->live++;
 	log_event(LOG_CONNECT, "id=%lu peer=%s clients=%zu", session_id(c),
-	    session_peer(c), s->live);
+	    session_peer(c), atomic_load(&s->in_use));
 	return false;
+}
+
+/* Takes a slot of --max-clients and one of --max-per-addr for fd, or
+ * refuses it (logged, told why, closed) and returns false. */
+static bool
+server_admit(struct server *s, int fd, const struct net_addr_key *key)
+{
+	char peer[64], addr[64];
+
+	if (atomic_load(&s->in_use) >= s->cfg.max_clients) {
+		net_peer_name(fd, peer, sizeof(peer));
+		log_event(LOG_ERROR, "refused: server full (max-clients=%zu) "
+		    "peer=%s", s->cfg.max_clients, peer);
+		server_refuse(fd, "ERR server-full try again later");
+		return false;
+	}
+	if (!addrlimit_take(s->per_addr, key)) {
+		net_addr_key_name(key, addr, sizeof(addr));
+		log_event(LOG_ERROR, "refused: %zu connections from %s already "
+		    "(max-per-addr=%zu)", s->cfg.max_per_addr, addr,
+		    s->cfg.max_per_addr);
+		server_refuse(fd, "ERR too-many-connections from your address");
+		return false;
+	}
+	atomic_fetch_add(&s->in_use, 1);
+	return true;
 }
 
 /* Deals with accept's errno; returns true when the loop should back off. */
@@ -284,7 +338,7 @@ server_refuse_with_spare(struct server *s)
 	close(s->spare_fd);
 	int fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 	if (fd >= 0)
-		server_refuse(fd, "ERR server-busy");
+		server_refuse(fd, "ERR server-busy try again later");
 	s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
@@ -301,13 +355,19 @@ server_refuse(int fd, const char *line)
 
 /* ---- Finished sessions ------------------------------------------------- */
 
-/* session_env.finished, run by a reader as its last act: lists its session
- * for the accept loop to join, and wakes the loop. */
+/* session_env.finished, run by a reader as its last act before it closes
+ * the socket: gives back the session's slot and its address's count, so
+ * a client that has seen its connection close is never refused for its
+ * own old session; then lists the session for the accept loop to join,
+ * and wakes the loop. */
 static void
 server_session_done(struct session *c, void *arg)
 {
 	struct server *s = arg;
 	uint64_t one = 1;
+
+	addrlimit_give(s->per_addr, session_addr(c));
+	atomic_fetch_sub(&s->in_use, 1);
 
 	sync_lock(&s->done_lock);
 	assert(s->ndone < s->cfg.max_clients);
@@ -348,6 +408,7 @@ static void
 server_shutdown(struct server *s)
 {
 	close(s->listen_fd);
+	atomic_store(&s->stopping, true);
 	close(s->stop_wr);
 	while (s->live > 0) {
 		struct pollfd pf = { .fd = s->reap_fd, .events = POLLIN };
@@ -356,6 +417,8 @@ server_shutdown(struct server *s)
 		server_reap(s);
 	}
 	hub_free(s->hub);
+	addrlimit_free(s->per_addr);
+	msg_unref(s->welcome);
 	free(s->done);
 	pthread_attr_destroy(&s->thread_attr);
 	pthread_mutex_destroy(&s->done_lock);

@@ -58,11 +58,15 @@ static const struct {
 	[END_IDLE] = { "idle-timeout", "INFO disconnected due to inactivity" },
 	[END_SLOW] = { "slow-consumer", NULL },   /* queued at eviction */
 	[END_SHUTDOWN] = { "shutdown", "INFO server shutting down" },
+	[END_LOGIN] = { "login-timeout", "INFO disconnected: no login in time" },
 };
 
 static void *session_reader_main(void *arg);
 static enum end_reason session_read_loop(struct session *c);
 static enum end_reason session_handle_buffered(struct session *c);
+static enum end_reason session_may_run(struct session *c);
+static enum end_reason session_throttle(struct session *c);
+static enum end_reason session_deadline(struct session *c, int64_t *at);
 static enum end_reason session_wait_input(struct session *c);
 static enum end_reason session_read_input(struct session *c);
 static void session_end(struct session *c, enum end_reason why);
@@ -77,8 +81,12 @@ static void session_name_thread(const char *role, unsigned long id);
 /* ---- Creation and start ------------------------------------------------ */
 
 struct session *
-session_new(const struct session_env *env, int fd, unsigned long id)
+session_new(const struct session_env *env, int fd, unsigned long id,
+    const struct net_addr_key *addr)
 {
+	const struct config *cfg = env->cfg;
+	const struct queue_limits lim = { .hard = cfg->queue_hard,
+	    .soft = cfg->queue_soft, .soft_ms = cfg->queue_soft_sec * 1000 };
 	struct session *c = calloc(1, sizeof(*c));
 	int one = 1;
 
@@ -87,7 +95,8 @@ session_new(const struct session_env *env, int fd, unsigned long id)
 	c->env = env;
 	c->id = id;
 	c->fd = fd;
-	c->out = queue_new(env->cfg->queue_cap);
+	c->addr = *addr;
+	c->out = queue_new(&lim);
 	c->wire = transport_lines_new();
 	if (c->out == NULL || c->wire == NULL) {
 		session_free(c);
@@ -96,10 +105,15 @@ session_new(const struct session_env *env, int fd, unsigned long id)
 	net_peer_name(fd, c->peer, sizeof(c->peer));
 	/* Lines are batched by the writer; Nagle would only add delay. */
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (env->cfg->sndbuf > 0)       /* tests: force short writes */
-		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &env->cfg->sndbuf,
-		    sizeof(env->cfg->sndbuf));
-	c->idle_deadline = session_now_ms() + env->cfg->idle_timeout * 1000LL;
+	if (cfg->sndbuf > 0) {          /* tests: force short writes */
+		int size = (int)cfg->sndbuf;
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	}
+	int64_t now = session_now_ms();
+	c->idle_deadline = now + cfg->idle_timeout * 1000LL;
+	if (cfg->login_timeout > 0)
+		c->login_deadline = now + cfg->login_timeout * 1000LL;
+	flood_init(&c->flood, cfg->flood_burst, cfg->flood_rate, now);
 	return c;
 }
 
@@ -157,6 +171,12 @@ session_peer(const struct session *c)
 	return c->peer;
 }
 
+const struct net_addr_key *
+session_addr(const struct session *c)
+{
+	return &c->addr;
+}
+
 /* ---- The reader -------------------------------------------------------- */
 
 /* The fd is closed last, after the server has been told: by the time the
@@ -172,8 +192,7 @@ session_reader_main(void *arg)
 	/* The welcome is queued here, once both threads exist, so a client
 	 * refused for want of threads hears only the refusal. Nothing else
 	 * reaches a queue before login, so it is still the first line. */
-	enum end_reason why = session_reply(c, "INFO welcome to hubchat; log "
-	    "in with LOGIN <name> (or just type your name)");
+	enum end_reason why = session_send(c, msg_ref(c->env->welcome));
 	session_end(c, why != END_NONE ? why : session_read_loop(c));
 	log_trace("thread rd/%lu exits; the accept loop joins it", c->id);
 	c->env->finished(c, c->env->finished_arg);
@@ -198,9 +217,10 @@ session_read_loop(struct session *c)
 	return why;
 }
 
-/* Handles every complete line the transport holds. Broadcasts among them
- * are delivered in batches (cmd_flush), all before this returns: a burst
- * of lines from one read costs one hub call, not one each. */
+/* Handles every complete line the transport holds, each when it may run
+ * (session_may_run). Broadcasts among them are delivered in batches
+ * (cmd_flush), all before this returns: a burst of lines from one read
+ * costs one hub call, not one each. */
 static enum end_reason
 session_handle_buffered(struct session *c)
 {
@@ -211,10 +231,11 @@ session_handle_buffered(struct session *c)
 
 	while (why == END_NONE &&
 	    (ev = transport_next(c->wire, &line, &len)) != TRANSPORT_NEED_MORE) {
-		if ((why = session_why(c, END_NONE)) != END_NONE)
-			break;          /* cut off: its lines are not run */
+		if ((why = session_may_run(c)) != END_NONE)
+			break;          /* the line is not run */
 		c->idle_deadline = session_now_ms() +
 		    c->env->cfg->idle_timeout * 1000LL;
+		flood_charge(&c->flood, 1);
 		if (ev == TRANSPORT_TOO_LONG)
 			why = session_reply(c, "ERR line-too-long");
 		else
@@ -224,9 +245,85 @@ session_handle_buffered(struct session *c)
 	return why;
 }
 
+/* Before each line: END_NONE when it may run now, else why the session
+ * ends instead. The server stopping is checked here, not only while the
+ * reader waits, so a client with a backlog of buffered lines cannot hold
+ * up shutdown; so are an eviction and the login deadline. A client over
+ * its flood budget is made to wait (session_throttle). */
+static enum end_reason
+session_may_run(struct session *c)
+{
+	if (atomic_load(c->env->stopping))
+		return END_SHUTDOWN;
+	enum end_reason why = session_why(c, END_NONE);
+	if (why != END_NONE)
+		return why;
+	if (c->member == NULL && c->login_deadline != 0 &&
+	    session_now_ms() >= c->login_deadline)
+		return END_LOGIN;
+	if (flood_wait_ms(&c->flood, session_now_ms()) > 0) {
+		cmd_flush(c);   /* what was read before goes out first */
+		return session_throttle(c);
+	}
+	return END_NONE;
+}
+
+/*
+ * Waits until the flood budget allows the next line, reading nothing
+ * meanwhile: the client's bytes stay in the kernel and TCP pushes back on
+ * the flooder alone. Returns END_NONE then, or why the session must end:
+ * the server stopping, or the socket shut down by an eviction or a failed
+ * write (POLLRDHUP; a client that merely half-closed its side is not an
+ * ending, and is not watched for the rest of this wait).
+ */
+static enum end_reason
+session_throttle(struct session *c)
+{
+	struct pollfd pf[2] = {
+		{ .fd = c->env->stop_fd, .events = POLLIN },
+		{ .fd = c->fd, .events = POLLRDHUP },
+	};
+	int64_t wait;
+
+	while ((wait = flood_wait_ms(&c->flood, session_now_ms())) > 0) {
+		if (poll(pf, 2, (int)wait) < 0 && errno != EINTR) {
+			c->read_errno = errno;
+			return END_ERROR;
+		}
+		if (pf[0].revents != 0 || atomic_load(c->env->stopping))
+			return END_SHUTDOWN;
+		enum end_reason why = session_why(c, END_NONE);
+		if (why != END_NONE)
+			return why;
+		if (pf[1].revents != 0)
+			pf[1].fd = -1;
+	}
+	return END_NONE;
+}
+
+/* The reader's next deadline in *at (ms on CLOCK_MONOTONIC), and what
+ * passing it means: END_IDLE or END_LOGIN, whichever comes first; END_NONE
+ * when there is none. */
+static enum end_reason
+session_deadline(struct session *c, int64_t *at)
+{
+	enum end_reason why = END_NONE;
+
+	if (c->env->cfg->idle_timeout > 0) {
+		*at = c->idle_deadline;
+		why = END_IDLE;
+	}
+	if (c->member == NULL && c->login_deadline != 0 &&
+	    (why == END_NONE || c->login_deadline < *at)) {
+		*at = c->login_deadline;
+		why = END_LOGIN;
+	}
+	return why;
+}
+
 /* Waits until the socket has bytes (or EOF) to read; END_NONE then, or
- * END_IDLE when the idle deadline passes, or END_SHUTDOWN when the server
- * stops. */
+ * END_IDLE when the idle deadline passes, END_LOGIN when the login
+ * deadline does, or END_SHUTDOWN when the server stops. */
 static enum end_reason
 session_wait_input(struct session *c)
 {
@@ -236,14 +333,14 @@ session_wait_input(struct session *c)
 	};
 
 	for (;;) {
-		int timeout = -1;
-		if (c->env->cfg->idle_timeout > 0) {
-			int64_t left = c->idle_deadline - session_now_ms();
+		int64_t at = 0, left = -1;
+		enum end_reason at_deadline = session_deadline(c, &at);
+		if (at_deadline != END_NONE) {
+			left = at - session_now_ms();
 			if (left <= 0)
-				return END_IDLE;
-			timeout = (int)left;
+				return at_deadline;
 		}
-		if (poll(pf, 2, timeout) < 0 && errno != EINTR) {
+		if (poll(pf, 2, (int)left) < 0 && errno != EINTR) {
 			c->read_errno = errno;
 			return END_ERROR;
 		}
@@ -329,20 +426,47 @@ session_end(struct session *c, enum end_reason why)
 	session_join_writer(c);
 }
 
+/* For a slow consumer's [DISCONNECT] line: what its queue held when a
+ * push was refused, and the limit that refused it, e.g. "pending=812
+ * lines/1048100 bytes limit=hard:1048576". */
+static void
+session_overflow_text(struct session *c, char *out, size_t outsz)
+{
+	const struct config *cfg = c->env->cfg;
+	struct queue_usage u;
+
+	if (!queue_refusal(c->out, &u)) {
+		snprintf(out, outsz, "%s", "");
+		return;
+	}
+	int n = snprintf(out, outsz, " pending=%zu lines/%zu bytes limit=",
+	    u.lines, u.bytes);
+	if (u.limit == 's')
+		snprintf(out + n, outsz - (size_t)n, "soft:%zu for %d s",
+		    cfg->queue_soft, cfg->queue_soft_sec);
+	else if (u.limit == 'h')
+		snprintf(out + n, outsz - (size_t)n, "hard:%zu",
+		    cfg->queue_hard);
+	else
+		snprintf(out + n, outsz - (size_t)n, "no-memory");
+}
+
 static void
 session_log_end(struct session *c, enum end_reason why)
 {
 	int err = why == END_ERROR ? c->read_errno : 0;
+	char detail[128] = "";
 
-	if (why == END_SLOW)
-		log_trace("evicted id=%lu: its queue of %zu lines was full; "
-		    "rd/%lu was woken by shutdown(SHUT_RD)", c->id,
-		    c->env->cfg->queue_cap, c->id);
+	if (why == END_SLOW) {
+		session_overflow_text(c, detail, sizeof(detail));
+		log_trace("evicted id=%lu: its queue was over its limit; "
+		    "rd/%lu was woken by shutdown(SHUT_RD)", c->id, c->id);
+	}
 	if (err == 0 && why == END_ERROR)
 		err = atomic_load(&c->write_errno);
-	log_event(LOG_DISCONNECT, "id=%lu user=%s reason=%s%s%s", c->id,
+	log_event(LOG_DISCONNECT, "id=%lu user=%s reason=%s%s%s%s", c->id,
 	    c->member ? hub_member_name(c->member) : "-",
-	    session_endings[why].log, err ? " error=" : "",
+	    session_endings[why].log, detail, err ? " error=" : "",
 	    err ? strerror(err) : "");
 }
 

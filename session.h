@@ -25,9 +25,13 @@
 #define HUBCHAT_SESSION_H
 
 #include <pthread.h>
+#include <stdatomic.h>
+
+#include "net.h"        /* struct net_addr_key */
 
 struct config;
 struct hub;
+struct msg;
 struct session;
 
 /* Called by a session's reader as its last act, just before it closes the
@@ -42,15 +46,22 @@ struct session_env {
 	struct hub *hub;
 	const struct config *cfg;
 	int stop_fd;                    /* readable once the server stops */
+	const atomic_bool *stopping;    /* true once the server stops: the
+	                                   reader checks it between lines */
 	const pthread_attr_t *thread_attr;  /* for both threads */
+	struct msg *welcome;            /* every session's first line, made
+	                                   once: a connection never goes
+	                                   without it for want of memory */
 	session_done_fn *finished;
 	void *finished_arg;
 };
 
 /* A session for the connected socket fd, numbered id (for logs and thread
- * names). Starts no thread. NULL when memory runs out. */
+ * names), from the address whose key is addr (kept for the server, which
+ * counts connections per address). Starts no thread. NULL when memory runs
+ * out. */
 struct session *session_new(const struct session_env *env, int fd,
-    unsigned long id);
+    unsigned long id, const struct net_addr_key *addr);
 
 /* Starts the writer, then the reader. 0, or -1 (logged) with no thread
  * left running; then the caller still owns fd and the session. */
@@ -68,5 +79,8 @@ unsigned long session_id(const struct session *s);
 
 /* The client's address, "ip:port", fixed at session_new. */
 const char *session_peer(const struct session *s);
+
+/* The key given to session_new. */
+const struct net_addr_key *session_addr(const struct session *s);
 
 #endif

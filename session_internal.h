@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "flood.h"
 #include "session.h"
 
 struct hub_member;
@@ -30,6 +31,7 @@ enum end_reason {
 	END_IDLE,       /* no complete line within the idle timeout */
 	END_SLOW,       /* its queue overflowed: a slow consumer */
 	END_SHUTDOWN,   /* the server is stopping */
+	END_LOGIN,      /* not logged in within the login timeout */
 };
 
 /* One client. Fields marked "reader only" are touched by the reader thread
@@ -39,10 +41,13 @@ struct session {
 	unsigned long id;
 	int fd;                     /* closed by the reader, last */
 	char peer[64];              /* const after session_new */
+	struct net_addr_key addr;   /* const after session_new */
 	struct queue *out;          /* the writer drains it */
 	struct transport *wire;     /* recv/next: reader; send: writer */
 	struct hub_member *member;  /* reader only; NULL until logged in */
 	int64_t idle_deadline;      /* reader only; ms on CLOCK_MONOTONIC */
+	int64_t login_deadline;     /* reader only; likewise; 0 = none */
+	struct flood flood;         /* reader only */
 	struct msg *batch[SESSION_BATCH]; /* reader only: broadcasts read but
 	                               not yet delivered; empty whenever
 	                               cmd_flush has run */

@@ -77,7 +77,7 @@ transport_lines_new(void)
 	if (lt == NULL)
 		return NULL;
 	lt->base.ops = &line_ops;
-	if ((lt->in = framer_new()) == NULL) {
+	if ((lt->in = framer_new(PROTO_MAX_LINE)) == NULL) {
 		free(lt);
 		return NULL;
 	}

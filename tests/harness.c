@@ -104,6 +104,37 @@ server_log_wait(struct server *s, const char *text, int ms)
 	return server_log_wait_count(s, text, 1, ms);
 }
 
+/* The "Threads:" field of /proc/<pid>/status, or -1. */
+static int
+server_threads(pid_t pid)
+{
+	char path[64], line[256];
+	int n = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, "Threads:", 8) == 0)
+			n = atoi(line + 8);
+	fclose(f);
+	return n;
+}
+
+bool
+server_wait_threads(struct server *s, int n, int ms)
+{
+	long long deadline = now_ms() + ms;
+
+	while (server_threads(s->pid) != n) {
+		if (now_ms() > deadline)
+			return false;
+		poll(NULL, 0, 5);       /* /proc has nothing to wait on */
+	}
+	return true;
+}
+
 int
 server_log_count(struct server *s, const char *text)
 {
@@ -152,6 +183,12 @@ server_spawn(struct server *s, int nofile, int as_mib, va_list ap)
 		dup2(logfd, STDERR_FILENO);
 		child_limit(RLIMIT_NOFILE, (rlim_t)nofile);
 		child_limit(RLIMIT_AS, (rlim_t)as_mib << 20);
+		/* glibc keeps the stacks of joined threads for reuse, so under
+		 * an address-space limit a finished session's stack would
+		 * never be given back to malloc: keep none. */
+		if (as_mib != 0)
+			setenv("GLIBC_TUNABLES",
+			    "glibc.pthread.stack_cache_size=0", 1);
 		execv(argv[0], argv);
 		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
@@ -368,6 +405,26 @@ conn_expect(struct conn *c, const char *want)
 	cr_assert(conn_read_line(c, line, sizeof(line), WAIT_MS),
 	    "expected \"%s\", got nothing", want);
 	cr_assert_str_eq(line, want);
+}
+
+bool
+line_is_err(const char *line, const char *code)
+{
+	size_t n = strlen(code);
+
+	return strncmp(line, "ERR ", 4) == 0 && strncmp(line + 4, code, n) == 0 &&
+	    (line[4 + n] == '\0' || line[4 + n] == ' ');
+}
+
+void
+conn_expect_err(struct conn *c, const char *code)
+{
+	char line[8192];
+
+	cr_assert(conn_read_line(c, line, sizeof(line), WAIT_MS),
+	    "expected \"ERR %s\", got nothing", code);
+	cr_assert(line_is_err(line, code), "expected \"ERR %s ...\", got \"%s\"",
+	    code, line);
 }
 
 void

@@ -41,6 +41,10 @@ int server_stop(struct server *s, int sig, int ms);
 bool server_log_wait(struct server *s, const char *text, int ms);
 /* Waits until the log holds at least n occurrences of text. */
 bool server_log_wait_count(struct server *s, const char *text, int n, int ms);
+/* Waits until the server process has exactly n threads (its main thread
+ * and two per session): proof that finished sessions were joined and their
+ * stacks given back. False on timeout. */
+bool server_wait_threads(struct server *s, int n, int ms);
 /* Counts occurrences of text in the log. */
 int server_log_count(struct server *s, const char *text);
 
@@ -80,6 +84,12 @@ bool conn_try_send(struct conn *c, const char *fmt, ...)
 bool conn_read_line(struct conn *c, char *out, size_t outsz, int ms);
 /* Reads one line and asserts it equals want. */
 void conn_expect(struct conn *c, const char *want);
+/* True when line is the error code: "ERR <code>", alone or followed by a
+ * space and words for people (clients key on the code; docs/PROTOCOL.md).
+ * code may hold more than the code itself ("no-such-user zed"). */
+bool line_is_err(const char *line, const char *code);
+/* Reads one line and asserts line_is_err(line, code). */
+void conn_expect_err(struct conn *c, const char *code);
 /* Reads lines until one equals want, skipping others; fails at EOF or
  * timeout. For lines whose place among unrelated notices is a race. */
 void conn_expect_eventually(struct conn *c, const char *want);

@@ -34,7 +34,8 @@ Test(faults, short_writes_still_deliver_every_byte_in_order, .timeout = 60)
 {
 	struct server srv;
 	/* A 4 KiB send buffer: each 64-line writev goes out in pieces. */
-	server_start(&srv, "--sndbuf", "4096", "--queue", "100000", "-q", NULL);
+	server_start(&srv, "--sndbuf", "4096", "--queue-hard", "1G", "--queue-soft", "0", "--flood-rate", "0",
+	    "-q", NULL);
 	struct conn *rx = conn_login(srv.port, "rx");
 	struct conn *tx = conn_login(srv.port, "tx");
 	char line[1100], got[1200], want[1200];
@@ -60,7 +61,7 @@ Test(faults, short_writes_still_deliver_every_byte_in_order, .timeout = 60)
 Test(faults, reset_in_the_middle_of_a_write_harms_nobody, .timeout = 60)
 {
 	struct server srv;
-	server_start(&srv, "--queue", "100000", "-q", NULL);
+	server_start(&srv, "--queue-hard", "1G", "--queue-soft", "0", "--flood-rate", "0", "-q", NULL);
 	struct conn *victim = conn_login(srv.port, "victim");
 	struct conn *tx = conn_login(srv.port, "tx");
 	struct conn *other = conn_login(srv.port, "other");
@@ -105,7 +106,7 @@ Test(faults, slow_loris_connections_are_closed_and_others_see_no_delay,
     .timeout = 60)
 {
 	struct server srv;
-	server_start(&srv, "--idle-timeout", "2", "-q", NULL);
+	server_start(&srv, "--idle-timeout", "2", "--max-per-addr", "0", "-q", NULL);
 	struct conn *loris[LORIS];
 	long long start = now_ms(), worst = 0;
 	int open = LORIS;
@@ -201,7 +202,7 @@ Test(faults, a_flood_does_not_starve_other_clients, .timeout = 60)
 {
 	struct server srv;
 	/* a does not read, and must not be cut off while the flood passes */
-	server_start(&srv, "--queue", "1000000", "-q", NULL);
+	server_start(&srv, "--queue-hard", "1G", "--queue-soft", "0", "--flood-rate", "0", "-q", NULL);
 	struct conn *flooder = conn_login(srv.port, "flooder");
 	struct conn *a = conn_login(srv.port, "a");
 	struct drainer b = { .c = conn_login(srv.port, "b") };
@@ -272,7 +273,7 @@ Test(faults, sigterm_with_200_clients_talking_exits_cleanly_in_time,
     .timeout = 60)
 {
 	struct server srv;
-	server_start(&srv, "-q", NULL);
+	server_start(&srv, "--max-per-addr", "0", "--flood-rate", "0", "-q", NULL);
 	static struct load l;
 	pthread_t t;
 

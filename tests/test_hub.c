@@ -33,10 +33,16 @@ kick(void *arg)
 	atomic_fetch_add(&mb->kicked, 1);
 }
 
+/* The tests' lines are short: "MSG alice m0" is 12 bytes and a LF. */
+#define SHORT_LINE (13 + QUEUE_LINE_COST)
+
+/* Logs name in with a queue that holds cap short lines. */
 static void
 join(struct hub *h, struct member *mb, const char *name, size_t cap)
 {
-	mb->q = queue_new(cap);
+	struct queue_limits lim = { .hard = cap * SHORT_LINE };
+
+	mb->q = queue_new(&lim);
 	atomic_init(&mb->kicked, 0);
 	cr_assert_eq(hub_join(h, name, mb->q, kick, mb, &mb->m), HUB_OK,
 	    "join %s", name);
@@ -140,7 +146,8 @@ Test(hub, names_are_unique_ignoring_case_and_freed_on_leave)
 {
 	struct hub *h = hub_new(ANNOUNCE_ALL);
 	struct member a, b;
-	struct queue *q = queue_new(4);
+	struct queue_limits lim = { .hard = 4 * SHORT_LINE };
+	struct queue *q = queue_new(&lim);
 	struct hub_member *m;
 
 	join(h, &a, "alice", 16);

@@ -18,7 +18,7 @@ TestSuite(text, .fini = harness_leak_check);
 static int
 frame(const char *data, size_t len, size_t chunk, char out[][2048], int max)
 {
-	struct framer *f = framer_new();
+	struct framer *f = framer_new(PROTO_MAX_LINE);
 	int n = 0;
 
 	cr_assert_not_null(f);

@@ -3,6 +3,7 @@
  * and by close, drain after close, abort, and many producers at once.
  */
 #include <criterion/criterion.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -16,6 +17,18 @@
 
 /* In-process: each test checks for leaks at its end (harness.h). */
 TestSuite(queue, .fini = harness_leak_check);
+
+/* A queue whose hard limit holds exactly n lines of len bytes each (LF
+ * included), and no soft limit. */
+static struct queue *
+queue_for(size_t n, size_t len)
+{
+	struct queue_limits lim = { .hard = n * (len + QUEUE_LINE_COST) };
+	struct queue *q = queue_new(&lim);
+
+	cr_assert_not_null(q);
+	return q;
+}
 
 static enum queue_status
 push_text(struct queue *q, const char *text)
@@ -31,7 +44,7 @@ static void
 pop_expect(struct queue *q, const char *want)
 {
 	struct msg *m;
-	char line[256];
+	char line[2048];
 
 	cr_assert_eq(queue_pop(q, &m, 1), 1);
 	snprintf(line, sizeof(line), "%s\n", want);
@@ -41,7 +54,7 @@ pop_expect(struct queue *q, const char *want)
 
 Test(queue, keeps_order_and_batches)
 {
-	struct queue *q = queue_new(8);
+	struct queue *q = queue_for(8, 3);
 	struct msg *batch[8];
 
 	for (int i = 0; i < 5; i++) {
@@ -64,7 +77,7 @@ Test(queue, keeps_order_and_batches)
 
 Test(queue, full_is_reported_and_nothing_is_lost)
 {
-	struct queue *q = queue_new(3);
+	struct queue *q = queue_for(3, 2);
 
 	cr_assert_eq(push_text(q, "a"), QUEUE_OK);
 	cr_assert_eq(push_text(q, "b"), QUEUE_OK);
@@ -118,7 +131,7 @@ start_popper(struct popper *p, pthread_t *t)
 
 Test(queue, blocking_pop_is_woken_by_push, .timeout = 10)
 {
-	struct popper p = { .q = queue_new(4) };
+	struct popper p = { .q = queue_for(4, 64) };
 	pthread_t t;
 
 	start_popper(&p, &t);
@@ -131,7 +144,7 @@ Test(queue, blocking_pop_is_woken_by_push, .timeout = 10)
 
 Test(queue, blocking_pop_is_woken_by_close, .timeout = 10)
 {
-	struct popper p = { .q = queue_new(4) };
+	struct popper p = { .q = queue_for(4, 64) };
 	pthread_t t;
 
 	start_popper(&p, &t);
@@ -143,7 +156,7 @@ Test(queue, blocking_pop_is_woken_by_close, .timeout = 10)
 
 Test(queue, close_lets_the_consumer_drain, .timeout = 10)
 {
-	struct queue *q = queue_new(4);
+	struct queue *q = queue_for(4, 64);
 	struct msg *m;
 
 	push_text(q, "one");
@@ -160,7 +173,7 @@ Test(queue, close_lets_the_consumer_drain, .timeout = 10)
 
 Test(queue, abort_replaces_backlog_with_final_line, .timeout = 10)
 {
-	struct queue *q = queue_new(4);
+	struct queue *q = queue_for(4, 64);
 	struct msg *final = msg_printf("ERR slow-consumer");
 	struct msg *m;
 
@@ -199,7 +212,7 @@ produce(void *arg)
 
 Test(queue, many_producers_one_consumer_lose_nothing, .timeout = 30)
 {
-	struct queue *q = queue_new(64);
+	struct queue *q = queue_for(64, 16);
 	struct producer prod[PRODUCERS];
 	pthread_t t[PRODUCERS];
 	int next[PRODUCERS] = { 0 };
@@ -260,7 +273,7 @@ start_waiter(struct waiter *w, pthread_t *t)
 
 Test(queue, push_wait_waits_for_room_and_is_woken_by_pop, .timeout = 10)
 {
-	struct waiter w = { .q = queue_new(1) };
+	struct waiter w = { .q = queue_for(1, 6) };   /* "first" */
 	pthread_t t;
 
 	push_text(w.q, "first");
@@ -274,7 +287,7 @@ Test(queue, push_wait_waits_for_room_and_is_woken_by_pop, .timeout = 10)
 
 Test(queue, push_wait_is_woken_by_close, .timeout = 10)
 {
-	struct waiter w = { .q = queue_new(1) };
+	struct waiter w = { .q = queue_for(1, 6) };   /* "first" */
 	pthread_t t;
 
 	push_text(w.q, "first");
@@ -287,7 +300,9 @@ Test(queue, push_wait_is_woken_by_close, .timeout = 10)
 
 Test(queue, push_many_is_all_or_nothing_and_keeps_order)
 {
-	struct queue *q = queue_new(4);
+	struct queue_limits lim = { .hard = (6 + QUEUE_LINE_COST) +
+	    3 * (3 + QUEUE_LINE_COST) };          /* "first", then 3 of "bN" */
+	struct queue *q = queue_new(&lim);
 	struct msg *m[5];
 
 	for (int i = 0; i < 5; i++)
@@ -311,25 +326,25 @@ Test(queue, push_many_is_all_or_nothing_and_keeps_order)
  * msg is not at the start of the ring: order and the bound hold. */
 Test(queue, grows_past_its_first_ring_keeping_order_and_bound)
 {
-	struct queue *q = queue_new(100);
+	struct queue *q = queue_for(100, 5);        /* "m%03d" */
 	char text[16];
 	int next_in = 0, next_out = 0;
 
 	for (; next_in < 10; next_in++) {
-		snprintf(text, sizeof(text), "m%d", next_in);
+		snprintf(text, sizeof(text), "m%03d", next_in);
 		cr_assert_eq(push_text(q, text), QUEUE_OK);
 	}
 	for (; next_out < 7; next_out++) {           /* head moves on */
-		snprintf(text, sizeof(text), "m%d", next_out);
+		snprintf(text, sizeof(text), "m%03d", next_out);
 		pop_expect(q, text);
 	}
 	while (queue_len(q) < 100) {                /* grows, wrapped */
-		snprintf(text, sizeof(text), "m%d", next_in++);
+		snprintf(text, sizeof(text), "m%03d", next_in++);
 		cr_assert_eq(push_text(q, text), QUEUE_OK);
 	}
-	cr_assert_eq(push_text(q, "over"), QUEUE_FULL);
+	cr_assert_eq(push_text(q, "m"), QUEUE_FULL);
 	for (; next_out < next_in; next_out++) {
-		snprintf(text, sizeof(text), "m%d", next_out);
+		snprintf(text, sizeof(text), "m%03d", next_out);
 		pop_expect(q, text);
 	}
 	cr_assert_eq(queue_len(q), 0);
@@ -340,7 +355,7 @@ Test(queue, grows_past_its_first_ring_keeping_order_and_bound)
  * wake-up is listed however many pushes, and queue_wake_all delivers it. */
 Test(queue, deferred_wake_up_is_listed_once_and_delivered, .timeout = 10)
 {
-	struct popper p = { .q = queue_new(4) };
+	struct popper p = { .q = queue_for(4, 64) };
 	struct queue_wakes later = { 0 };
 	struct msg *m = msg_printf("later");
 	pthread_t t;
@@ -366,7 +381,7 @@ Test(queue, deferred_wake_up_is_listed_once_and_delivered, .timeout = 10)
  * would see a leak or a use after free here). */
 Test(queue, a_listed_wake_up_outlives_the_owners_free)
 {
-	struct queue *q = queue_new(4);
+	struct queue *q = queue_for(4, 64);
 	struct queue_wakes later = { 0 };
 	struct msg *m = msg_printf("x");
 
@@ -374,4 +389,61 @@ Test(queue, a_listed_wake_up_outlives_the_owners_free)
 	queue_free(q);
 	queue_wake_all(&later);
 	msg_unref(m);
+}
+
+/* The bound is in bytes: one big line takes the room of many small ones,
+ * a flood of tiny lines is bounded by QUEUE_LINE_COST each, and the first
+ * refusal is recorded with what the queue held. */
+Test(queue, the_hard_limit_counts_bytes_and_the_refusal_is_recorded)
+{
+	struct queue_limits lim = { .hard = 1000 };
+	struct queue *q = queue_new(&lim);
+	static char big[900];
+	struct queue_usage u;
+
+	memset(big, 'x', sizeof(big) - 1);              /* 899 + LF = 900 */
+	cr_assert(!queue_refusal(q, &u));
+	cr_assert_eq(push_text(q, big), QUEUE_OK);      /* 932 counted */
+	cr_assert_eq(push_text(q, "a fifty-byte line, or thereabouts, "
+	    "to overflow"), QUEUE_FULL);
+	cr_assert(queue_refusal(q, &u));
+	cr_assert_eq(u.lines, 1);
+	cr_assert_eq(u.bytes, 900 + QUEUE_LINE_COST);
+	cr_assert_eq(u.limit, 'h');
+	cr_assert_eq(push_text(q, "a"), QUEUE_OK);      /* 34 more fit */
+	pop_expect(q, big);
+	pop_expect(q, "a");
+	int tiny = 0;
+	while (push_text(q, "") == QUEUE_OK)            /* LF alone: 33 */
+		tiny++;
+	cr_assert_eq(tiny, 1000 / (1 + QUEUE_LINE_COST));
+	queue_usage(q, &u);
+	cr_assert_eq(u.lines, (size_t)tiny);
+	queue_free(q);
+}
+
+/* Above the soft limit, a queue is allowed soft_ms: pushes go on for that
+ * long and are refused after it (a reader that stopped). Going back under
+ * the soft limit starts the clock again (a reader briefly behind). */
+Test(queue, the_soft_limit_allows_a_grace_period, .timeout = 10)
+{
+	struct queue_limits lim = { .hard = 100000, .soft = 200,
+	    .soft_ms = 100 };
+	struct queue *q = queue_new(&lim);
+	static char line[180];
+	struct queue_usage u;
+
+	memset(line, 'y', sizeof(line) - 1);
+	cr_assert_eq(push_text(q, line), QUEUE_OK);     /* 212: above */
+	cr_assert_eq(push_text(q, line), QUEUE_OK);     /* within grace */
+	pop_expect(q, line);
+	pop_expect(q, line);                            /* under: clock off */
+	poll(NULL, 0, 150);                             /* the grace, over */
+	cr_assert_eq(push_text(q, line), QUEUE_OK);     /* a new clock */
+	poll(NULL, 0, 150);                             /* it runs out */
+	cr_assert_eq(push_text(q, "z"), QUEUE_FULL);
+	cr_assert(queue_refusal(q, &u));
+	cr_assert_eq(u.limit, 's');
+	cr_assert_eq(u.lines, 1);
+	queue_free(q);
 }

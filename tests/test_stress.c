@@ -134,7 +134,8 @@ Test(stress, racing_sessions_then_shutdown_under_traffic, .timeout = 120)
 	struct listener l[LISTENERS];
 	pthread_t ts[SENDERS], tl[LISTENERS];
 
-	server_start(&srv, "-q", "--queue", "100000", NULL);
+	server_start(&srv, "-q", "--queue-hard", "1G", "--queue-soft", "0", "--flood-rate", "0", "--max-per-addr", "0",
+	    NULL);
 	memset(l, 0, sizeof(l));
 	for (int i = 0; i < LISTENERS; i++) {
 		char name[24];

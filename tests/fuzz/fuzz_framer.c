@@ -33,7 +33,7 @@ fnv1a(const char *s, size_t n)
 static void
 frame(const uint8_t *data, size_t size, uint32_t seed, struct events *ev)
 {
-	struct framer *f = framer_new();
+	struct framer *f = framer_new(PROTO_MAX_LINE);
 	size_t off = 0;
 
 	ev->n = 0;
