@@ -202,6 +202,21 @@ proto_text_ok(const char *s, size_t len)
 	return true;
 }
 
+bool
+proto_utf8_ok(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (len > 0) {
+		size_t n = utf8_seq(p, len);
+		if (n == 0)
+			return false;
+		p += n;
+		len -= n;
+	}
+	return true;
+}
+
 static bool
 is_alpha(char c)
 {

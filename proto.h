@@ -75,6 +75,11 @@ void proto_parse(char *line, struct command *cmd);
  * points past U+10FFFF) with no byte below 0x20 but TAB, and no 0x7F. */
 bool proto_text_ok(const char *s, size_t len);
 
+/* True when s[0..len) is valid UTF-8 by the same rules, control bytes
+ * allowed: the check a transport that promises UTF-8 (WebSocket text)
+ * makes before the text rules above are applied to each line. */
+bool proto_utf8_ok(const char *s, size_t len);
+
 /* True when name is 1-32 ASCII letters, digits, '_' or '-', starting with a
  * letter, and is not a verb in any letter case. */
 bool proto_name_ok(const char *name);
