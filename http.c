@@ -76,7 +76,8 @@ http_trim(const char *s, size_t *n)
 
 /* Scans buf[0..len) (at most HTTP_MAX_HEAD bytes of it) and sets *line_end
  * and *head_end to just past the request line's and the head's CRLF, or 0
- * when not there yet. Returns 0, or 400 for a bare CR or LF. */
+ * when not there yet. Returns 0, or 400 for a bare CR or LF; *line_end is
+ * still set when the bad byte came after the request line. */
 static int
 http_scan(const char *buf, size_t len, size_t *line_end, size_t *head_end)
 {
@@ -379,12 +380,16 @@ http_parse(const char *buf, size_t len, struct http_request *req)
 	size_t line_end, head_end;
 	int status;
 
+	/* Errors are reported in the order their bytes arrive, so that a
+	 * caller parsing as data comes in gets the same answer whatever the
+	 * reads were: a bad request line wins over a bare CR or LF after it. */
 	memset(req, 0, sizeof(*req));
-	if ((status = http_scan(buf, len, &line_end, &head_end)) != 0)
-		return http_refuse(req, status);
+	int scanned = http_scan(buf, len, &line_end, &head_end);
 	if (line_end > 0 &&
 	    (status = http_request_line(buf, line_end - 2, req)) != 0)
 		return http_refuse(req, status);
+	if (scanned != 0)
+		return http_refuse(req, scanned);
 	if (head_end == 0)
 		return len >= HTTP_MAX_HEAD ? http_refuse(req, 431) :
 		    HTTP_INCOMPLETE;

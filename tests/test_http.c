@@ -139,6 +139,16 @@ Test(http, other_versions_505)
 	cr_assert_eq(verdict("GET / HTTP/3.1\r\nHost: x\r\n\r\n"), 505);
 }
 
+Test(http, errors_in_stream_order)
+{
+	/* The request line is refused once whole; a bare CR after it does not
+	 * change that answer, nor does a bad header line before the end. */
+	cr_assert_eq(verdict("GET / HTTP/2.1\r\n"), 505);
+	cr_assert_eq(verdict("GET / HTTP/2.1\r\nX: \r1\n\r\n"), 505);
+	cr_assert_eq(verdict("GET / HTTP/1.1\r\nBad line\r\n"), 1);
+	cr_assert_eq(verdict("GET / HTTP/1.1\r\nBad line\r\n\r\n"), 400);
+}
+
 Test(http, line_endings_400)
 {
 	cr_assert_eq(verdict("GET / HTTP/1.1\n"), 400);              /* bare LF */
