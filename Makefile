@@ -83,8 +83,9 @@ test: server client peer tests/run-tests
 sanitize: tests/run-tests
 	sh tests/sanitize.sh
 
-# libFuzzer targets for the framer, the parser and the text rule, each run
-# for FUZZ_SECONDS (tests/fuzz/run.sh; needs clang).
+# libFuzzer targets for the framer, the parser, the text rule, the WebSocket
+# frame parser and the HTTP head parser, each run for FUZZ_SECONDS
+# (tests/fuzz/run.sh; needs clang).
 FUZZ_SECONDS ?= 60
 fuzz:
 	sh tests/fuzz/run.sh $(FUZZ_SECONDS)
