@@ -25,7 +25,7 @@ CLIENT  = client.o term.o proto.o net.o
 PEER    = peer.o term.o msg.o queue.o proto.o net.o writer.o
 # The web listener's codecs (HTTP head, WebSocket frames); tested, not yet
 # linked into the server.
-WEB     = sha1.o base64.o ws.o http.o
+WEB     = sha1.o base64.o ws.o http.o http_response.o
 TESTS   = tests/test_queue.o tests/test_hub.o tests/test_proto.o \
           tests/test_server.o tests/test_policies.o tests/test_client.o \
           tests/test_peer.o tests/test_stress.o tests/test_faults.o \

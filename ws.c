@@ -113,7 +113,7 @@ struct ws_parser {
 struct ws_parser *
 ws_parser_new(size_t max)
 {
-	if (max > SIZE_MAX / 2)
+	if (max > SIZE_MAX / 2)     /* the size below would overflow */
 		return NULL;
 	struct ws_parser *p = calloc(1, sizeof(*p) + max + 1);
 	if (p != NULL)

@@ -17,8 +17,11 @@
  *   1003  a binary frame (chat lines are text);
  *   1007  a message or close reason that is not valid UTF-8;
  *   1009  a frame claiming more than WS_MAX_FRAME bytes.
- * Checks run in that order within a header, and the first two bytes are
- * checked before the rest of the header arrives.
+ * The first two bytes of a header (bits, mask flag, opcode, short length)
+ * are checked as soon as they arrive, so a bad frame is refused without
+ * waiting for the rest; the extended length is checked next. Lengths must
+ * be in their shortest form because RFC 6455 section 5.2 says senders MUST
+ * do so, and every browser does.
  *
  * Memory is bounded: a fixed input buffer, one control payload and one
  * message of at most max bytes. A message longer than max (but with no
@@ -97,7 +100,8 @@ struct ws_event {
 };
 
 /* Returns an empty parser whose messages may hold max bytes, or NULL when
- * memory runs out. The caller frees it with ws_parser_free. */
+ * memory runs out. It takes about 4.2 KiB plus max bytes, all allocated
+ * here and never grown. The caller frees it with ws_parser_free. */
 struct ws_parser *ws_parser_new(size_t max);
 void ws_parser_free(struct ws_parser *p);
 

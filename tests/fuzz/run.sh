@@ -10,6 +10,8 @@ cd "$(dirname "$0")/../.."
 SECONDS_EACH=${1:-60}
 FUZZ_CC=${FUZZ_CC:-clang}
 OUT=build/fuzz
+# Every target links all of these; each uses what it needs.
+SOURCES="proto.c sha1.c base64.c ws.c http.c http_response.c"
 
 if ! command -v "$FUZZ_CC" >/dev/null 2>&1; then
 	echo "fuzz: $FUZZ_CC is missing. Install it: apt-get install -y clang" >&2
@@ -21,8 +23,7 @@ for t in framer parse text ws http; do
 	echo "== fuzz_$t for ${SECONDS_EACH}s"
 	$FUZZ_CC -std=c11 -D_GNU_SOURCE -g -O1 -I. \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		"tests/fuzz/fuzz_$t.c" proto.c sha1.c base64.c ws.c http.c \
-		-o "$OUT/fuzz_$t"
+		"tests/fuzz/fuzz_$t.c" $SOURCES -o "$OUT/fuzz_$t"
 	rm -rf "$OUT/corpus-$t"
 	cp -r "tests/fuzz/corpus/$t" "$OUT/corpus-$t"
 	"$OUT/fuzz_$t" -max_total_time="$SECONDS_EACH" -print_final_stats=1 \
