@@ -170,7 +170,9 @@ static const struct {
 static struct http_span *
 http_field(struct http_request *req, const char *name, size_t n)
 {
-	for (size_t i = 0; i < sizeof(http_fields) / sizeof(http_fields[0]); i++)
+	size_t count = sizeof(http_fields) / sizeof(http_fields[0]);
+
+	for (size_t i = 0; i < count; i++)
 		if (strlen(http_fields[i].name) == n &&
 		    strncasecmp(http_fields[i].name, name, n) == 0)
 			return (struct http_span *)((char *)req +

@@ -65,7 +65,8 @@ http_format(char *out, size_t outsz, const struct http_response *r)
 {
 	struct http_out o = { out, outsz, 0, outsz == 0 };
 
-	assert(http_one_line(r->content_type) && http_one_line(r->cache_control));
+	assert(http_one_line(r->content_type));
+	assert(http_one_line(r->cache_control));
 	assert(r->extra == NULL || r->extra[0] == '\0' ||
 	    (strlen(r->extra) >= 2 &&
 	    strcmp(r->extra + strlen(r->extra) - 2, "\r\n") == 0));

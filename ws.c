@@ -52,7 +52,8 @@ ws_accept_key(const char *key, size_t len, char out[WS_ACCEPT_LEN + 1])
 	sha1_update(&ctx, key, len);
 	sha1_update(&ctx, ws_guid, sizeof(ws_guid) - 1);
 	sha1_final(&ctx, digest);
-	size_t n = base64_encode(digest, sizeof(digest), out, WS_ACCEPT_LEN + 1);
+	size_t n = base64_encode(digest, sizeof(digest), out,
+	    WS_ACCEPT_LEN + 1);
 	assert(n == WS_ACCEPT_LEN);
 }
 
@@ -320,7 +321,8 @@ ws_close_done(struct ws_parser *p, struct ws_event *ev)
 		ev->data = p->ctl;
 		return WS_CLOSE;
 	}
-	unsigned code = (unsigned char)p->ctl[0] << 8 | (unsigned char)p->ctl[1];
+	const unsigned char *c = (const unsigned char *)p->ctl;
+	unsigned code = (unsigned)c[0] << 8 | c[1];
 	if (len == 1 || !ws_close_code_ok(code))
 		return ws_fail(p, ev, WS_CLOSE_PROTOCOL);
 	if (!proto_utf8_ok(p->ctl + 2, len - 2))

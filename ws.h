@@ -58,7 +58,7 @@ enum ws_close_code {
 	WS_CLOSE_GOING_AWAY = 1001,
 	WS_CLOSE_PROTOCOL = 1002,
 	WS_CLOSE_UNSUPPORTED = 1003,
-	WS_CLOSE_NO_STATUS = 1005,   /* reported for an empty close; never sent */
+	WS_CLOSE_NO_STATUS = 1005,   /* an empty close's code; never sent */
 	WS_CLOSE_BAD_DATA = 1007,
 	WS_CLOSE_POLICY = 1008,
 	WS_CLOSE_TOO_BIG = 1009,

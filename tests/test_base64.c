@@ -18,7 +18,8 @@ Test(base64, rfc4648_vectors_both_ways)
 	for (size_t i = 0; i < sizeof(rfc4648) / sizeof(rfc4648[0]); i++) {
 		const char *plain = rfc4648[i][0], *code = rfc4648[i][1];
 		char enc[16], dec[16];
-		size_t n = base64_encode(plain, strlen(plain), enc, sizeof(enc));
+		size_t n = base64_encode(plain, strlen(plain), enc,
+		    sizeof(enc));
 		cr_assert_eq(n, strlen(code));
 		cr_assert_eq(n, BASE64_ENCODED_LEN(strlen(plain)));
 		cr_assert_str_eq(enc, code);

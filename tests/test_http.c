@@ -94,12 +94,12 @@ Test(http, minimal_requests)
 	cr_assert(is(req.method, "HEAD"));
 	cr_assert(is(req.path, "/healthz"));
 	cr_assert(is(req.query, ""));
-	cr_assert_eq(verdict("GET /a%20b/c.js?x=1?y HTTP/1.1\r\nHost: x\r\n\r\n"),
-	    0);
+	cr_assert_eq(verdict("GET /a%20b/c.js?x=1?y HTTP/1.1\r\n"
+	    "Host: x\r\n\r\n"), 0);
 	cr_assert(is(req.path, "/a%20b/c.js"));
 	cr_assert(is(req.query, "x=1?y"));
-	cr_assert_eq(verdict("GET / HTTP/1.1\r\nHost:   x \t\r\nX-Empty:\r\n\r\n"),
-	    0);
+	cr_assert_eq(verdict("GET / HTTP/1.1\r\nHost:   x \t\r\n"
+	    "X-Empty:\r\n\r\n"), 0);
 	cr_assert(is(req.host, "x"));
 }
 
@@ -151,7 +151,7 @@ Test(http, errors_in_stream_order)
 
 Test(http, line_endings_400)
 {
-	cr_assert_eq(verdict("GET / HTTP/1.1\n"), 400);              /* bare LF */
+	cr_assert_eq(verdict("GET / HTTP/1.1\n"), 400);        /* bare LF */
 	cr_assert_eq(verdict("GET / HTTP/1.1\r\nHost: x\n\r\n"), 400);
 	cr_assert_eq(verdict("GET / HTTP/1.1\r\nHost: x\r\n\n"), 400);
 	cr_assert_eq(verdict("GET / HTTP/1.1\rHost: x\r\n\r\n"), 400);
@@ -179,39 +179,46 @@ Test(http, header_lines_400)
 	char head[256];
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		snprintf(head, sizeof(head), "GET / HTTP/1.1\r\n%s\r\n", bad[i]);
+		snprintf(head, sizeof(head), "GET / HTTP/1.1\r\n%s\r\n",
+		    bad[i]);
 		cr_assert_eq(verdict(head), 400, "%s", bad[i]);
 	}
-	static const char nul[] = "GET / HTTP/1.1\r\nHost: x\r\nX: a\0b\r\n\r\n";
+	static const char nul[] =
+	    "GET / HTTP/1.1\r\nHost: x\r\nX: a\0b\r\n\r\n";
 	cr_assert_eq(http_parse(nul, sizeof(nul) - 1, &req), HTTP_BAD);
 	cr_assert_eq(req.status, 400);
 	/* obs-text is allowed in a value. */
-	cr_assert_eq(verdict("GET / HTTP/1.1\r\nHost: x\r\nX: \xc3\xa9\r\n\r\n"),
-	    0);
+	cr_assert_eq(verdict("GET / HTTP/1.1\r\nHost: x\r\n"
+	    "X: \xc3\xa9\r\n\r\n"), 0);
 }
 
 Test(http, host_required_and_valid)
 {
 	static const char *bad[] = {
-		"", "Host:\r\n", "Host: a b\r\n", "Host: x:\r\n", "Host: x:123456\r\n",
-		"Host: x:65536\r\n", "Host: x:8o\r\n", "Host: :80\r\n",
+		"", "Host:\r\n", "Host: a b\r\n", "Host: x:\r\n",
+		"Host: x:123456\r\n", "Host: x:65536\r\n", "Host: x:8o\r\n",
+		"Host: :80\r\n",
 		"Host: user@x\r\n", "Host: x/y\r\n", "Host: [::1\r\n",
 		"Host: []\r\n", "Host: [::1]x\r\n", "Host: [fe80::1%eth0]\r\n",
 	};
 	static const char *good[] = {
-		"Host: x\r\n", "Host: EXAMPLE.org:65535\r\n", "Host: [::1]:8080\r\n",
-		"Host: 127.0.0.1\r\n", "Host: [2001:db8::7]\r\n",
+		"Host: x\r\n", "Host: EXAMPLE.org:65535\r\n",
+		"Host: [::1]:8080\r\n", "Host: 127.0.0.1\r\n",
+		"Host: [2001:db8::7]\r\n",
 	};
 	char head[256];
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		snprintf(head, sizeof(head), "GET / HTTP/1.1\r\n%s\r\n", bad[i]);
+		snprintf(head, sizeof(head), "GET / HTTP/1.1\r\n%s\r\n",
+		    bad[i]);
 		cr_assert_eq(verdict(head), 400, "%s", bad[i]);
-		snprintf(head, sizeof(head), "GET / HTTP/1.0\r\n%s\r\n", bad[i]);
+		snprintf(head, sizeof(head), "GET / HTTP/1.0\r\n%s\r\n",
+		    bad[i]);
 		cr_assert_eq(verdict(head), 400, "1.0 %s", bad[i]);
 	}
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
-		snprintf(head, sizeof(head), "GET / HTTP/1.1\r\n%s\r\n", good[i]);
+		snprintf(head, sizeof(head), "GET / HTTP/1.1\r\n%s\r\n",
+		    good[i]);
 		cr_assert_eq(verdict(head), 0, "%s", good[i]);
 	}
 }
@@ -219,8 +226,8 @@ Test(http, host_required_and_valid)
 Test(http, duplicates_400_names_any_case)
 {
 	static const char *twice[] = {
-		"Host: y", "host: x", "Sec-WebSocket-Key: a", "Origin: http://x",
-		"Upgrade: websocket", "Connection: close",
+		"Host: y", "host: x", "Sec-WebSocket-Key: a",
+		"Origin: http://x", "Upgrade: websocket", "Connection: close",
 		"Sec-WebSocket-Version: 13",
 	};
 	char head[256];
@@ -291,8 +298,9 @@ origin_ok(const char *host, const char *origin, const char *const *allow,
 {
 	char head[512];
 
-	snprintf(head, sizeof(head), "GET /ws HTTP/1.1\r\nHost: %s\r\n%s%s%s\r\n",
-	    host, origin ? "Origin: " : "", origin ? origin : "",
+	snprintf(head, sizeof(head),
+	    "GET /ws HTTP/1.1\r\nHost: %s\r\n%s%s%s\r\n", host,
+	    origin ? "Origin: " : "", origin ? origin : "",
 	    origin ? "\r\n" : "");
 	cr_assert_eq(parse(head), HTTP_COMPLETE, "%s", head);
 	return http_origin_ok(&req, allow, n);
@@ -361,7 +369,8 @@ Test(http, origin_allow_list)
 	};
 
 	cr_assert(origin_ok("x:8080", "https://chat.example.org", allow, 4));
-	cr_assert(origin_ok("x:8080", "https://chat.example.org:443", allow, 4));
+	cr_assert(origin_ok("x:8080", "https://chat.example.org:443", allow,
+	    4));
 	cr_assert(origin_ok("x:8080", "http://DEV.example:3000", allow, 4));
 	cr_assert(origin_ok("x:8080", "http://127.0.0.1:5173", allow, 4));
 	cr_assert(!origin_ok("x:8080", "http://chat.example.org", allow, 4));

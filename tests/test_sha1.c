@@ -34,7 +34,8 @@ Test(sha1, fips_vectors)
 	cr_assert_str_eq(digest("abc", 3),
 	    "a9993e364706816aba3e25717850c26c9cd0d89d");
 	/* 56 bytes: the length no longer fits in the first padded block. */
-	const char *two = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+	const char *two =
+	    "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
 	cr_assert_str_eq(digest(two, strlen(two)),
 	    "84983e441c3bd26ebaae4aa1f95129e5e54670f1");
 }
@@ -123,7 +124,8 @@ Test(sha1, hmac_rfc2202)
 Test(sha1, hmac_rfc2202_keys_longer_than_a_block)
 {
 	unsigned char k[80];
-	const char *m1 = "Test Using Larger Than Block-Size Key - Hash Key First";
+	const char *m1 =
+	    "Test Using Larger Than Block-Size Key - Hash Key First";
 	const char *m2 = "Test Using Larger Than Block-Size Key and Larger "
 	    "Than One Block-Size Data";
 
