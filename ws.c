@@ -177,7 +177,7 @@ ws_need_more(struct ws_parser *p, struct ws_event *ev)
 }
 
 /* The close code the first two header bytes call for, or 0 when they are
- * fine; see ws.h for the rules and their order. */
+ * fine; see ws.h for the rules. */
 static unsigned
 ws_check_start(const struct ws_parser *p, unsigned b0, unsigned b1)
 {
@@ -237,10 +237,12 @@ ws_parse_header(struct ws_parser *p)
 		return (int)code;
 	len = b[1] & 0x7F;
 	ext = len == 126 ? 2 : len == 127 ? 8 : 0;
-	if (avail < 2 + ext + 4)
+	if (avail < 2 + ext)
 		return -1;
 	if (ext > 0 && (code = ws_decode_length(b + 2, ext, &len)) != 0)
 		return (int)code;
+	if (avail < 2 + ext + 4)
+		return -1;
 
 	p->opcode = b[0] & 0x0F;
 	p->fin = b[0] & 0x80;
@@ -424,7 +426,7 @@ ws_frame_header(unsigned char out[WS_HEADER_MAX], enum ws_opcode op,
     size_t len)
 {
 	assert(op == WS_OP_TEXT || op == WS_OP_BINARY || op == WS_OP_CLOSE ||
-	    op == WS_OP_PING || op == WS_OP_PONG || op == WS_OP_CONTINUATION);
+	    op == WS_OP_PING || op == WS_OP_PONG);
 	assert(!(op & 0x08) || len <= WS_MAX_CONTROL);
 
 	out[0] = (unsigned char)(0x80 | op);     /* FIN, no RSV bits */

@@ -18,10 +18,10 @@
  *   1007  a message or close reason that is not valid UTF-8;
  *   1009  a frame claiming more than WS_MAX_FRAME bytes.
  * The first two bytes of a header (bits, mask flag, opcode, short length)
- * are checked as soon as they arrive, so a bad frame is refused without
- * waiting for the rest; the extended length is checked next. Lengths must
- * be in their shortest form because RFC 6455 section 5.2 says senders MUST
- * do so, and every browser does.
+ * are checked as soon as they arrive, and an extended length as soon as it
+ * is whole, so a bad frame is refused without waiting for the rest. Lengths
+ * must be in their shortest form because RFC 6455 section 5.2 says senders
+ * MUST do so, and every browser does.
  *
  * Memory is bounded: a fixed input buffer, one control payload and one
  * message of at most max bytes. A message longer than max (but with no
@@ -124,8 +124,9 @@ enum ws_kind ws_parser_next(struct ws_parser *p, struct ws_event *ev);
 
 /* Writes the header of a final, unmasked frame with opcode op and a payload
  * of len bytes to out, in the shortest length form; returns its size (2, 4
- * or 10). The payload can then be sent from where it is (writev). A control
- * opcode needs len <= WS_MAX_CONTROL (asserted). */
+ * or 10). The payload can then be sent from where it is (writev). op is not
+ * WS_OP_CONTINUATION (the server never fragments), and a control opcode
+ * needs len <= WS_MAX_CONTROL (both asserted). */
 size_t ws_frame_header(unsigned char out[WS_HEADER_MAX], enum ws_opcode op,
     size_t len);
 

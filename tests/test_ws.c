@@ -450,7 +450,7 @@ Test(ws, close_payloads)
 	expect(&s, MAX_LINE, "E:1007|");
 }
 
-Test(ws, fails_on_the_first_two_bytes)
+Test(ws, fails_without_waiting_for_the_rest)
 {
 	struct ws_parser *p = ws_parser_new(MAX_LINE);
 	struct ws_event ev;
@@ -461,6 +461,15 @@ Test(ws, fails_on_the_first_two_bytes)
 	ws_parser_commit(p, 2);
 	cr_assert_eq(ws_parser_next(p, &ev), WS_ERROR);
 	cr_assert_eq(ev.code, 1002);
+	ws_parser_free(p);
+
+	/* A 64-bit length over the limit, before the mask arrives. */
+	p = ws_parser_new(MAX_LINE);
+	sp = ws_parser_space(p, &room);
+	memcpy(sp, "\x81\xff\0\0\0\0\0\x02\0\0", 10);
+	ws_parser_commit(p, 10);
+	cr_assert_eq(ws_parser_next(p, &ev), WS_ERROR);
+	cr_assert_eq(ev.code, 1009);
 	ws_parser_free(p);
 }
 
