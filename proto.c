@@ -230,6 +230,22 @@ proto_text_ok(const char *s, size_t len)
 	return true;
 }
 
+bool
+proto_utf8_ok(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (len > 0) {
+		uint32_t cp;
+		size_t n = proto_utf8_seq(p, len, &cp);
+		if (n == 0)
+			return false;
+		p += n;
+		len -= n;
+	}
+	return true;
+}
+
 static bool
 proto_is_alpha(char c)
 {

@@ -86,6 +86,11 @@ void proto_parse(char *line, struct command *cmd);
  * U+2066-U+2069). proto.c says why each. */
 bool proto_text_ok(const char *s, size_t len);
 
+/* True when s[0..len) is valid UTF-8 by the same rules, control bytes
+ * allowed: the check a transport that promises UTF-8 (WebSocket text)
+ * makes before the text rules above are applied to each line. */
+bool proto_utf8_ok(const char *s, size_t len);
+
 /* True when name is 1-32 ASCII letters, digits, '_' or '-', starting with a
  * letter, and is not a protocol word in any letter case (a verb, a word
  * that starts a server line such as OK or INFO, or one set aside; proto.c

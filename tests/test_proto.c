@@ -195,6 +195,18 @@ Test(text, utf8_and_control_bytes)
 	BAD("\xff");
 }
 
+Test(text, utf8_alone_allows_control_bytes)
+{
+	cr_assert(proto_utf8_ok("bell\x07 nul\0 cr\r del\x7f", 19));
+	cr_assert(proto_utf8_ok("\xc2\x85", 2));            /* C1: U+0085 */
+	cr_assert(proto_utf8_ok("", 0));
+	cr_assert(!proto_utf8_ok("\xc0\xaf", 2));
+	cr_assert(!proto_utf8_ok("\xed\xa0\x80", 3));
+	cr_assert(!proto_utf8_ok("\xf4\x90\x80\x80", 4));
+	cr_assert(!proto_utf8_ok("ok\xe2\x82", 4));
+	cr_assert(!proto_utf8_ok("\x80", 1));
+}
+
 Test(text, names)
 {
 	cr_assert(proto_name_ok("alice"));
