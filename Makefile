@@ -81,8 +81,8 @@ test: server client peer tests/run-tests
 sanitize: tests/run-tests
 	sh tests/sanitize.sh
 
-# libFuzzer targets for the framer, the parser and the text rule, each run
-# for FUZZ_SECONDS (tests/fuzz/run.sh; needs clang).
+# libFuzzer targets for the framer, the parser, the text rule and the RESP
+# reply parser, each run for FUZZ_SECONDS (tests/fuzz/run.sh; needs clang).
 FUZZ_SECONDS ?= 60
 fuzz:
 	sh tests/fuzz/run.sh $(FUZZ_SECONDS)

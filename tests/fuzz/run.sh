@@ -17,11 +17,16 @@ if ! command -v "$FUZZ_CC" >/dev/null 2>&1; then
 fi
 mkdir -p "$OUT"
 rm -f "$OUT"/crash-* "$OUT"/leak-* "$OUT"/timeout-*   # an earlier run's
-for t in framer parse text; do
+for t in framer parse text resp; do
+	case $t in
+	resp) src="resp.c resp_encode.c" ;;
+	*) src=proto.c ;;
+	esac
 	echo "== fuzz_$t for ${SECONDS_EACH}s"
+	# shellcheck disable=SC2086
 	$FUZZ_CC -std=c11 -D_GNU_SOURCE -g -O1 -I. \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		"tests/fuzz/fuzz_$t.c" proto.c -o "$OUT/fuzz_$t"
+		"tests/fuzz/fuzz_$t.c" $src -o "$OUT/fuzz_$t"
 	rm -rf "$OUT/corpus-$t"
 	cp -r "tests/fuzz/corpus/$t" "$OUT/corpus-$t"
 	"$OUT/fuzz_$t" -max_total_time="$SECONDS_EACH" -print_final_stats=1 \
