@@ -106,8 +106,9 @@ bool resp_message(const struct resp_reply *r, struct resp_message *m);
 /* What the parser accepts. A zero field takes the default in brackets. */
 struct resp_limits {
 	size_t max_bulk;    /* bytes in one bulk string [RESP_MAX_BULK] */
-	size_t max_line;    /* bytes in a line: simple string, error, integer
-	                       or a length, without its CR LF [RESP_MAX_LINE] */
+	size_t max_line;    /* bytes in a line after its type byte, without
+	                       its CR LF: a simple string, an error, an
+	                       integer or a length [RESP_MAX_LINE] */
 	size_t max_elems;   /* elements in one array [RESP_MAX_ELEMS] */
 	size_t max_depth;   /* arrays open one inside another
 	                       [RESP_MAX_DEPTH] */
