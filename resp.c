@@ -114,15 +114,17 @@ resp_message(const struct resp_reply *r, struct resp_message *m)
 {
 	size_t n = resp_count(r);
 	bool pmessage = n == 4 && resp_str_eq(resp_elem(r, 0), "pmessage");
+	struct resp_message got = { 0 };
 
 	if (!pmessage && !(n == 3 && resp_str_eq(resp_elem(r, 0), "message")))
 		return false;
-	*m = (struct resp_message){ 0 };
-	if (pmessage &&
-	    !resp_bulk_of(r->elem[1], &m->pattern, &m->pattern_len))
+	if ((pmessage &&
+	    !resp_bulk_of(r->elem[1], &got.pattern, &got.pattern_len)) ||
+	    !resp_bulk_of(r->elem[n - 2], &got.channel, &got.channel_len) ||
+	    !resp_bulk_of(r->elem[n - 1], &got.payload, &got.payload_len))
 		return false;
-	return resp_bulk_of(r->elem[n - 2], &m->channel, &m->channel_len) &&
-	    resp_bulk_of(r->elem[n - 1], &m->payload, &m->payload_len);
+	*m = got;
+	return true;
 }
 
 /* ---- Parsing replies --------------------------------------------------- */

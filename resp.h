@@ -15,9 +15,10 @@
  * A nil bulk string ($-1) and a nil array (*-1) both read as RESP_NIL:
  * RESP2 gives them the same meaning, "no value".
  *
- * Ownership: each object is created by its resp_*_new or by the parser and
- * freed with one call by whoever holds it. Every object belongs to one
- * thread at a time; nothing here locks.
+ * Ownership: a struct resp_buf is the caller's own. A parser comes from
+ * resp_parser_new and each reply from a parser; whoever holds one frees it
+ * with one call. Every object belongs to one thread at a time; nothing
+ * here locks.
  */
 #ifndef HUBCHAT_RESP_H
 #define HUBCHAT_RESP_H
@@ -98,7 +99,8 @@ struct resp_message {
 };
 
 /* True, filling *m, when r is a "message" or "pmessage" push of that exact
- * shape. False for anything else, subscribe confirmations included. */
+ * shape. False, leaving *m alone, for anything else, subscribe
+ * confirmations included. */
 bool resp_message(const struct resp_reply *r, struct resp_message *m);
 
 /* ---- Parsing replies --------------------------------------------------- */

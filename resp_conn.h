@@ -63,9 +63,10 @@ int resp_conn_send(struct resp_conn *c, int timeout_ms, int argc,
  * connection usable; every other failure leaves it dead. */
 struct resp_reply *resp_conn_read(struct resp_conn *c, int timeout_ms);
 
-/* Sends one command and reads its reply, both within timeout_ms. A timeout
- * here leaves the connection dead: the late reply would otherwise be taken
- * as the reply to the next command. */
+/* Sends one command and reads its reply, both within timeout_ms. Replies
+ * to commands sent before with resp_conn_send must have been read. A
+ * timeout here leaves the connection dead: the late reply would otherwise
+ * be taken as the reply to the next command. */
 struct resp_reply *resp_conn_command(struct resp_conn *c, int timeout_ms,
     int argc, const char *const argv[], const size_t lens[]);
 

@@ -29,6 +29,8 @@ static const struct resp_limits presets[] = {
 	  .max_reply = 100 },
 };
 
+#define NPRESETS (sizeof(presets) / sizeof(presets[0]))
+
 /* The limits in force for a preset: its own, or the defaults for zero. */
 static struct resp_limits
 effective(const struct resp_limits *l)
@@ -95,7 +97,8 @@ walk(const struct resp_reply *r, const struct resp_limits *lim,
 	}
 	if ((t == RESP_BULK && len > lim->max_bulk) ||
 	    ((t == RESP_STRING || t == RESP_ERROR) && len > lim->max_line) ||
-	    (t == RESP_ARRAY && (n > lim->max_elems || depth >= lim->max_depth)))
+	    (t == RESP_ARRAY &&
+	    (n > lim->max_elems || depth >= lim->max_depth)))
 		abort();
 	if (s != NULL && s[len] != '\0')
 		abort();
@@ -195,7 +198,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		hooked = 1;
 	}
 	if (size >= 5) {
-		lim = &presets[data[0] % (sizeof(presets) / sizeof(presets[0]))];
+		lim = &presets[data[0] % NPRESETS];
 		memcpy(&seed, data + 1, 4);
 		seed |= 1;
 		data += 5;
