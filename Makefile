@@ -61,13 +61,16 @@ SERVER_SRC = server.c session.c cmd.c transport.c flood.c addrlimit.c \
 # The web listener's codecs (HTTP head, WebSocket frames), and what the
 # peer's challenge-response uses (HMAC-SHA1).
 WEB_SRC    = sha1.c base64.c ws.c http.c http_response.c
+# The Redis client, for the cluster (resp.h on bytes, resp_conn.h on a
+# socket).
+RESP_SRC   = resp.c resp_encode.c resp_conn.c
 CLIENT_SRC = client.c term.c proto.c net.c die.c
 PEER_SRC   = peer.c term.c msg.c queue.c proto.c net.c writer.c die.c
 TEST_SRC   = tests/test_queue.c tests/test_hub.c tests/test_proto.c \
              tests/test_server.c tests/test_policies.c tests/test_client.c \
              tests/test_peer.c tests/test_stress.c tests/test_faults.c \
              tests/test_sha1.c tests/test_base64.c tests/test_ws.c \
-             tests/test_http.c tests/harness.c
+             tests/test_http.c tests/test_resp.c tests/harness.c
 
 obj = $(patsubst %.c,$(B)/%.o,$(1))
 
@@ -122,7 +125,7 @@ $(call obj,$(TEST_SRC)): | check-criterion
 
 # One Criterion binary with every suite; the in-process suites (queue, hub,
 # proto) link the modules themselves, so a sanitizer build checks them too.
-$(B)/run-tests: $(call obj,$(TEST_SRC) $(CORE_SRC) $(WEB_SRC))
+$(B)/run-tests: $(call obj,$(TEST_SRC) $(CORE_SRC) $(WEB_SRC) $(RESP_SRC))
 	$(LINK) -o $@ $^ -lcriterion $(LDLIBS)
 
 # Criterion cannot start under ThreadSanitizer (tests/lite/criterion/
@@ -151,13 +154,14 @@ sanitize:
 	sh tests/sanitize.sh
 
 # libFuzzer targets for the framer, the parser, the text rule, the WebSocket
-# frame parser and the HTTP head parser, each run for FUZZ_SECONDS
+# frame parser, the HTTP head parser and the RESP reply parser, each run
+# for FUZZ_SECONDS
 # (tests/fuzz/run.sh), built here with clang (installed by .ci/run;
 # apt-get install clang libclang-rt-14-dev).
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS  = framer parse text ws http
-FUZZ_SRC      = proto.c $(WEB_SRC)
+FUZZ_TARGETS  = framer parse text ws http resp
+FUZZ_SRC      = proto.c $(WEB_SRC) resp.c resp_encode.c
 FUZZ_FLAGS    = -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined \
                 -fno-sanitize-recover=all
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRC)
