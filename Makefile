@@ -23,10 +23,12 @@ COMMON  = msg.o queue.o hub.o proto.o net.o log.o writer.o
 SERVER  = server.o config.o rlimits.o $(COMMON)
 CLIENT  = client.o term.o proto.o net.o
 PEER    = peer.o term.o msg.o queue.o proto.o net.o writer.o
+# The terminal line editor (lineedit.h), for the client and the peer.
+LINED   = lineedit.o keys.o utf8.o history.o rawtty.o
 TESTS   = tests/test_queue.o tests/test_hub.o tests/test_proto.o \
           tests/test_server.o tests/test_policies.o tests/test_client.o \
           tests/test_peer.o tests/test_stress.o tests/test_faults.o \
-          tests/harness.o
+          tests/test_lineedit.o tests/pty.o tests/harness.o
 
 .PHONY: all run-server run-client run-peer-a run-peer-b test sanitize fuzz \
         churn valgrind demos docs test-netns install uninstall \
@@ -66,8 +68,12 @@ check-criterion:
 
 $(TESTS): | check-criterion
 
-tests/run-tests: $(TESTS) $(COMMON)
-	$(CC) $(HC_CFLAGS) $(LDFLAGS) -o $@ $(TESTS) $(COMMON) -lcriterion $(LDLIBS)
+tests/run-tests: $(TESTS) $(COMMON) $(LINED) | tests/lined_demo
+	$(CC) $(HC_CFLAGS) $(LDFLAGS) -o $@ $(TESTS) $(COMMON) $(LINED) -lcriterion $(LDLIBS)
+
+# The program tests/test_lineedit.c runs on a pseudo-terminal.
+tests/lined_demo: tests/lined_demo.o $(LINED)
+	$(CC) $(HC_CFLAGS) $(LDFLAGS) -o $@ tests/lined_demo.o $(LINED) $(LDLIBS)
 
 # Criterion runs each test in its own process; most integration tests wait
 # on sockets, so more jobs than cores keeps the run short.
@@ -157,7 +163,7 @@ docs/threads.svg: docs/threads.dot
 	dot -Tsvg docs/threads.dot -o $@
 
 clean:
-	rm -f server client peer tests/run-tests bench/load bench/wake *.o *.d tests/*.o tests/*.d
+	rm -f server client peer tests/run-tests tests/lined_demo bench/load bench/wake *.o *.d tests/*.o tests/*.d
 	rm -rf build
 
 -include *.d tests/*.d
