@@ -3,15 +3,16 @@
  *
  * Everything here is global, not in a struct, because a signal handler
  * must reach it: the saved settings (written before the raw flag is set,
- * and never while it is) and the flag itself. The restore checks the flag
- * and clears it first, so a second call, from anywhere, does nothing. Two
- * racing calls may both restore, which is harmless: the same settings are
- * set twice.
+ * and never while it is) and the flag itself. The flag is a lock-free C11
+ * atomic, which a signal handler may use and threads may share; the
+ * restore takes it with one exchange, so of two racing calls, from threads
+ * or handlers, exactly one restores and the other does nothing.
  */
 #include "rawtty.h"
 
 #include <errno.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <termios.h>
 #include <unistd.h>
@@ -19,7 +20,8 @@
 #define CLEAR_ROW "\r\033[K"
 
 static struct termios rawtty_saved;         /* stdin's settings before */
-static volatile sig_atomic_t rawtty_raw;    /* the terminal is raw */
+static atomic_int rawtty_raw;               /* the terminal is raw */
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "a signal handler uses it");
 static const int rawtty_fatal[] = { SIGTERM, SIGHUP, SIGINT, SIGQUIT,
     SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT };
 #define NFATAL (sizeof(rawtty_fatal) / sizeof(rawtty_fatal[0]))
@@ -83,7 +85,7 @@ rawtty_enter(void)
 	struct termios raw;
 	int saved;
 
-	if (rawtty_raw) {
+	if (atomic_load(&rawtty_raw)) {
 		errno = EBUSY;
 		return false;
 	}
@@ -99,11 +101,11 @@ rawtty_enter(void)
 	if (!at_exit)
 		at_exit = atexit(rawtty_restore) == 0;
 	rawtty_catch_signals();
-	rawtty_raw = 1;
+	atomic_store(&rawtty_raw, 1);
 	if (tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0)
 		return true;
 	saved = errno;
-	rawtty_raw = 0;
+	atomic_store(&rawtty_raw, 0);
 	rawtty_release_signals();
 	errno = saved;
 	return false;
@@ -112,9 +114,8 @@ rawtty_enter(void)
 void
 rawtty_restore(void)
 {
-	if (!rawtty_raw)
+	if (atomic_exchange(&rawtty_raw, 0) == 0)
 		return;
-	rawtty_raw = 0;
 	ssize_t n = write(STDOUT_FILENO, CLEAR_ROW, sizeof(CLEAR_ROW) - 1);
 	(void)n;                /* nothing better to do on a dead terminal */
 	tcsetattr(STDIN_FILENO, TCSANOW, &rawtty_saved);
@@ -130,5 +131,5 @@ rawtty_leave(void)
 bool
 rawtty_is_raw(void)
 {
-	return rawtty_raw != 0;
+	return atomic_load(&rawtty_raw) != 0;
 }
