@@ -184,6 +184,34 @@ Test(lineedit, message_arrives_mid_typing)
 	cr_assert(!pt.scr.unknown && pt.scr.wraps == 0, "%s", pty_dump(&pt));
 }
 
+Test(lineedit, many_messages_while_typing)
+{
+	char msg[32], typed[41] = "", want[64], row[48];
+
+	/* The network thread prints while the main thread handles keys:
+	 * the editor's lock keeps each message whole and the line intact. */
+	for (int i = 0; i < 200; i++) {
+		snprintf(msg, sizeof(msg), "msg %d", i);
+		pty_net(&pt, msg);
+		if (i % 5 == 0) {
+			typed[i / 5] = (char)('a' + i / 5 % 26);
+			pty_type(&pt, typed + i / 5);
+		}
+	}
+	snprintf(row, sizeof(row), "you> %s", typed);
+	ROW("msg 199");
+	INPUT(row, 45);
+	for (int i = 0; i < 200; i++) {
+		int n = snprintf(want, sizeof(want), "\r\033[Kmsg %d\r\n", i);
+		cr_assert_not_null(memmem(pt.out, pt.len, want, (size_t)n),
+		    "msg %d is not whole", i);
+	}
+	pty_type(&pt, ENTER);
+	snprintf(row, sizeof(row), "GOT %s", typed);
+	ROW(row);
+	cr_assert(!pt.scr.unknown && pt.scr.wraps == 0, "%s", pty_dump(&pt));
+}
+
 Test(lineedit, cursor_stays_put_under_a_message)
 {
 	pty_type(&pt, "helo" LEFT);
