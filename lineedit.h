@@ -59,7 +59,8 @@ bool lined_wanted(void);
  * the restoring handlers and draws an empty input row (which takes over the
  * cursor's row: start on a fresh one). A line may hold up to max_bytes bytes
  * (> 0). Returns the editor, owned by the caller until lined_stop, or NULL
- * with errno set (the terminal untouched). One editor at a time. */
+ * with errno set (the terminal untouched). One editor at a time: EBUSY
+ * while another holds the terminal. */
 struct lined *lined_start(size_t max_bytes);
 
 /* Clears the input row, restores the terminal and frees the editor. Call
@@ -68,8 +69,8 @@ void lined_stop(struct lined *ed);
 
 /* Clears the input row and restores the saved terminal settings, if the
  * editor still holds the terminal; else does nothing. Safe to call twice,
- * from any thread and from a signal handler (it uses only write and
- * tcsetattr). After it, lined_print prints plain lines and lined_read
+ * from any thread and from a signal handler (it uses only an atomic flag,
+ * write and tcsetattr). After it, lined_print prints plain lines and lined_read
  * reports LINED_EOF; lined_stop is still needed to free the editor. */
 void lined_restore(void);
 
@@ -101,8 +102,8 @@ enum lined_event {
 /*
  * Handles the keys already read, and reads stdin once when none are left
  * and it is readable; never blocks. Call it when poll says stdin is
- * readable, and again after each event until it returns LINED_NONE (one
- * read may hold several lines).
+ * readable, and again after each LINED_LINE until it returns something
+ * else (one read may hold several lines).
  *
  * On LINED_LINE, *line and *len give the line (NUL-terminated, valid UTF-8
  * without control characters, at most max_bytes), owned by the editor and
