@@ -40,7 +40,7 @@
 #define CLEAR_ROW "\r\033[K"
 
 struct lined {
-	pthread_mutex_t lock;   /* protects every field below but the reader's */
+	pthread_mutex_t lock;   /* protects the fields below but the reader's */
 
 	char *text;             /* the prompt, then the line; no NUL. All of
 	                           it printable UTF-8 */
@@ -332,7 +332,7 @@ lined_act(struct lined *ed, const struct key *key)
 	if (a == KEYS_CTRL_D && len == 0)
 		return LINED_EOF;       /* on a line with text, it is Delete */
 	if (a != KEYS_INTERRUPT)
-		ed->dirty = true;       /* some keys change nothing: no matter */
+		ed->dirty = true;       /* even if the key changed nothing */
 	switch (a) {
 	case KEYS_CHAR:
 		lined_insert(ed, key->ch, key->len);

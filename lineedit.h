@@ -15,17 +15,18 @@
  * a wide character, 0 for a combining mark; the cursor and the deleting
  * keys move by characters (code points).
  *
- * Keys (keys.h lists the bytes of each): printable UTF-8; Backspace (DEL or ^H); Delete (ESC [3~); Left,
- * Right, Home, End (CSI and SS3 forms, ESC [1~ [4~ [7~ [8~, ^B ^F ^A ^E);
- * Up and Down (or ^P ^N) through this session's submitted lines; ^U, ^K and
- * ^W kill to the start, to the end and the word before the cursor; ^L draws
- * the line again; Enter (CR, LF, or CR LF as one) submits. ^D deletes the
- * character under the cursor, and on an empty line means end of input. ^C
- * is not a signal in raw mode: it is reported as LINED_INTERRUPT. Other
- * control keys (TAB among them), Alt combinations and unknown escape sequences are swallowed
- * whole; a character that would take the line past its limit is refused
- * with a bell. ^Z does nothing (job control would need the terminal handed
- * back and taken again around the stop).
+ * Keys (keys.h lists the bytes of each): printable UTF-8; Backspace (DEL
+ * or ^H); Delete (ESC [3~); Left, Right, Home, End (CSI and SS3 forms,
+ * ESC [1~ [4~ [7~ [8~, ^B ^F ^A ^E); Up and Down (or ^P ^N) through this
+ * session's submitted lines; ^U, ^K and ^W kill to the start, to the end
+ * and the word before the cursor; ^L draws the line again; Enter (CR, LF,
+ * or CR LF as one) submits. ^D deletes the character under the cursor, and
+ * on an empty line means end of input. ^C is not a signal in raw mode: it
+ * is reported as LINED_INTERRUPT. Other control keys (TAB among them), Alt
+ * combinations and unknown escape sequences are swallowed whole; a
+ * character that would take the line past its limit is refused with a
+ * bell. ^Z does nothing (job control would need the terminal handed back
+ * and taken again around the stop).
  *
  * The terminal settings are restored, and the input row cleared, by
  * lined_stop, by lined_restore, at exit() and by a handler for the signals
@@ -70,8 +71,9 @@ void lined_stop(struct lined *ed);
 /* Clears the input row and restores the saved terminal settings, if the
  * editor still holds the terminal; else does nothing. Safe to call twice,
  * from any thread and from a signal handler (it uses only an atomic flag,
- * write and tcsetattr). After it, lined_print prints plain lines and lined_read
- * reports LINED_EOF; lined_stop is still needed to free the editor. */
+ * write and tcsetattr). After it, lined_print prints plain lines and
+ * lined_read reports LINED_EOF; lined_stop is still needed to free the
+ * editor. */
 void lined_restore(void);
 
 /* Sets the prompt shown before the line, and redraws. The text is copied:

@@ -61,7 +61,8 @@ main(int argc, char **argv)
 	lined_set_prompt(d.ed, "you> ");
 	if ((rc = pthread_create(&net, NULL, network_main, &d)) != 0) {
 		lined_stop(d.ed);
-		fprintf(stderr, "lined_demo: pthread_create: %s\n", strerror(rc));
+		fprintf(stderr, "lined_demo: pthread_create: %s\n",
+		    strerror(rc));
 		return 1;
 	}
 	enum lined_event ev = typing(d.ed);

@@ -100,10 +100,18 @@ screen_apply(struct screen *s, const char *p, size_t n)
 	size_t len;
 
 	switch (b) {
-	case '\033': len = screen_csi(s, p + 1, n - 1); return len ? len + 1 : 0;
-	case '\r': s->col = 0; return 1;
-	case '\n': screen_down(s); return 1;
-	case '\a': s->bells++; return 1;
+	case '\033':
+		len = screen_csi(s, p + 1, n - 1);
+		return len ? len + 1 : 0;
+	case '\r':
+		s->col = 0;
+		return 1;
+	case '\n':
+		screen_down(s);
+		return 1;
+	case '\a':
+		s->bells++;
+		return 1;
 	}
 	if (b < 0x20 || b == 0x7F) {
 		s->unknown = true;
@@ -225,7 +233,8 @@ pty_write(int fd, const char *s, size_t n)
 {
 	while (n > 0) {
 		ssize_t w = write(fd, s, n);
-		cr_assert(w > 0 || errno == EINTR, "write: %s", strerror(errno));
+		cr_assert(w > 0 || errno == EINTR, "write: %s",
+		    strerror(errno));
 		if (w > 0) {
 			s += w;
 			n -= (size_t)w;
