@@ -64,13 +64,16 @@ WEB_SRC    = sha1.c base64.c ws.c http.c http_response.c
 # The Redis client, for the cluster (resp.h on bytes, resp_conn.h on a
 # socket).
 RESP_SRC   = resp.c resp_encode.c resp_conn.c
+# The terminal line editor (lineedit.h), for the client and the peer.
+LINED_SRC  = lineedit.c keys.c utf8.c linehist.c rawtty.c
 CLIENT_SRC = client.c term.c proto.c net.c die.c
 PEER_SRC   = peer.c term.c msg.c queue.c proto.c net.c writer.c die.c
 TEST_SRC   = tests/test_queue.c tests/test_hub.c tests/test_proto.c \
              tests/test_server.c tests/test_policies.c tests/test_client.c \
              tests/test_peer.c tests/test_stress.c tests/test_faults.c \
              tests/test_sha1.c tests/test_base64.c tests/test_ws.c \
-             tests/test_http.c tests/test_resp.c tests/harness.c
+             tests/test_http.c tests/test_resp.c tests/test_lineedit.c \
+             tests/pty.c tests/harness.c
 
 obj = $(patsubst %.c,$(B)/%.o,$(1))
 
@@ -125,8 +128,13 @@ $(call obj,$(TEST_SRC)): | check-criterion
 
 # One Criterion binary with every suite; the in-process suites (queue, hub,
 # proto) link the modules themselves, so a sanitizer build checks them too.
-$(B)/run-tests: $(call obj,$(TEST_SRC) $(CORE_SRC) $(WEB_SRC) $(RESP_SRC))
+$(B)/run-tests: $(call obj,$(TEST_SRC) $(CORE_SRC) $(WEB_SRC) $(RESP_SRC) \
+                $(LINED_SRC))
 	$(LINK) -o $@ $^ -lcriterion $(LDLIBS)
+
+# The program tests/test_lineedit.c runs on a pseudo-terminal.
+$(B)/lined_demo: $(call obj,tests/lined_demo.c $(LINED_SRC))
+	$(LINK) -o $@ $^ $(LDLIBS)
 
 # Criterion cannot start under ThreadSanitizer (tests/lite/criterion/
 # criterion.h says why), so the suites that run in-process, the ones with
@@ -145,7 +153,7 @@ $(B)/unit-tests: $(patsubst %.c,$(B)/lite/%.o,$(UNIT_SRC)) \
 
 # Criterion runs each test in its own process; most integration tests wait
 # on sockets, so more jobs than cores keeps the run short.
-test: $(PROGRAMS) $(B)/run-tests
+test: $(PROGRAMS) $(B)/run-tests $(B)/lined_demo
 	$(B)/run-tests --jobs 8
 
 # Sanitizer builds of every program and of the test binary, driven by the

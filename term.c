@@ -12,6 +12,33 @@
 
 #include "proto.h"
 
+/* term_say's printer and its argument, or NULL for stdout. Guarded by
+ * stdout's FILE lock (flockfile). */
+static void (*term_printer)(void *ctx, const char *line);
+static void *term_printer_ctx;
+
+void
+term_set_printer(void (*print)(void *ctx, const char *line), void *ctx)
+{
+	flockfile(stdout);
+	term_printer = print;
+	term_printer_ctx = ctx;
+	funlockfile(stdout);
+}
+
+/* Formats the line for the printer; call with stdout locked. The lines
+ * said today are a protocol line plus a short label at most, well inside
+ * the buffer; a longer one would be cut. */
+static void
+term_say_printer(const char *stamp, const char *fmt, va_list ap)
+{
+	char line[2 * PROTO_MAX_LINE];
+	int n = snprintf(line, sizeof(line), "[%s] ", stamp);
+
+	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+	term_printer(term_printer_ctx, line);
+}
+
 void
 term_say(const char *fmt, ...)
 {
@@ -23,12 +50,16 @@ term_say(const char *fmt, ...)
 	localtime_r(&now, &tm);
 	strftime(stamp, sizeof(stamp), "%H:%M:%S", &tm);
 	flockfile(stdout);
-	printf("[%s] ", stamp);
 	va_start(ap, fmt);
-	vprintf(fmt, ap);
+	if (term_printer != NULL) {
+		term_say_printer(stamp, fmt, ap);
+	} else {
+		printf("[%s] ", stamp);
+		vprintf(fmt, ap);
+		putchar('\n');
+		fflush(stdout);
+	}
 	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
 	funlockfile(stdout);
 }
 

@@ -16,8 +16,17 @@
 struct framer;
 
 /* Prints "[hh:mm:ss] " (local time), the formatted text and a newline to
- * stdout, and flushes. Safe from any thread. */
+ * stdout, and flushes; or hands the line to the printer, if one is set.
+ * Safe from any thread. */
 void term_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Sends term_say's lines, stamped and without the newline, to print(ctx,
+ * line) instead of stdout; NULL goes back to stdout. The line editor is
+ * the printer while it holds the terminal (lined_print). The printer is
+ * called with stdout's FILE lock held, which also guards the setting: once
+ * this returns, no call to the old printer is running. */
+void term_set_printer(void (*print)(void *ctx, const char *line),
+    void *ctx);
 
 /* Reads the next line from fd through framer f. Returns its length, with
  * *line pointing at it (NUL-terminated, valid until the next read), or -1:

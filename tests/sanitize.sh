@@ -9,6 +9,9 @@
 # file fails the run, and is shown.
 set -eu
 cd "$(dirname "$0")/.."
+make -s build/lined_demo    # the pty tests drive the plain build of it:
+                            # a sanitizer's own crash handlers would stand
+                            # in for the editor's terminal restore
 REPORTS=build/sanitize-reports
 
 rm -rf "$REPORTS"
