@@ -16,12 +16,19 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "config.h"
 #include "hub.h"
 #include "log.h"
 #include "msg.h"
 #include "proto.h"
+#include "stats.h"
 
+static bool cmd_before_login(enum proto_verb verb);
+static enum end_reason cmd_refuse(struct session *c, const char *line,
+    const char *why, const char *name);
 static enum end_reason cmd_login(struct session *c, const char *name);
+static enum end_reason cmd_mistyped(struct session *c, const char *verb);
+static enum end_reason cmd_help(struct session *c);
 static enum end_reason cmd_msg(struct session *c, const char *text);
 static enum end_reason cmd_dm(struct session *c, const char *user,
     const char *text);
@@ -31,8 +38,9 @@ static struct hub_trace *cmd_trace_start(struct hub_trace *t);
 static void cmd_trace_log(struct session *c, const char *verb, size_t lines,
     const struct hub_trace *t);
 
-/* Runs one line. Before login only LOGIN, PING and QUIT work, and a line
- * that is no verb is taken as the name; after it, such a line is a MSG. */
+/* Runs one line. Before login only LOGIN, PING, HELP and QUIT work, and a
+ * line that is no verb is taken as the name; after it, such a line is a
+ * MSG. A verb typed wrongly is never taken as a name or sent as text. */
 enum end_reason
 cmd_handle_line(struct session *c, char *line, size_t len)
 {
@@ -41,51 +49,119 @@ cmd_handle_line(struct session *c, char *line, size_t len)
 	if (len == 0)
 		return END_NONE;                /* empty lines are ignored */
 	if (!proto_text_ok(line, len))
-		return session_reply(c, "ERR bad-text");
+		return cmd_refuse(c, PROTO_ERR_BAD_TEXT, "bad-text", NULL);
 	proto_parse(line, &cmd);
 	bool in = c->member != NULL;
 	bool broadcast = in && (cmd.verb == VERB_MSG || cmd.verb == VERB_NONE);
 
 	if (!broadcast)
 		cmd_flush(c);           /* what came before goes out first */
+	if (!in && !cmd_before_login(cmd.verb))
+		return session_reply(c, PROTO_ERR_NOT_IN);
 	switch (cmd.verb) {
 	case VERB_PING:
 		return cmd_ping(c, cmd.text);
 	case VERB_QUIT:
 		return END_QUIT;        /* session_end says "INFO bye" */
+	case VERB_HELP:
+		return cmd_help(c);
+	case VERB_MISTYPED:
+		return cmd_mistyped(c, cmd.text);
 	case VERB_LOGIN:
 		return cmd_login(c, cmd.text);
 	case VERB_NONE:
 		return in ? cmd_msg(c, cmd.text) : cmd_login(c, cmd.text);
 	case VERB_MSG:
-		return in ? cmd_msg(c, cmd.text) :
-		    session_reply(c, "ERR not-logged-in");
+		return cmd_msg(c, cmd.text);
 	case VERB_DM:
-		return in ? cmd_dm(c, cmd.user, cmd.text) :
-		    session_reply(c, "ERR not-logged-in");
+		return cmd_dm(c, cmd.user, cmd.text);
 	case VERB_WHO:
-		return in ? cmd_who(c) : session_reply(c, "ERR not-logged-in");
+		return cmd_who(c);
 	}
 	return END_NONE;
+}
+
+/* Whether a verb works before login. */
+static bool
+cmd_before_login(enum proto_verb verb)
+{
+	switch (verb) {
+	case VERB_MSG:
+	case VERB_DM:
+	case VERB_WHO:
+		return false;
+	default:
+		return true;
+	}
+}
+
+/* Replies line (an error) and logs why, rate-limited so that a flood of
+ * bad input cannot fill the log; name, when not NULL, is what the client
+ * offered as its name (quoted: it may be anything printable). */
+static enum end_reason
+cmd_refuse(struct session *c, const char *line, const char *why,
+    const char *name)
+{
+	char quoted[2 * PROTO_MAX_NAME + 8];
+
+	stats_count(&c->env->stats->rejected);
+	log_limited(LOG_REJECT, "id=%lu peer=%s reason=%s%s%s", c->id, c->peer,
+	    why, name ? " name=" : "", name ? log_quote(name, quoted,
+	    sizeof(quoted)) : "");
+	return session_reply(c, line);
 }
 
 static enum end_reason
 cmd_login(struct session *c, const char *name)
 {
 	if (c->member != NULL)
-		return session_reply(c, "ERR already-logged-in");
+		return session_reply(c, PROTO_ERR_LOGGED_IN);
+	if (*name == '\0')
+		return session_reply(c, PROTO_ERR_USAGE_LOGIN);
 	if (!proto_name_ok(name))
-		return session_reply(c, "ERR bad-name");
+		return cmd_refuse(c, PROTO_ERR_BAD_NAME, "bad-name", name);
 	switch (hub_join(c->env->hub, name, c->out, session_kick, c,
 	    &c->member)) {
 	case HUB_OK:
 		log_event(LOG_LOGIN, "id=%lu user=%s", c->id, name);
 		return END_NONE;
 	case HUB_NAME_TAKEN:
-		return session_reply(c, "ERR username-taken");
+		return cmd_refuse(c, PROTO_ERR_NAME_TAKEN, "username-taken",
+		    name);
 	default:        /* its own queue is full or closed, or memory ran out */
-		return session_reply(c, "ERR server-busy");
+		return session_reply(c, PROTO_ERR_BUSY);
 	}
+}
+
+/* A verb typed in the wrong case or after a '/': say which verb was meant
+ * and where the list is. */
+static enum end_reason
+cmd_mistyped(struct session *c, const char *verb)
+{
+	return session_send(c, msg_printf("ERR unknown-command try %s "
+	    "(verbs are uppercase; HELP lists them)", verb));
+}
+
+/* HELP: one INFO line a verb. It works before login. */
+static enum end_reason
+cmd_help(struct session *c)
+{
+	static const char *const lines[] = {
+		"INFO LOGIN <name>: log in (or just type your name)",
+		"INFO MSG <text>: say text to everyone (or just type it)",
+		"INFO DM <user> <text>: say text to user alone",
+		"INFO WHO: who is online",
+		"INFO PING [token]: the server answers PONG [token]",
+		"INFO QUIT: leave (!exit works too)",
+		"INFO HELP: this list",
+	};
+	enum end_reason why = END_NONE;
+
+	for (size_t i = 0; why == END_NONE && i < sizeof(lines) /
+	    sizeof(lines[0]); i++)
+		why = session_reply(c, lines[i]);
+	flood_charge(&c->flood, (double)(sizeof(lines) / sizeof(lines[0])));
+	return why;
 }
 
 /* Formats a broadcast and adds it to the batch; cmd_flush delivers it
@@ -97,10 +173,10 @@ cmd_msg(struct session *c, const char *text)
 	char quoted[2 * PROTO_MAX_LINE + 3];
 
 	if (*text == '\0')
-		return session_reply(c, "ERR usage MSG <text>");
+		return session_reply(c, PROTO_ERR_USAGE_MSG);
 	struct msg *line = hub_msg_line(c->member, text);
 	if (line == NULL)
-		return session_reply(c, "ERR server-busy");
+		return session_reply(c, PROTO_ERR_BUSY);
 	if (c->nbatch == SESSION_BATCH)
 		cmd_flush(c);
 	c->batch[c->nbatch++] = line;
@@ -132,7 +208,7 @@ cmd_dm(struct session *c, const char *user, const char *text)
 	char quoted[2 * PROTO_MAX_LINE + 3];
 
 	if (user == NULL || text == NULL)
-		return session_reply(c, "ERR usage DM <user> <text>");
+		return session_reply(c, PROTO_ERR_USAGE_DM);
 	struct hub_trace trace;
 	struct hub_trace *t = cmd_trace_start(&trace);
 
@@ -140,15 +216,17 @@ cmd_dm(struct session *c, const char *user, const char *text)
 	case HUB_NO_SUCH_USER:
 		return session_send(c, msg_printf("ERR no-such-user %s", user));
 	case HUB_REFUSED:
-		return session_reply(c, "ERR server-busy");
+		return session_reply(c, PROTO_ERR_BUSY);
 	default:
 		break;
 	}
 	if (t != NULL)
 		cmd_trace_log(c, "DM", 1, t);
-	log_chat(LOG_DM, "id=%lu from=%s to=%s text=%s", c->id,
-	    hub_member_name(c->member), user,
-	    log_quote(text, quoted, sizeof(quoted)));
+	/* A private message's text is private: logged only with --log-dm. */
+	log_chat(LOG_DM, "id=%lu from=%s to=%s%s%s", c->id,
+	    hub_member_name(c->member), user, c->env->cfg->log_dm ?
+	    " text=" : "", c->env->cfg->log_dm ? log_quote(text, quoted,
+	    sizeof(quoted)) : "");
 	return END_NONE;
 }
 
@@ -162,7 +240,7 @@ cmd_who(struct session *c)
 	struct msg *users = hub_who(c->env->hub);
 
 	if (users == NULL)
-		return session_reply(c, "ERR server-busy");
+		return session_reply(c, PROTO_ERR_BUSY);
 	flood_charge(&c->flood, (double)(msg_len(users) / PROTO_MAX_LINE));
 	return session_send(c, users);
 }

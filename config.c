@@ -73,6 +73,12 @@ static const struct config_option config_options[] = {
 	  "users are online (default 500; 0 = none)" },
 	{ "quiet", 'q', CONFIG_FLAG, FIELD(quiet), 0, 0, 0, NULL,
 	  "do not log each message" },
+	{ "log-dm", 0, CONFIG_FLAG, FIELD(log_dm), 0, 0, 0, NULL,
+	  "log the text of private messages too (off: only\n"
+	  "who wrote to whom)" },
+	{ "stats", 0, CONFIG_SECONDS, FIELD(stats_sec), 0, 0, INT_MAX / 1000,
+	  "SEC", "log a [STATS] line every SEC seconds (default 0:\n"
+	  "only on SIGUSR1)" },
 	{ "trace", 0, CONFIG_FLAG, FIELD(trace), 0, 0, 0, NULL,
 	  "log thread starts and exits, the queue depth at\n"
 	  "each delivery, and evictions (off: no cost)" },

@@ -28,6 +28,8 @@ struct config {
 	int idle_timeout;       /* seconds without a complete line; 0 = never */
 	int login_timeout;      /* seconds to log in; 0 = never */
 	bool quiet;             /* no per-message log lines */
+	bool log_dm;            /* private messages' text in the log too */
+	int stats_sec;          /* a [STATS] line this often; 0 = on SIGUSR1 */
 	bool trace;             /* [TRACE] lines: threads, queues, evictions */
 	size_t sndbuf;          /* test-only: SO_SNDBUF per client; 0 = as is */
 };

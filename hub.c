@@ -47,6 +47,10 @@ struct hub {
 	struct queue_wakes *wakes;      /* the lock holder's; see hub_lock */
 	struct msg *who;                /* the USERS line while the list is
 	                                   unchanged, or NULL: see hub_who */
+	struct hub_stats stats;         /* counted under the lock; members is
+	                                   filled in by hub_stats */
+	bool closing;                   /* the server is stopping: no more
+	                                   join or leave notices */
 };
 
 struct hub *
@@ -56,7 +60,7 @@ hub_new(size_t notices_max)
 	if (h == NULL)
 		return NULL;
 	h->notices_max = notices_max;
-	h->slow_consumer = msg_printf("ERR slow-consumer");
+	h->slow_consumer = msg_printf(PROTO_ERR_SLOW);
 	if (h->slow_consumer == NULL) {
 		free(h);
 		return NULL;
@@ -131,6 +135,7 @@ hub_evict(struct hub *h, struct hub_member *m)
 {
 	assert(!m->evicted);
 	m->evicted = true;
+	h->stats.evictions++;
 	queue_abort(m->out, h->slow_consumer);
 	m->kick(m->kick_arg);
 }
@@ -159,6 +164,8 @@ hub_push(struct hub *h, struct hub_member *to, struct msg **msgs, size_t n,
 	bool full = queue_push_many(to->out, msgs, n, h->wakes) == QUEUE_FULL;
 	if (full)
 		hub_evict(h, to);
+	else
+		h->stats.deliveries += n;
 	if (trace != NULL)
 		hub_trace_push(trace, to, full);
 }
@@ -219,6 +226,8 @@ hub_remove_at(struct hub *h, size_t i)
 static void
 hub_announce_join(struct hub *h, struct hub_member *m)
 {
+	if (h->closing)
+		return;
 	bool quiet = h->count > h->notices_max;
 	struct msg *notice = quiet ? msg_printf("INFO more than %zu users "
 	    "online: join and leave notices are off", h->notices_max) :
@@ -240,6 +249,8 @@ hub_announce_leave(struct hub *h, const char *name)
 {
 	struct msg *notice = NULL;
 
+	if (h->closing)
+		return;
 	if (h->count + 1 <= h->notices_max)
 		notice = msg_printf("INFO %s disconnected", name);
 	else if (h->count == h->notices_max)
@@ -379,6 +390,7 @@ hub_broadcast_lines(struct hub *h, struct hub_member *from,
 	assert(from != NULL && (n == 0 || lines != NULL));
 	hub_lock(h, &wakes);
 	if (!from->evicted) {           /* an evicted member has no voice */
+		h->stats.messages += n;
 		hub_push_all(h, from, lines, n, trace);
 		hub_settle(h);
 	}
@@ -411,6 +423,7 @@ hub_dm(struct hub *h, struct hub_member *from, const char *to,
 	hub_lock(h, &wakes);
 	size_t i = hub_find(h, to, &found);
 	if (found && !from->evicted) {
+		h->stats.dms++;
 		hub_push(h, h->members[i], &line, 1, trace);
 		hub_settle(h);
 	}
@@ -472,4 +485,21 @@ hub_count(struct hub *h)
 	size_t n = h->count;
 	sync_unlock(&h->lock);
 	return n;
+}
+
+void
+hub_stats(struct hub *h, struct hub_stats *out)
+{
+	sync_lock(&h->lock);
+	*out = h->stats;
+	out->members = h->count;
+	sync_unlock(&h->lock);
+}
+
+void
+hub_close(struct hub *h)
+{
+	sync_lock(&h->lock);
+	h->closing = true;
+	sync_unlock(&h->lock);
 }

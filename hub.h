@@ -124,7 +124,24 @@ struct msg *hub_who(struct hub *h);
 /* The member's name, fixed at join. */
 const char *hub_member_name(const struct hub_member *m);
 
+/* The server is stopping: from now on nobody is told of joins and leaves,
+ * so each client's last line is the server's farewell, not a storm of
+ * "disconnected" notices as everyone leaves at once. */
+void hub_close(struct hub *h);
+
 /* How many members are listed now: a snapshot, for tests and logs. */
 size_t hub_count(struct hub *h);
+
+/* What the hub has done since it was made, for [STATS] and /metrics. */
+struct hub_stats {
+	size_t members;                 /* logged in now */
+	unsigned long long messages;    /* broadcast lines, each counted once */
+	unsigned long long dms;
+	unsigned long long deliveries;  /* lines pushed into members' queues */
+	unsigned long long evictions;   /* slow consumers cut off */
+};
+
+/* A snapshot of the counters. Takes the hub lock briefly. */
+void hub_stats(struct hub *h, struct hub_stats *out);
 
 #endif

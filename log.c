@@ -4,9 +4,13 @@
 #include "log.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "flood.h"
+#include "sync.h"
 
 #define LOG_LINE_MAX 4096
 
@@ -45,6 +49,46 @@ log_event(const char *tag, const char *fmt, ...)
 	va_start(ap, fmt);
 	log_vline(tag, fmt, ap);
 	va_end(ap);
+}
+
+/* log_limited's budget: a token bucket (flood.h) shared by every thread. */
+static pthread_mutex_t log_limit_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct flood log_budget;         /* protected by log_limit_lock */
+static bool log_budget_ready;           /* likewise */
+static unsigned long log_dropped;       /* likewise */
+
+void
+log_limited(const char *tag, const char *fmt, ...)
+{
+	struct timespec now;
+	char line[LOG_LINE_MAX];
+	va_list ap;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	int64_t ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+	sync_lock(&log_limit_lock);
+	if (!log_budget_ready)
+		flood_init(&log_budget, LOG_LIMIT_BURST, LOG_LIMIT_RATE, ms);
+	log_budget_ready = true;
+	bool ok = flood_wait_ms(&log_budget, ms) == 0;
+	unsigned long dropped = ok ? log_dropped : 0;
+	if (ok) {
+		flood_charge(&log_budget, 1);
+		log_dropped = 0;
+	} else {
+		log_dropped++;
+	}
+	sync_unlock(&log_limit_lock);
+	if (!ok)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (dropped > 0)
+		log_event(tag, "%s (%lu earlier lines like it were not logged)",
+		    line, dropped);
+	else
+		log_event(tag, "%s", line);
 }
 
 char *

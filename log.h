@@ -22,6 +22,8 @@
 #define LOG_ERROR      "ERROR"
 #define LOG_WARN       "WARN"
 #define LOG_SHUTDOWN   "SHUTDOWN"
+#define LOG_REJECT     "REJECT"     /* input refused: bad name, bad text */
+#define LOG_STATS      "STATS"
 
 #define LOG_TRACE      "TRACE"
 
@@ -53,6 +55,15 @@ void log_event(const char *tag, const char *fmt, ...)
 		if (!log_quiet)                                         \
 			log_event(tag, __VA_ARGS__);                    \
 	} while (0)
+
+/* Like log_event, for lines a client can cause at will (a refused name, a
+ * line of bad text): at most LOG_LIMIT_BURST at once and LOG_LIMIT_RATE a
+ * second across the whole server, so a flood of bad input cannot fill the
+ * log. The first line let through after some were dropped says how many. */
+#define LOG_LIMIT_BURST 20
+#define LOG_LIMIT_RATE 5
+void log_limited(const char *tag, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* Copies s into out as a double-quoted string with '"' and '\' escaped, for
  * user text inside a log line; truncates to fit. Returns out. */

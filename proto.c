@@ -111,11 +111,15 @@ framer_next(struct framer *f, char **line, size_t *len)
 static const struct {
 	const char *word;
 	enum proto_verb verb;
+	bool args;          /* takes an argument (see proto_mistyped) */
 } proto_verbs[] = {
-	{ "LOGIN", VERB_LOGIN }, { "MSG", VERB_MSG }, { "DM", VERB_DM },
-	{ "WHO", VERB_WHO }, { "PING", VERB_PING }, { "QUIT", VERB_QUIT },
-	{ "!exit", VERB_QUIT },
+	{ "LOGIN", VERB_LOGIN, true }, { "MSG", VERB_MSG, true },
+	{ "DM", VERB_DM, true }, { "WHO", VERB_WHO, false },
+	{ "PING", VERB_PING, true }, { "QUIT", VERB_QUIT, false },
+	{ "HELP", VERB_HELP, false }, { "!exit", VERB_QUIT, false },
 };
+
+#define PROTO_NVERBS (sizeof(proto_verbs) / sizeof(proto_verbs[0]))
 
 /* The verb that line starts with (followed by a space or the end), and
  * where its argument starts; VERB_NONE when there is none. */
@@ -124,7 +128,7 @@ proto_verb(const char *line, const char **arg)
 {
 	size_t n = strcspn(line, " ");
 
-	for (size_t i = 0; i < sizeof(proto_verbs) / sizeof(proto_verbs[0]); i++) {
+	for (size_t i = 0; i < PROTO_NVERBS; i++) {
 		if (strlen(proto_verbs[i].word) == n &&
 		    memcmp(line, proto_verbs[i].word, n) == 0) {
 			*arg = line[n] == ' ' ? line + n + 1 : line + n;
@@ -132,6 +136,26 @@ proto_verb(const char *line, const char **arg)
 		}
 	}
 	return VERB_NONE;
+}
+
+/* For a line that is no verb: the verb it was meant to be, by the rule in
+ * proto.h (proto_parse), or NULL when it is text. */
+static const char *
+proto_mistyped(const char *line)
+{
+	bool slash = line[0] == '/';
+	const char *w = line + slash;
+	size_t n = strcspn(w, " ");
+	bool alone = w[n] == '\0';
+
+	for (size_t i = 0; i < PROTO_NVERBS; i++) {
+		const char *v = proto_verbs[i].word;
+		if (strlen(v) != n || strncasecmp(w, v, n) != 0)
+			continue;
+		if (slash || alone || (proto_verbs[i].args && w[n + 1] != '\0'))
+			return v[0] == '!' ? "QUIT" : v;
+	}
+	return NULL;
 }
 
 void
@@ -142,6 +166,10 @@ proto_parse(char *line, struct command *cmd)
 	cmd->verb = proto_verb(line, &arg);
 	cmd->user = NULL;
 	cmd->text = cmd->verb == VERB_NONE ? line : arg;
+	if (cmd->verb == VERB_NONE && (arg = proto_mistyped(line)) != NULL) {
+		cmd->verb = VERB_MISTYPED;
+		cmd->text = arg;
+	}
 	if (cmd->verb != VERB_DM)
 		return;
 

@@ -61,6 +61,10 @@ enum proto_verb {
 	VERB_WHO,     /* WHO */
 	VERB_PING,    /* PING [token] */
 	VERB_QUIT,    /* QUIT or !exit */
+	VERB_HELP,    /* HELP */
+	VERB_MISTYPED,  /* a verb in the wrong case or after a '/' (who, /quit,
+	                   msg hi): a mistake, not text; text is the verb as
+	                   it should be written */
 };
 
 struct command {
@@ -73,9 +77,41 @@ struct command {
 
 /* Splits one line (NUL-terminated, already checked by proto_text_ok) into a
  * command. Verbs are exact and uppercase and end at a space or the line's
- * end: "PINGS" is not a verb. Writes a NUL into line to end DM's user, so
- * cmd's pointers point into line. Never fails. */
+ * end: "PINGS" is not a verb. A line that looks like a verb typed wrongly
+ * is VERB_MISTYPED rather than text: its first word, with a leading '/'
+ * dropped, is a verb ignoring case, and either it had the '/', or the line
+ * is that word alone ("who"), or the verb takes an argument and the line
+ * has one ("msg hi"). So "who is here?" is still text: WHO takes nothing.
+ * Writes a NUL into line to end DM's user, so cmd's pointers point into
+ * line. Never fails. */
 void proto_parse(char *line, struct command *cmd);
+
+/* ---- Error lines ------------------------------------------------------- */
+
+/*
+ * Every error the server sends: "ERR <code>", then a space and words for a
+ * person. Clients key on the code alone (docs/PROTOCOL.md); the words are
+ * for someone reading the stream in ncat. Usage errors are "ERR usage"
+ * followed by the verb's form, and "ERR no-such-user <user>" names the
+ * user and nothing else, so it stays parseable.
+ */
+#define PROTO_ERR_BAD_NAME "ERR bad-name names are 1-32 characters: a " \
+	"letter, then letters, digits, _ or -, and not a protocol word"
+#define PROTO_ERR_NAME_TAKEN "ERR username-taken that name is in use"
+#define PROTO_ERR_LOGGED_IN "ERR already-logged-in you are logged in already"
+#define PROTO_ERR_NOT_IN "ERR not-logged-in log in first: LOGIN <name>"
+#define PROTO_ERR_TOO_LONG "ERR line-too-long a line holds at most 1024 bytes"
+#define PROTO_ERR_BAD_TEXT "ERR bad-text control characters, bidi " \
+	"controls and invalid UTF-8 are not allowed"
+#define PROTO_ERR_UNKNOWN "ERR unknown-command try HELP"
+#define PROTO_ERR_BUSY "ERR server-busy try again later"
+#define PROTO_ERR_FULL "ERR server-full try again later"
+#define PROTO_ERR_PER_ADDR "ERR too-many-connections from your address"
+#define PROTO_ERR_SLOW "ERR slow-consumer you fell too far behind; " \
+	"reconnect"
+#define PROTO_ERR_USAGE_LOGIN "ERR usage LOGIN <name>"
+#define PROTO_ERR_USAGE_MSG "ERR usage MSG <text>"
+#define PROTO_ERR_USAGE_DM "ERR usage DM <user> <text>"
 
 /* ---- Text and name rules ----------------------------------------------- */
 

@@ -19,7 +19,9 @@
  * has finished (server_session_done). The loop joins it and frees it.
  *
  * Signals are blocked in every thread and read from a signalfd by the
- * accept loop: no handler runs, so nothing locks or prints in one.
+ * accept loop: no handler runs, so nothing locks or prints in one. SIGINT,
+ * SIGTERM and SIGHUP (a closed terminal) stop the server gracefully;
+ * SIGUSR1 logs a [STATS] line.
  */
 #include <assert.h>
 #include <errno.h>
@@ -36,6 +38,7 @@
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "addrlimit.h"
@@ -45,8 +48,10 @@
 #include "log.h"
 #include "msg.h"
 #include "net.h"
+#include "proto.h"
 #include "rlimits.h"
 #include "session.h"
+#include "stats.h"
 #include "sync.h"
 
 /*
@@ -62,6 +67,7 @@
 #endif
 
 #define ACCEPT_BACKOFF_MS 100  /* pause after an accept failure */
+#define CLIENT_HEARTBEAT 20    /* ./client's default --heartbeat, seconds */
 
 /* What the whole server shares. Written by main before the first session
  * starts, except where a field says otherwise. */
@@ -71,7 +77,7 @@ struct server {
 	struct hub *hub;
 	struct msg *welcome;        /* shared by every session; const */
 	int listen_fd;
-	int signal_fd;              /* SIGINT, SIGTERM */
+	int signal_fd;              /* SIGINT, SIGTERM, SIGHUP, SIGUSR1 */
 	int stop_rd, stop_wr;       /* a pipe: closing stop_wr tells every
 	                               reader the server is stopping ... */
 	atomic_bool stopping;       /* ... and this tells a reader busy with
@@ -88,6 +94,9 @@ struct server {
 	                               gives its slot back before it closes
 	                               its socket (server_session_done) */
 	struct addrlimit *per_addr; /* what --max-per-addr counts; likewise */
+	struct stats stats;         /* counted by any thread (stats.h) */
+	struct stats_prev stats_prev; /* accept loop only */
+	int64_t started_ms;         /* CLOCK_MONOTONIC; const */
 	pthread_mutex_t done_lock;  /* protects done and ndone */
 	struct session **done;      /* finished sessions waiting for a join;
 	                               room for max_clients, as live <= that */
@@ -98,6 +107,9 @@ static void server_init(struct server *s, int argc, char **argv);
 static void server_log_listen(struct server *s);
 static int server_signals_fd(void);
 static void server_accept_loop(struct server *s);
+static bool server_signal(struct server *s);
+static int server_stats_due(struct server *s);
+static void server_log_stats(struct server *s);
 static bool server_accept_one(struct server *s);
 static bool server_admit(struct server *s, int fd,
     const struct net_addr_key *key);
@@ -106,6 +118,7 @@ static void server_refuse_with_spare(struct server *s);
 static void server_refuse(int fd, const char *line);
 static void server_session_done(struct session *c, void *arg);
 static void server_reap(struct server *s);
+static int64_t server_now_ms(void);
 static void server_shutdown(struct server *s);
 
 int
@@ -150,7 +163,7 @@ server_init(struct server *s, int argc, char **argv)
 	s->done = calloc(s->cfg.max_clients, sizeof(*s->done));
 	s->per_addr = addrlimit_new(s->cfg.max_clients, s->cfg.max_per_addr);
 	s->welcome = msg_printf("INFO welcome to hubchat; log in with LOGIN "
-	    "<name> (or just type your name)");
+	    "<name> (or just type your name); HELP lists the commands");
 	if (s->hub == NULL || s->done == NULL || s->per_addr == NULL ||
 	    s->welcome == NULL)
 		die("out of memory");
@@ -161,8 +174,15 @@ server_init(struct server *s, int argc, char **argv)
 	s->env = (struct session_env){ .hub = s->hub, .cfg = &s->cfg,
 	    .stop_fd = s->stop_rd, .stopping = &s->stopping,
 	    .thread_attr = &s->thread_attr, .welcome = s->welcome,
-	    .finished = server_session_done, .finished_arg = s };
+	    .stats = &s->stats, .finished = server_session_done,
+	    .finished_arg = s };
+	s->started_ms = server_now_ms();
 	rlimits_check(s->cfg.max_clients);
+	if (s->cfg.idle_timeout > 0 && s->cfg.idle_timeout <= CLIENT_HEARTBEAT)
+		log_event(LOG_WARN, "--idle-timeout %d is not longer than the "
+		    "client's heartbeat of %d s: quiet ./client users will be cut "
+		    "off (give them --heartbeat, or raise --idle-timeout)",
+		    s->cfg.idle_timeout, CLIENT_HEARTBEAT);
 	/* The LISTEN line ends start-up: scripts and tests take it to mean
 	 * "ready and idle", so start-up work such as the limits check above
 	 * (which reads /proc) comes before it. */
@@ -194,6 +214,8 @@ server_signals_fd(void)
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
 	int rc = pthread_sigmask(SIG_BLOCK, &set, NULL);
 	if (rc != 0)
 		die("pthread_sigmask: %s", strerror(rc));
@@ -207,9 +229,10 @@ server_signals_fd(void)
 /* ---- The accept loop --------------------------------------------------- */
 
 /*
- * Runs until SIGINT or SIGTERM. After an accept failure the listening socket
- * is left out of the poll for ACCEPT_BACKOFF_MS, so a persistent failure
- * (out of memory, say) costs ten wake-ups a second, not a spinning core.
+ * Runs until SIGINT, SIGTERM or SIGHUP. After an accept failure the
+ * listening socket is left out of the poll for ACCEPT_BACKOFF_MS, so a
+ * persistent failure (out of memory, say) costs ten wake-ups a second, not
+ * a spinning core. With --stats the poll also wakes for the next [STATS].
  */
 static void
 server_accept_loop(struct server *s)
@@ -222,26 +245,65 @@ server_accept_loop(struct server *s)
 	bool backoff = false;
 
 	for (;;) {
+		int timeout = server_stats_due(s);
+		if (backoff && (timeout < 0 || timeout > ACCEPT_BACKOFF_MS))
+			timeout = ACCEPT_BACKOFF_MS;
 		pf[2].fd = backoff ? -1 : s->listen_fd;
-		if (poll(pf, 3, backoff ? ACCEPT_BACKOFF_MS : -1) < 0) {
+		if (poll(pf, 3, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			die("poll:");
 		}
 		backoff = false;
-		if (pf[0].revents & POLLIN) {
-			struct signalfd_siginfo si;
-			if (read(s->signal_fd, &si, sizeof(si)) == sizeof(si)) {
-				log_event(LOG_SHUTDOWN, "signal=%s clients=%zu",
-				    strsignal((int)si.ssi_signo), s->live);
-				return;
-			}
-		}
+		if ((pf[0].revents & POLLIN) && server_signal(s))
+			return;
 		if (pf[1].revents & POLLIN)
 			server_reap(s);
 		if (pf[2].revents & POLLIN)
 			backoff = server_accept_one(s);
+		if (server_stats_due(s) == 0)
+			server_log_stats(s);
 	}
+}
+
+/* Reads one signal: true when it asks the server to stop. */
+static bool
+server_signal(struct server *s)
+{
+	struct signalfd_siginfo si;
+
+	if (read(s->signal_fd, &si, sizeof(si)) != sizeof(si))
+		return false;
+	if (si.ssi_signo == SIGUSR1) {
+		server_log_stats(s);
+		return false;
+	}
+	log_event(LOG_SHUTDOWN, "signal=%s clients=%zu",
+	    strsignal((int)si.ssi_signo), s->live);
+	return true;
+}
+
+/* Milliseconds until the next periodic [STATS] line: 0 when it is due,
+ * -1 when there are none (--stats 0). */
+static int
+server_stats_due(struct server *s)
+{
+	if (s->cfg.stats_sec <= 0)
+		return -1;
+	int64_t last = s->stats_prev.at_ms ? s->stats_prev.at_ms :
+	    s->started_ms;
+	int64_t left = last + s->cfg.stats_sec * 1000LL - server_now_ms();
+	return left > 0 ? (int)left : 0;
+}
+
+static void
+server_log_stats(struct server *s)
+{
+	struct hub_stats hub;
+
+	hub_stats(s->hub, &hub);
+	stats_log(&s->stats, &hub, atomic_load(&s->in_use), s->started_ms,
+	    server_now_ms(), &s->stats_prev);
 }
 
 /* Accepts one connection and starts its session, or refuses it with one
@@ -265,10 +327,12 @@ server_accept_one(struct server *s)
 		session_free(c);
 		addrlimit_give(s->per_addr, &key);
 		atomic_fetch_sub(&s->in_use, 1);
-		server_refuse(fd, "ERR server-busy try again later");
+		stats_count(&s->stats.refused_busy);
+		server_refuse(fd, PROTO_ERR_BUSY);
 		return true;
 	}
 	s->live++;
+	stats_count(&s->stats.accepted);
 	log_event(LOG_CONNECT, "id=%lu peer=%s clients=%zu", session_id(c),
 	    session_peer(c), atomic_load(&s->in_use));
 	return false;
@@ -282,18 +346,20 @@ server_admit(struct server *s, int fd, const struct net_addr_key *key)
 	char peer[64], addr[64];
 
 	if (atomic_load(&s->in_use) >= s->cfg.max_clients) {
+		stats_count(&s->stats.refused_full);
 		net_peer_name(fd, peer, sizeof(peer));
 		log_event(LOG_ERROR, "refused: server full (max-clients=%zu) "
 		    "peer=%s", s->cfg.max_clients, peer);
-		server_refuse(fd, "ERR server-full try again later");
+		server_refuse(fd, PROTO_ERR_FULL);
 		return false;
 	}
 	if (!addrlimit_take(s->per_addr, key)) {
+		stats_count(&s->stats.refused_addr);
 		net_addr_key_name(key, addr, sizeof(addr));
 		log_event(LOG_ERROR, "refused: %zu connections from %s already "
 		    "(max-per-addr=%zu)", s->cfg.max_per_addr, addr,
 		    s->cfg.max_per_addr);
-		server_refuse(fd, "ERR too-many-connections from your address");
+		server_refuse(fd, PROTO_ERR_PER_ADDR);
 		return false;
 	}
 	atomic_fetch_add(&s->in_use, 1);
@@ -314,6 +380,7 @@ server_accept_failed(struct server *s, int err)
 		return false;
 	case EMFILE:
 	case ENFILE:
+		stats_count(&s->stats.refused_busy);
 		log_event(LOG_ERROR, "accept: %s; refusing a connection "
 		    "(clients=%zu; %s)", strerror(err), s->live,
 		    rlimits_hint(err, hint, sizeof(hint)));
@@ -338,7 +405,7 @@ server_refuse_with_spare(struct server *s)
 	close(s->spare_fd);
 	int fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 	if (fd >= 0)
-		server_refuse(fd, "ERR server-busy try again later");
+		server_refuse(fd, PROTO_ERR_BUSY);
 	s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
@@ -346,7 +413,7 @@ server_refuse_with_spare(struct server *s)
 static void
 server_refuse(int fd, const char *line)
 {
-	char buf[64];
+	char buf[256];
 	int n = snprintf(buf, sizeof(buf), "%s\n", line);
 
 	send(fd, buf, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -399,15 +466,27 @@ server_reap(struct server *s)
 	} while (n > 0);
 }
 
+static int64_t
+server_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* ---- Shutdown ---------------------------------------------------------- */
 
-/* Stops accepting, wakes every reader through the stop pipe, and joins
- * them all as they finish; each reader's own teardown is bounded (see
- * session.c, FLUSH_GRACE_MS). Then frees everything. */
+/* Stops accepting, turns join and leave notices off (so every client's
+ * next line is the farewell, not a storm of others leaving), wakes every
+ * reader through the stop pipe, and joins them all as they finish; each
+ * reader's own teardown is bounded (see session.c, FLUSH_GRACE_MS). Then
+ * frees everything. */
 static void
 server_shutdown(struct server *s)
 {
 	close(s->listen_fd);
+	hub_close(s->hub);
 	atomic_store(&s->stopping, true);
 	close(s->stop_wr);
 	while (s->live > 0) {

@@ -39,8 +39,10 @@
 #include "log.h"
 #include "msg.h"
 #include "net.h"
+#include "proto.h"
 #include "queue.h"
 #include "rlimits.h"
+#include "stats.h"
 #include "sync.h"
 #include "transport.h"
 #include "writer.h"
@@ -64,6 +66,7 @@ static const struct {
 static void *session_reader_main(void *arg);
 static enum end_reason session_read_loop(struct session *c);
 static enum end_reason session_handle_buffered(struct session *c);
+static enum end_reason session_too_long(struct session *c);
 static enum end_reason session_may_run(struct session *c);
 static enum end_reason session_throttle(struct session *c);
 static enum end_reason session_deadline(struct session *c, int64_t *at);
@@ -237,12 +240,23 @@ session_handle_buffered(struct session *c)
 		    c->env->cfg->idle_timeout * 1000LL;
 		flood_charge(&c->flood, 1);
 		if (ev == TRANSPORT_TOO_LONG)
-			why = session_reply(c, "ERR line-too-long");
+			why = session_too_long(c);
 		else
 			why = cmd_handle_line(c, line, len);
 	}
 	cmd_flush(c);
 	return why;
+}
+
+/* A line over PROTO_MAX_LINE: told, counted and logged (rate-limited);
+ * the connection goes on. */
+static enum end_reason
+session_too_long(struct session *c)
+{
+	stats_count(&c->env->stats->rejected);
+	log_limited(LOG_REJECT, "id=%lu peer=%s reason=line-too-long", c->id,
+	    c->peer);
+	return session_reply(c, PROTO_ERR_TOO_LONG);
 }
 
 /* Before each line: END_NONE when it may run now, else why the session
@@ -388,7 +402,7 @@ session_send(struct session *c, struct msg *m)
 	if (st == QUEUE_OK)
 		return END_NONE;
 	if (st == QUEUE_FULL) {
-		struct msg *err = msg_printf("ERR slow-consumer");
+		struct msg *err = msg_printf(PROTO_ERR_SLOW);
 		queue_abort(c->out, err);
 		msg_unref(err);
 		return END_SLOW;
@@ -416,6 +430,10 @@ session_end(struct session *c, enum end_reason why)
 	why = session_why(c, why);
 	assert(why != END_NONE);
 	session_log_end(c, why);
+	if (why == END_IDLE)
+		stats_count(&c->env->stats->idle_timeouts);
+	else if (why == END_LOGIN)
+		stats_count(&c->env->stats->login_timeouts);
 	if (c->member != NULL) {
 		hub_leave(c->env->hub, c->member);
 		c->member = NULL;

@@ -33,6 +33,7 @@ struct config;
 struct hub;
 struct msg;
 struct session;
+struct stats;
 
 /* Called by a session's reader as its last act, just before it closes the
  * fd: the session is over and must be joined with session_join. May run on
@@ -49,6 +50,7 @@ struct session_env {
 	const atomic_bool *stopping;    /* true once the server stops: the
 	                                   reader checks it between lines */
 	const pthread_attr_t *thread_attr;  /* for both threads */
+	struct stats *stats;            /* counted into by every session */
 	struct msg *welcome;            /* every session's first line, made
 	                                   once: a connection never goes
 	                                   without it for want of memory */

@@ -13,6 +13,7 @@
 #include "harness.h"
 #include "hub.h"
 #include "msg.h"
+#include "proto.h"
 #include "queue.h"
 
 /* In-process: each test checks for leaks at its end (harness.h). */
@@ -220,7 +221,7 @@ Test(hub, full_queue_evicts_only_that_member)
 	}
 	cr_assert_eq(atomic_load(&slow.kicked), 1);
 	/* The backlog was replaced by the error: no gap followed by more. */
-	cr_assert_str_eq(drain(&slow), "ERR slow-consumer");
+	cr_assert_str_eq(drain(&slow), PROTO_ERR_SLOW);
 	cr_assert_str_eq(drain(&b), "MSG alice m0|MSG alice m1|MSG alice m2|"
 	    "INFO slow disconnected|MSG alice m3|MSG alice m4");
 	cr_assert_str_eq(drain(&a), "INFO slow disconnected");
@@ -256,7 +257,7 @@ Test(hub, a_batch_that_does_not_fit_evicts_and_the_rest_get_it_all)
 		    "three");
 	hub_broadcast_lines(h, a.m, lines, 3, NULL);
 	cr_assert_eq(atomic_load(&tight.kicked), 1);
-	cr_assert_str_eq(drain(&tight), "ERR slow-consumer");
+	cr_assert_str_eq(drain(&tight), PROTO_ERR_SLOW);
 	const char *want = "MSG alice one|MSG alice two|MSG alice three|"
 	    "INFO tight disconnected";
 	cr_assert_str_eq(drain(&b), want);

@@ -139,11 +139,9 @@ Test(parse, verbs_are_exact_and_uppercase)
 	cr_assert_str_eq(parse("PING").text, "");
 	cr_assert_str_eq(parse("PING abc def").text, "abc def");
 	cr_assert_eq(parse("PINGS").verb, VERB_NONE);
-	cr_assert_eq(parse("ping").verb, VERB_NONE);
-	cr_assert_str_eq(parse("ping").text, "ping");
 	cr_assert_eq(parse("QUIT").verb, VERB_QUIT);
 	cr_assert_eq(parse("!exit").verb, VERB_QUIT);
-	cr_assert_eq(parse("!EXIT").verb, VERB_NONE);
+	cr_assert_eq(parse("HELP").verb, VERB_HELP);
 	cr_assert_eq(parse("WHO").verb, VERB_WHO);
 	cr_assert_eq(parse(" MSG x").verb, VERB_NONE);
 	struct command c = parse("LOGIN alice");
@@ -153,6 +151,32 @@ Test(parse, verbs_are_exact_and_uppercase)
 	cr_assert_eq(c.verb, VERB_MSG);
 	cr_assert_str_eq(c.text, "hello  world ");
 	cr_assert_str_eq(parse("MSG").text, "");
+}
+
+/* A verb typed wrongly is a mistake, not text, when it cannot be meant as
+ * text: after a '/', alone on its line, or with the argument it takes. */
+Test(parse, mistyped_verbs_are_told_apart_from_text)
+{
+	const char *mistyped[][2] = {
+		{ "ping", "PING" }, { "who", "WHO" }, { "Quit", "QUIT" },
+		{ "/quit", "QUIT" }, { "/WHO", "WHO" }, { "/who is here", "WHO" },
+		{ "msg hi", "MSG" }, { "dm bob hi", "DM" }, { "login bob", "LOGIN" },
+		{ "!EXIT", "QUIT" }, { "/!exit", "QUIT" }, { "help", "HELP" },
+		{ "msg", "MSG" },
+	};
+	const char *text[] = { "who is here?", "quit smoking", "Help me out",
+		"pings", "/me waves", "/", "whom" };
+
+	for (size_t i = 0; i < sizeof(mistyped) / sizeof(mistyped[0]); i++) {
+		struct command c = parse(mistyped[i][0]);
+		cr_assert_eq(c.verb, VERB_MISTYPED, "%s", mistyped[i][0]);
+		cr_assert_str_eq(c.text, mistyped[i][1], "%s", mistyped[i][0]);
+	}
+	for (size_t i = 0; i < sizeof(text) / sizeof(text[0]); i++) {
+		struct command c = parse(text[i]);
+		cr_assert_eq(c.verb, VERB_NONE, "%s", text[i]);
+		cr_assert_str_eq(c.text, text[i]);
+	}
 }
 
 Test(parse, dm_splits_user_and_text)

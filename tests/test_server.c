@@ -60,13 +60,18 @@ Test(server, bad_names_are_refused)
 {
 	struct conn *c = conn_open(srv.port);
 	const char *bad[] = { "LOGIN 1abc", "LOGIN WHO", "LOGIN a b",
-		"LOGIN abcdefghijklmnopqrstuvwxyzABCDEFG", "LOGIN", "LOGIN _x",
-		"n\xc3\xa9", "who" };
+		"LOGIN abcdefghijklmnopqrstuvwxyzABCDEFG", "LOGIN _x",
+		"n\xc3\xa9", "LOGIN ok", "LOGIN Info", "LOGIN err", "pong",
+		"users", "LOGIN help" };
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		conn_send(c, "%s\n", bad[i]);
 		conn_expect_err(c, "bad-name");
 	}
+	conn_send(c, "LOGIN\n");               /* no name at all */
+	conn_expect_err(c, "usage LOGIN <name>");
+	conn_send(c, "who\n");                 /* a verb, not a name */
+	conn_expect_err(c, "unknown-command try WHO");
 	conn_send(c, "LOGIN abcdefghijklmnopqrstuvwxyzABCDEF\n");   /* 32 */
 	conn_expect(c, "OK");
 	conn_send(c, "LOGIN again\n");
