@@ -67,6 +67,8 @@
 #endif
 
 #define ACCEPT_BACKOFF_MS 100  /* pause after an accept failure */
+#define FULL_WAIT_MS 250       /* when full, how long a newcomer may wait in
+                                  the listen backlog for a slot to free */
 #define CLIENT_HEARTBEAT 20    /* ./client's default --heartbeat, seconds */
 
 /* What the whole server shares. Written by main before the first session
@@ -89,6 +91,9 @@ struct server {
 	unsigned long next_id;      /* accept loop only */
 	size_t live;                /* sessions started, not yet joined;
 	                               accept loop only */
+	int64_t full_until;         /* full since; refuse after this (ms on
+	                               CLOCK_MONOTONIC); 0 = not full. Accept
+	                               loop only */
 	atomic_size_t in_use;       /* sessions started and not yet ended:
 	                               what --max-clients counts. A reader
 	                               gives its slot back before it closes
@@ -107,6 +112,7 @@ static void server_init(struct server *s, int argc, char **argv);
 static void server_log_listen(struct server *s);
 static int server_signals_fd(void);
 static void server_accept_loop(struct server *s);
+static int server_listen_wait(struct server *s);
 static bool server_signal(struct server *s);
 static int server_stats_due(struct server *s);
 static void server_log_stats(struct server *s);
@@ -232,7 +238,9 @@ server_signals_fd(void)
  * Runs until SIGINT, SIGTERM or SIGHUP. After an accept failure the
  * listening socket is left out of the poll for ACCEPT_BACKOFF_MS, so a
  * persistent failure (out of memory, say) costs ten wake-ups a second, not
- * a spinning core. With --stats the poll also wakes for the next [STATS].
+ * a spinning core. While the server is full it is left out too, for up to
+ * FULL_WAIT_MS (server_listen_wait). With --stats the poll also wakes for
+ * the next [STATS].
  */
 static void
 server_accept_loop(struct server *s)
@@ -246,9 +254,10 @@ server_accept_loop(struct server *s)
 
 	for (;;) {
 		int timeout = server_stats_due(s);
-		if (backoff && (timeout < 0 || timeout > ACCEPT_BACKOFF_MS))
-			timeout = ACCEPT_BACKOFF_MS;
-		pf[2].fd = backoff ? -1 : s->listen_fd;
+		int wait = backoff ? ACCEPT_BACKOFF_MS : server_listen_wait(s);
+		if (wait >= 0 && (timeout < 0 || timeout > wait))
+			timeout = wait;
+		pf[2].fd = wait != 0 ? -1 : s->listen_fd;
 		if (poll(pf, 3, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -264,6 +273,28 @@ server_accept_loop(struct server *s)
 		if (server_stats_due(s) == 0)
 			server_log_stats(s);
 	}
+}
+
+/*
+ * Whether to accept now: 0 yes, else the milliseconds to leave the
+ * listening socket alone. A full server does not refuse a newcomer at once:
+ * a session may be ending at this moment (a client that quit and at once
+ * reconnected can be faster than the server seeing it go), and the one
+ * that ends writes the reap eventfd, which wakes the loop. So newcomers
+ * wait in the kernel's listen backlog for up to FULL_WAIT_MS; after that,
+ * while the server stays full, each is refused with ERR server-full.
+ */
+static int
+server_listen_wait(struct server *s)
+{
+	if (atomic_load(&s->in_use) < s->cfg.max_clients) {
+		s->full_until = 0;
+		return 0;
+	}
+	int64_t now = server_now_ms();
+	if (s->full_until == 0)
+		s->full_until = now + FULL_WAIT_MS;
+	return now >= s->full_until ? 0 : (int)(s->full_until - now);
 }
 
 /* Reads one signal: true when it asks the server to stop. */
