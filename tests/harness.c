@@ -449,6 +449,17 @@ conn_expect_quiet(struct conn *c)
 	conn_expect(c, want);
 }
 
+void
+conn_sync(struct conn *c)
+{
+	static int token;
+	char want[32];
+
+	snprintf(want, sizeof(want), "PONG sync%d", ++token);
+	conn_send(c, "PING sync%d\n", token);
+	conn_expect_eventually(c, want);
+}
+
 bool
 conn_wait_closed(struct conn *c, int ms)
 {

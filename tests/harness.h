@@ -96,6 +96,9 @@ void conn_expect_eventually(struct conn *c, const char *want);
 /* Asserts that nothing but want arrives before the reply to a PING: proves
  * the absence of other lines without waiting for a timeout. */
 void conn_expect_quiet(struct conn *c);
+/* Skips every line that came before the reply to a PING: afterwards the
+ * connection's next line is something that happened after this call. */
+void conn_sync(struct conn *c);
 /* Reads until EOF (true) or the deadline (false), discarding lines. */
 bool conn_wait_closed(struct conn *c, int ms);
 
