@@ -3,7 +3,7 @@
  *
  * It stands on four helpers: rawtty (raw mode, and the terminal restored
  * on every way out), keys (input bytes to keys), utf8 (characters and their
- * widths) and history (the submitted lines). What is left here is the line
+ * widths) and linehist (the submitted lines). What is left here is the line
  * itself: editing it, recalling lines into it, and drawing the input row.
  *
  * The prompt and the line live in one array, prompt first, so drawing is a
@@ -52,6 +52,7 @@ struct lined {
 	size_t first;           /* first shown byte of text: the start of a
 	                           character, <= plen + pos after a draw */
 	bool dirty;             /* the row must be drawn again */
+	bool echo;              /* a submitted line stays on screen */
 
 	struct linehist *hist;   /* submitted lines */
 	size_t hist_at;         /* the entry shown; linehist_count: the draft */
@@ -303,18 +304,21 @@ lined_recall(struct lined *ed, int dir)
 	lined_set_line(ed, s, strlen(s));
 }
 
-/* Enter: hands the line to lined_read's caller and leaves it on screen
- * whole, after its prompt (it may wrap now: it is no longer edited); the
- * next draw starts a fresh input row below. */
+/* Enter: hands the line to lined_read's caller and, when echo is on,
+ * leaves it on screen whole, after its prompt (it may wrap now: it is no
+ * longer edited), so the next draw starts a fresh input row below; with
+ * echo off the next draw simply empties this row. */
 static enum lined_event
 lined_submit(struct lined *ed)
 {
 	memcpy(ed->result, lined_line(ed), ed->len);
 	ed->result[ed->len] = '\0';
 	ed->result_len = ed->len;
-	lined_puts(ed, CLEAR_ROW);
-	lined_put(ed, ed->text, ed->plen + ed->len);
-	lined_puts(ed, "\n");
+	if (ed->echo) {
+		lined_puts(ed, CLEAR_ROW);
+		lined_put(ed, ed->text, ed->plen + ed->len);
+		lined_puts(ed, "\n");
+	}
 	linehist_add(ed->hist, ed->result, ed->result_len);
 	ed->hist_at = linehist_count(ed->hist);
 	lined_set_line(ed, "", 0);
@@ -414,6 +418,7 @@ lined_start(size_t max_bytes)
 		return NULL;
 	sync_mutex_init(&ed->lock);
 	ed->max = max_bytes;
+	ed->echo = true;
 	ed->text = malloc(LINED_MAX_PROMPT + max_bytes);
 	ed->draft = malloc(max_bytes + 1);
 	ed->result = malloc(max_bytes + 1);
@@ -468,6 +473,15 @@ lined_set_prompt(struct lined *ed, const char *prompt)
 	if (rawtty_is_raw())
 		lined_draw(ed);
 	lined_flush(ed);
+	sync_unlock(&ed->lock);
+}
+
+void
+lined_set_echo(struct lined *ed, bool echo)
+{
+	assert(ed != NULL);
+	sync_lock(&ed->lock);
+	ed->echo = echo;
 	sync_unlock(&ed->lock);
 }
 

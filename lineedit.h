@@ -81,6 +81,12 @@ void lined_restore(void);
  * LINED_MAX_PROMPT bytes. Thread-safe. */
 void lined_set_prompt(struct lined *ed, const char *prompt);
 
+/* Whether a submitted line stays on screen after its prompt, as a cooked
+ * terminal leaves it (true, the default), or the input row is simply
+ * cleared for a fresh prompt (false), for a caller that shows each line
+ * its own way, as a chat shows "[15:04:05] alice: hi". Thread-safe. */
+void lined_set_echo(struct lined *ed, bool echo);
+
 /* Prints one line of text above the input line: clears the input row,
  * writes text and a newline, and draws the prompt and line again with the
  * cursor where it was. text must be one line (no newline) that is safe to
@@ -110,7 +116,8 @@ enum lined_event {
  * On LINED_LINE, *line and *len give the line (NUL-terminated, valid UTF-8
  * without control characters, at most max_bytes), owned by the editor and
  * valid until the next lined_read. The line stays on screen after the
- * prompt, as a cooked terminal leaves it, and a fresh prompt is drawn. On
+ * prompt, as a cooked terminal leaves it (unless lined_set_echo says not),
+ * and a fresh prompt is drawn. On
  * LINED_EOF and LINED_INTERRUPT the line is left as it is; the caller
  * usually ends with lined_stop. Once stdin has ended, every call returns
  * LINED_EOF. Call from one thread only.

@@ -10,6 +10,7 @@
  * message arriving mid-typing would be, except for these commands from the
  * test:
  *   PROMPT <text>   sets the prompt
+ *   ECHO on|off     sets lined_set_echo, then prints "ECHO is on|off"
  *   EXIT            calls exit(0) with the editor still running
  *   ABORT           calls abort()
  * Ctrl-D on an empty line and Ctrl-C end the typing; the main thread stops
@@ -155,7 +156,10 @@ command(struct lined *ed, const char *line)
 {
 	if (strncmp(line, "PROMPT ", 7) == 0)
 		lined_set_prompt(ed, line + 7);
-	else if (strcmp(line, "EXIT") == 0)
+	else if (strcmp(line, "ECHO on") == 0 || strcmp(line, "ECHO off") == 0) {
+		lined_set_echo(ed, strcmp(line, "ECHO on") == 0);
+		lined_printf(ed, "ECHO is %s", line + 5);
+	} else if (strcmp(line, "EXIT") == 0)
 		exit(0);
 	else if (strcmp(line, "ABORT") == 0)
 		abort();

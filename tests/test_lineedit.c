@@ -236,6 +236,26 @@ Test(lineedit, prompt_changes_while_typing)
 	ROW("a?b> half");
 }
 
+Test(lineedit, echo_off_leaves_no_submitted_line)
+{
+	static const char *const rows[] = { "before", "ECHO is off",
+	    "GOT hello", "you>" };
+
+	pty_net(&pt, "before");
+	ROW("before");
+	pty_net(&pt, "ECHO off");
+	ROW("ECHO is off");
+	pty_type(&pt, "hello" ENTER);
+	ROW("GOT hello");
+	INPUT("you>", 5);
+	expect_rows(rows, 4);           /* no "you> hello" row */
+	pty_net(&pt, "ECHO on");
+	ROW("ECHO is on");
+	pty_type(&pt, "again" ENTER);
+	ROW("GOT again");
+	ROW("you> again");
+}
+
 /* ---- Editing ----------------------------------------------------------- */
 
 Test(lineedit, backspace_over_utf8)
