@@ -66,8 +66,9 @@ WEB_SRC    = sha1.c base64.c ws.c http.c http_response.c
 RESP_SRC   = resp.c resp_encode.c resp_conn.c
 # The terminal line editor (lineedit.h), for the client and the peer.
 LINED_SRC  = lineedit.c keys.c utf8.c linehist.c rawtty.c
-CLIENT_SRC = client.c term.c proto.c net.c die.c
-PEER_SRC   = peer.c term.c msg.c queue.c proto.c net.c writer.c die.c
+CLIENT_SRC = client.c term.c proto.c net.c die.c $(LINED_SRC)
+PEER_SRC   = peer.c term.c msg.c queue.c proto.c net.c writer.c die.c \
+             $(LINED_SRC)
 TEST_SRC   = tests/test_queue.c tests/test_hub.c tests/test_proto.c \
              tests/test_server.c tests/test_policies.c tests/test_client.c \
              tests/test_peer.c tests/test_stress.c tests/test_faults.c \

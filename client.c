@@ -162,7 +162,8 @@ ask_name(struct client *cl)
 		fputs(isatty(STDIN_FILENO) ? "Enter your nickname: " :
 		    "Enter your nickname:\n", stdout);
 		fflush(stdout);
-		int n = term_read_line(STDIN_FILENO, cl->tty_in, &line, -1);
+		int n = term_read_line(STDIN_FILENO, cl->tty_in, PROTO_MAX_LINE, &line,
+		    -1);
 		if (n < 0) {
 			putchar('\n');
 			die("no nickname given");
@@ -185,14 +186,14 @@ connect_and_login(struct client *cl)
 	cl->fd = net_connect(cl->host, cl->port, CONNECT_MS, err, sizeof(err));
 	if (cl->fd < 0)
 		die("%s", err);
-	if (term_read_line(cl->fd, cl->net_in, &line, -1) < 0)
+	if (term_read_line(cl->fd, cl->net_in, PROTO_MAX_REPLY, &line, -1) < 0)
 		die("the server closed the connection");
 	show_line(line, strlen(line));
 
 	for (;;) {
 		const char *name = cl->name ? cl->name : ask_name(cl);
 		send_line(cl, "LOGIN %s", name);
-		if (term_read_line(cl->fd, cl->net_in, &line, -1) < 0)
+		if (term_read_line(cl->fd, cl->net_in, PROTO_MAX_REPLY, &line, -1) < 0)
 			die("the server closed the connection");
 		if (strcmp(line, "OK") == 0) {
 			term_say("* logged in as %s; /help for commands", name);
@@ -215,7 +216,8 @@ network_main(void *arg)
 	char *line;
 	int n;
 
-	while ((n = term_read_line(cl->fd, cl->net_in, &line, -1)) >= 0)
+	while ((n = term_read_line(cl->fd, cl->net_in, PROTO_MAX_REPLY, &line,
+	    -1)) >= 0)
 		show_line(line, (size_t)n);
 	if (errno != 0) {
 		term_say("! connection lost: %s", strerror(errno));
@@ -268,6 +270,7 @@ terminal_loop(struct client *cl)
 {
 	struct term_input in = {
 		.f = cl->tty_in,
+		.too_long = "! not sent: a line may hold 1024 bytes",
 		.wake = { cl->wake_rd, -1 },
 		.idle_ms = cl->heartbeat * 1000,
 		.on_line = handle_typed,

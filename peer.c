@@ -135,6 +135,7 @@ main(int argc, char **argv)
 	struct framer *tty = framer_new(PROTO_MAX_LINE);
 	struct term_input in = {
 		.f = tty, .wake = { p.wake_rd, -1 }, .idle_ms = -1,
+		.too_long = "! not sent: a line may hold 1024 bytes",
 		.on_line = typed_line, .ctx = &p,
 	};
 	if (tty == NULL)
@@ -405,7 +406,7 @@ handshake(struct peer *p, int fd, bool dialed)
 	snprintf(hello, sizeof(hello), "HELLO %016" PRIx64 " %s\n", p->nonce,
 	    p->name);
 	if (in != NULL && net_write_all(fd, hello, strlen(hello)) == 0)
-		n = term_read_line(fd, in, &line, HANDSHAKE_MS);
+		n = term_read_line(fd, in, PROTO_MAX_LINE, &line, HANDSHAKE_MS);
 	bool valid = n >= 0 && hello_parse(line, &theirs, other) &&
 	    theirs != p->nonce;     /* equal nonces: 1 in 2^64; nobody keeps */
 	bool keep = dialed ? p->nonce < theirs : theirs < p->nonce;
@@ -489,7 +490,8 @@ network_main(void *arg)
 	    remote);
 	/* The server's text rules: a line with control bytes or invalid UTF-8
 	 * is refused, so no escape sequence ever reaches the terminal. */
-	while ((n = term_read_line(p->link_fd, p->link_in, &line, -1)) >= 0) {
+	while ((n = term_read_line(p->link_fd, p->link_in, PROTO_MAX_LINE,
+	    &line, -1)) >= 0) {
 		if (proto_text_ok(line, (size_t)n))
 			term_say("%s: %s", p->other, line);
 		else

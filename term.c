@@ -5,12 +5,18 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "lineedit.h"
 #include "proto.h"
+#include "sync.h"
 
 /* term_say's printer and its argument, or NULL for stdout. Guarded by
  * stdout's FILE lock (flockfile). */
@@ -26,41 +32,76 @@ term_set_printer(void (*print)(void *ctx, const char *line), void *ctx)
 	funlockfile(stdout);
 }
 
-/* Formats the line for the printer; call with stdout locked. The lines
- * said today are a protocol line plus a short label at most, well inside
- * the buffer; a longer one would be cut. */
-static void
-term_say_printer(const char *stamp, const char *fmt, va_list ap)
+void
+term_editor_print(void *ctx, const char *line)
 {
-	char line[2 * PROTO_MAX_LINE];
-	int n = snprintf(line, sizeof(line), "[%s] ", stamp);
+	lined_print(ctx, line);
+}
 
-	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
-	term_printer(term_printer_ctx, line);
+/* Formats the line for the printer, into small when it fits and else into
+ * a buffer of its own; call with stdout locked. Without memory for a long
+ * line, the line is cut to small's size rather than lost. */
+static void
+term_to_printer(const char *stamp, const char *fmt, va_list ap)
+{
+	char small[1024], *big = NULL;
+	va_list again;
+
+	va_copy(again, ap);
+	int n = snprintf(small, sizeof(small), "%s", stamp);
+	int m = vsnprintf(small + n, sizeof(small) - (size_t)n, fmt, ap);
+	if (m >= 0 && (size_t)(n + m) >= sizeof(small) &&
+	    (big = malloc((size_t)(n + m) + 1)) != NULL) {
+		memcpy(big, stamp, (size_t)n);
+		vsnprintf(big + n, (size_t)m + 1, fmt, again);
+	}
+	va_end(again);
+	term_printer(term_printer_ctx, big != NULL ? big : small);
+	free(big);
+}
+
+/* One line, with the stamp "[hh:mm:ss] " when stamped is set. */
+static void
+term_emit(bool stamped, const char *fmt, va_list ap)
+{
+	char stamp[16] = "";
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (stamped) {
+		localtime_r(&now, &tm);
+		strftime(stamp, sizeof(stamp), "[%H:%M:%S] ", &tm);
+	}
+	flockfile(stdout);
+	if (term_printer != NULL) {
+		term_to_printer(stamp, fmt, ap);
+	} else {
+		fputs(stamp, stdout);
+		vprintf(fmt, ap);
+		putchar('\n');
+		fflush(stdout);
+	}
+	funlockfile(stdout);
 }
 
 void
 term_say(const char *fmt, ...)
 {
-	char stamp[16];
-	time_t now = time(NULL);
-	struct tm tm;
 	va_list ap;
 
-	localtime_r(&now, &tm);
-	strftime(stamp, sizeof(stamp), "%H:%M:%S", &tm);
-	flockfile(stdout);
 	va_start(ap, fmt);
-	if (term_printer != NULL) {
-		term_say_printer(stamp, fmt, ap);
-	} else {
-		printf("[%s] ", stamp);
-		vprintf(fmt, ap);
-		putchar('\n');
-		fflush(stdout);
-	}
+	term_emit(true, fmt, ap);
 	va_end(ap);
-	funlockfile(stdout);
+}
+
+void
+term_put(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	term_emit(false, fmt, ap);
+	va_end(ap);
 }
 
 /* Waits up to timeout_ms (< 0: for ever) for fd to be readable; false on
@@ -101,7 +142,8 @@ term_fill(int fd, struct framer *f)
 }
 
 int
-term_read_line(int fd, struct framer *f, char **line, int timeout_ms)
+term_read_line(int fd, struct framer *f, size_t max, char **line,
+    int timeout_ms)
 {
 	size_t len;
 
@@ -110,8 +152,7 @@ term_read_line(int fd, struct framer *f, char **line, int timeout_ms)
 		if (ev == FRAMER_LINE)
 			return (int)len;
 		if (ev == FRAMER_TOO_LONG) {
-			term_say("! a line over %d bytes was skipped",
-			    PROTO_MAX_LINE);
+			term_say("! a line over %zu bytes was skipped", max);
 			continue;
 		}
 		if (!term_wait(fd, timeout_ms) || !term_fill(fd, f))
@@ -119,8 +160,34 @@ term_read_line(int fd, struct framer *f, char **line, int timeout_ms)
 	}
 }
 
-/* Hands every typed line already buffered to on_line; false once it says
- * to quit. */
+void
+term_block_winch(void)
+{
+	sigset_t winch;
+
+	sigemptyset(&winch);
+	sigaddset(&winch, SIGWINCH);
+	sync_check(pthread_sigmask(SIG_BLOCK, &winch, NULL),
+	    "pthread_sigmask");
+}
+
+/* Hands one typed line on if it may be sent; false once on_line says to
+ * quit. */
+static bool
+term_hand_on(const struct term_input *in, char *line, size_t len)
+{
+	if (len == 0)
+		return true;
+	if (!proto_text_ok(line, len)) {
+		term_say("! not sent: control characters (bidi controls "
+		    "among them) or invalid UTF-8");
+		return true;
+	}
+	return in->on_line(in->ctx, line, len);
+}
+
+/* Hands every typed line already buffered in f on; false once on_line
+ * says to quit. */
 static bool
 term_drain_typed(const struct term_input *in)
 {
@@ -128,42 +195,97 @@ term_drain_typed(const struct term_input *in)
 	char *line;
 	size_t len;
 
-	while ((ev = framer_next(in->f, &line, &len)) != FRAMER_NEED_MORE) {
+	while (in->f != NULL &&
+	    (ev = framer_next(in->f, &line, &len)) != FRAMER_NEED_MORE) {
 		if (ev == FRAMER_TOO_LONG)
-			term_say("! not sent: a line may hold %d bytes",
-			    PROTO_MAX_LINE);
-		else if (len == 0)
-			continue;
-		else if (!proto_text_ok(line, len))
-			term_say("! not sent: control characters or invalid "
-			    "UTF-8");
-		else if (!in->on_line(in->ctx, line, len))
+			term_say("%s", in->too_long);
+		else if (!term_hand_on(in, line, len))
 			return false;
 	}
 	return true;
 }
 
+/* Hands on the lines the editor has after stdin became readable. Returns
+ * the end it reached, or -1 to go on polling. */
+static int
+term_edited(const struct term_input *in)
+{
+	enum lined_event ev;
+	char *line;
+	size_t len;
+
+	while ((ev = lined_read(in->ed, &line, &len)) == LINED_LINE)
+		if (!term_hand_on(in, line, len))
+			return TERM_QUIT;
+	if (ev == LINED_EOF)
+		return TERM_EOF;
+	return ev == LINED_INTERRUPT ? TERM_INTERRUPT : -1;
+}
+
+/* A signalfd for SIGWINCH, when there is an editor to redraw; -1 if not
+ * (poll ignores it). */
+static int
+term_winch_fd(const struct term_input *in)
+{
+	sigset_t winch;
+
+	if (in->ed == NULL)
+		return -1;
+	sigemptyset(&winch);
+	sigaddset(&winch, SIGWINCH);
+	return signalfd(-1, &winch, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+/* A resize: takes the signal and draws the input row for the new width. */
+static void
+term_resized(const struct term_input *in, int fd)
+{
+	struct signalfd_siginfo si;
+
+	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+		;
+	lined_refresh(in->ed);
+}
+
+/* stdin is readable: reads and hands on what came. Returns the end it
+ * reached, or -1 to go on. */
+static int
+term_typed_input(const struct term_input *in)
+{
+	if (in->ed != NULL)
+		return term_edited(in);
+	if (!term_fill(STDIN_FILENO, in->f))
+		return TERM_EOF;
+	return term_drain_typed(in) ? -1 : TERM_QUIT;
+}
+
 enum term_end
 term_read_typed(const struct term_input *in)
 {
-	struct pollfd pf[3] = {
+	struct pollfd pf[4] = {
 		{ .fd = in->wake[0], .events = POLLIN },
 		{ .fd = in->wake[1], .events = POLLIN },
 		{ .fd = STDIN_FILENO, .events = POLLIN },
+		{ .fd = term_winch_fd(in), .events = POLLIN },
 	};
+	int end = term_drain_typed(in) ? -1 : TERM_QUIT;
 
-	while (term_drain_typed(in)) {
-		int n = poll(pf, 3, in->idle_ms);
+	while (end < 0) {
+		int n = poll(pf, 4, in->idle_ms);
 		if (n < 0 && errno != EINTR)
-			return TERM_EOF;        /* stdin is unusable */
-		if (n == 0 && in->on_idle != NULL)
+			end = TERM_EOF;         /* stdin is unusable */
+		else if (n == 0 && in->on_idle != NULL)
 			in->on_idle(in->ctx);
-		if (n <= 0)
+		else if (n <= 0)
 			continue;
-		if (pf[0].revents != 0 || pf[1].revents != 0)
-			return TERM_WOKEN;
-		if (!term_fill(STDIN_FILENO, in->f))
-			return TERM_EOF;
+		else if (pf[0].revents != 0 || pf[1].revents != 0)
+			end = TERM_WOKEN;
+		else if (pf[3].revents != 0)
+			term_resized(in, pf[3].fd);
+		else
+			end = term_typed_input(in);
 	}
-	return TERM_QUIT;
+	if (pf[3].fd >= 0)
+		close(pf[3].fd);
+	return (enum term_end)end;
 }
