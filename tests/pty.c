@@ -175,11 +175,11 @@ pty_dump(struct pty *p)
 /* ---- The program ------------------------------------------------------- */
 
 /* In the child: the terminal becomes stdin, stdout, stderr and the
- * controlling terminal of a new session; net becomes descriptor 3. */
+ * controlling terminal of a new session; net, unless -1, becomes
+ * descriptor 3. */
 static void
-pty_exec(int slave, int net, const char *max, const char *term)
+pty_exec(int slave, int net, char *const argv[], const char *term)
 {
-	const char *prog = getenv("HUBCHAT_LINED_DEMO");
 	struct rlimit no_core = { 0, 0 };
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -191,22 +191,46 @@ pty_exec(int slave, int net, const char *max, const char *term)
 	dup2(slave, STDERR_FILENO);
 	if (net == 3)
 		fcntl(3, F_SETFD, 0);   /* dup2 onto itself keeps CLOEXEC */
-	else
+	else if (net >= 0)
 		dup2(net, 3);
 	setenv("TERM", term, 1);
-	prog = prog != NULL && *prog ? prog : "build/lined_demo";
-	execl(prog, prog, max, (char *)NULL);
+	execv(argv[0], argv);
 	_exit(127);
 }
 
-void
-pty_start(struct pty *p, const char *max, const char *term)
+/* The binary argv[0] names: "CLIENT" and "PEER" are the programs under
+ * test, from the environment as in harness.c; anything else is itself. */
+static const char *
+pty_program(const char *name)
+{
+	const char *env = strcmp(name, "CLIENT") == 0 ? "HUBCHAT_CLIENT" :
+	    strcmp(name, "PEER") == 0 ? "HUBCHAT_PEER" :
+	    strcmp(name, "DEMO") == 0 ? "HUBCHAT_LINED_DEMO" : NULL;
+	const char *fallback = strcmp(name, "CLIENT") == 0 ? "./client" :
+	    strcmp(name, "PEER") == 0 ? "./peer" :
+	    strcmp(name, "DEMO") == 0 ? "build/lined_demo" : name;
+	const char *v = env != NULL ? getenv(env) : NULL;
+
+	return v != NULL && *v ? v : fallback;
+}
+
+/* Starts argv on a new terminal; with_net gives it a descriptor 3. */
+static void
+pty_launch(struct pty *p, char *const argv[], const char *term,
+    bool with_net)
 {
 	struct winsize ws = { .ws_row = PTY_ROWS, .ws_col = PTY_COLS };
-	char name[64];
-	int net[2];
+	char name[64], *args[64];
+	int net[2] = { -1, -1 };
+	size_t n = 0;
 
 	memset(p, 0, sizeof(*p));
+	args[n++] = (char *)pty_program(argv[0]);
+	while (n < 63 && argv[n] != NULL) {
+		args[n] = argv[n];
+		n++;
+	}
+	args[n] = NULL;
 	p->master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
 	cr_assert(p->master >= 0, "posix_openpt: %s", strerror(errno));
 	cr_assert(grantpt(p->master) == 0 && unlockpt(p->master) == 0);
@@ -215,17 +239,32 @@ pty_start(struct pty *p, const char *max, const char *term)
 	cr_assert(p->slave >= 0, "open %s: %s", name, strerror(errno));
 	cr_assert(ioctl(p->master, TIOCSWINSZ, &ws) == 0);
 	cr_assert(tcgetattr(p->slave, &p->before) == 0);
-	cr_assert(pipe2(net, O_CLOEXEC) == 0);
+	cr_assert(!with_net || pipe2(net, O_CLOEXEC) == 0);
 	signal(SIGPIPE, SIG_IGN);
 	p->pid = fork();
 	cr_assert(p->pid >= 0);
 	if (p->pid == 0)
-		pty_exec(p->slave, net[0], max, term);
-	close(net[0]);
+		pty_exec(p->slave, net[0], args, term);
+	if (with_net)
+		close(net[0]);
 	p->net = net[1];
 	p->pidfd = pidfd_open(p->pid, 0);
 	cr_assert(p->pidfd >= 0, "pidfd_open: %s", strerror(errno));
 	p->started = true;
+}
+
+void
+pty_start(struct pty *p, const char *max, const char *term)
+{
+	char *argv[] = { "DEMO", (char *)max, NULL };
+
+	pty_launch(p, argv, term, true);
+}
+
+void
+pty_start_argv(struct pty *p, char *const argv[], const char *term)
+{
+	pty_launch(p, argv, term, false);
 }
 
 static void
@@ -251,6 +290,7 @@ pty_type(struct pty *p, const char *keys)
 void
 pty_net(struct pty *p, const char *line)
 {
+	cr_assert(p->net >= 0, "this program has no descriptor 3");
 	pty_write(p->net, line, strlen(line));
 	pty_write(p->net, "\n", 1);
 }
@@ -310,6 +350,35 @@ bells_reach(struct pty *p, const char *unused, int n)
 {
 	(void)unused;
 	return p->scr.bells >= n;
+}
+
+static bool
+some_row_has(struct pty *p, const char *text, int unused)
+{
+	(void)unused;
+	for (int up = 0; up <= p->scr.row; up++)
+		if (strstr(pty_row(p, up), text) != NULL)
+			return true;
+	return false;
+}
+
+static bool
+output_has(struct pty *p, const char *text, int unused)
+{
+	(void)unused;
+	return memmem(p->out, p->len, text, strlen(text)) != NULL;
+}
+
+bool
+pty_wait_row_has(struct pty *p, const char *text)
+{
+	return pty_until(p, some_row_has, text, 0);
+}
+
+bool
+pty_wait_output(struct pty *p, const char *text)
+{
+	return pty_until(p, output_has, text, 0);
 }
 
 bool
@@ -381,7 +450,8 @@ pty_end(struct pty *p)
 		p->pid = -1;
 	}
 	close(p->pidfd);
-	close(p->net);
+	if (p->net >= 0)
+		close(p->net);
 	close(p->slave);
 	close(p->master);
 	p->started = false;

@@ -1,9 +1,10 @@
 /*
- * pty.h - a program run on a pseudo-terminal, for the line editor's tests:
- * keys typed into the terminal's master side, lines sent to the program's
- * descriptor 3 (tests/lined_demo.c takes them as messages from the
- * network), and what it draws replayed on a model of the screen, so tests
- * assert on what a person would see.
+ * pty.h - a program run on a pseudo-terminal, for the tests of the line
+ * editor and of the programs that use it: keys typed into the terminal's
+ * master side, lines sent to the program's descriptor 3 (tests/lined_demo.c
+ * takes them as messages from the network; the client and the peer have a
+ * real network instead), and what it draws replayed on a model of the
+ * screen, so tests assert on what a person would see.
  *
  * The model knows only what the editor may send: printable UTF-8, CR, LF,
  * BEL, and ESC [ K, ESC [ n C, ESC [ n D. Anything else sets `unknown`.
@@ -41,7 +42,7 @@ struct pty {
 	int pidfd;              /* readable when it ends */
 	int master;             /* keys in, screen out */
 	int slave;              /* kept, to read the settings it leaves */
-	int net;                /* the write end of its descriptor 3 */
+	int net;                /* the write end of its descriptor 3, or -1 */
 	struct termios before;  /* the settings before it ran */
 	char out[1 << 18];      /* all it wrote, [0, len) */
 	size_t len;
@@ -53,6 +54,11 @@ struct pty {
  * term. Does not wait for anything. Fails the test on error. */
 void pty_start(struct pty *p, const char *max, const char *term);
 
+/* The same for any program: argv (NULL-terminated), where argv[0] "CLIENT"
+ * or "PEER" means that binary, as for proc_start (tests/harness.h). It gets
+ * no descriptor 3: its network is a real one. */
+void pty_start_argv(struct pty *p, char *const argv[], const char *term);
+
 /* Types bytes into the terminal / sends one line to descriptor 3. */
 void pty_type(struct pty *p, const char *keys);
 void pty_net(struct pty *p, const char *line);
@@ -63,6 +69,10 @@ void pty_net(struct pty *p, const char *line);
 bool pty_wait_input(struct pty *p, const char *text, int col);
 bool pty_wait_row(struct pty *p, const char *text);
 bool pty_wait_bells(struct pty *p, int n);
+/* Wait until some row holds text anywhere in it / until the bytes written
+ * so far hold text (for text that wraps, or is drawn over). */
+bool pty_wait_row_has(struct pty *p, const char *text);
+bool pty_wait_output(struct pty *p, const char *text);
 
 /* The row `up` rows above the cursor's (0: the cursor's own), without
  * trailing blanks; "" above the top. Valid until the next call. */
