@@ -66,7 +66,8 @@ WEB_SRC    = sha1.c base64.c ws.c http.c http_response.c
 RESP_SRC   = resp.c resp_encode.c resp_conn.c
 # The terminal line editor (lineedit.h), for the client and the peer.
 LINED_SRC  = lineedit.c keys.c utf8.c linehist.c rawtty.c
-CLIENT_SRC = client.c term.c proto.c net.c die.c $(LINED_SRC)
+CLIENT_SRC = client.c login.c show.c term.c proto.c net.c die.c \
+             $(LINED_SRC)
 PEER_SRC   = peer.c term.c msg.c queue.c proto.c net.c writer.c die.c \
              $(LINED_SRC)
 TEST_SRC   = tests/test_queue.c tests/test_hub.c tests/test_proto.c \
@@ -75,7 +76,7 @@ TEST_SRC   = tests/test_queue.c tests/test_hub.c tests/test_proto.c \
              tests/test_abuse.c tests/test_manners.c \
              tests/test_sha1.c tests/test_base64.c tests/test_ws.c \
              tests/test_http.c tests/test_resp.c tests/test_lineedit.c \
-             tests/pty.c tests/harness.c
+             tests/test_client_tty.c tests/pty.c tests/harness.c
 
 obj = $(patsubst %.c,$(B)/%.o,$(1))
 

@@ -1,12 +1,20 @@
 /*
  * test_client.c - the client program, driven through pipes against the real
- * server, with a raw connection on the other side to see what it sends.
+ * server, with a raw connection on the other side to see what it sends; and
+ * against a listening socket of the test's own, which plays a server that
+ * is slow or says nothing. tests/test_client_tty.c drives it on a
+ * terminal.
  */
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "harness.h"
 
@@ -61,8 +69,12 @@ Test(client, scripted_through_a_pipe)
 	conn_expect(alice, "INFO bob disconnected");
 	cr_assert_eq(proc_wait(&p, WAIT_MS), 0, "%s", p.text);
 	cr_assert(shown(p.text, "alice: hi bob"), "%s", p.text);
-	cr_assert(shown(p.text, "! unknown command"), "%s", p.text);
+	cr_assert(shown(p.text, "! unknown command /bogus"), "%s", p.text);
 	cr_assert(shown(p.text, "* bye"), "%s", p.text);
+	/* Plain input: the script knows what it sent; only others show. */
+	cr_assert_null(strstr(p.text, "bob: hello there"), "%s", p.text);
+	/* Logged in by -u: the welcome's "log in with LOGIN" is not for us. */
+	cr_assert_null(strstr(p.text, "welcome"), "%s", p.text);
 	cr_assert(server_log_wait(&srv, "user=bob reason=quit", WAIT_MS));
 	conn_close(alice);
 }
@@ -92,7 +104,8 @@ Test(client, taken_name_with_u_exits_one)
 
 	proc_start(&p, argv);
 	cr_assert_eq(proc_wait(&p, WAIT_MS), 1, "%s", p.text);
-	cr_assert(strstr(p.text, "! error: username-taken"), "%s", p.text);
+	cr_assert(shown(p.text, "! name taken"), "%s", p.text);
+	cr_assert_null(strstr(p.text, "username-taken"), "%s", p.text);
 	conn_close(alice);
 }
 
@@ -105,7 +118,9 @@ Test(client, asks_again_after_a_refused_name)
 	proc_write(&p, "9lives\ndave\n/who\n");
 	cr_assert(proc_wait_output(&p, "* online: dave", WAIT_MS), "%s",
 	    p.text);
-	cr_assert(strstr(p.text, "! error: bad-name"), "%s", p.text);
+	cr_assert(shown(p.text, "! names are 1-32 characters: a letter, then "
+	    "letters, digits, _ or -"), "%s", p.text);
+	cr_assert_null(strstr(p.text, "bad-name"), "%s", p.text);
 	proc_close_stdin(&p);
 	cr_assert_eq(proc_wait(&p, WAIT_MS), 0, "%s", p.text);
 }
@@ -143,7 +158,8 @@ Test(client, bad_flag_exits_two)
 
 	proc_start(&p, argv);
 	cr_assert_eq(proc_wait(&p, WAIT_MS), 2);
-	cr_assert(strstr(p.text, "client: bad option"), "%s", p.text);
+	cr_assert(strstr(p.text, "client: unknown option: --bogus"), "%s",
+	    p.text);
 }
 
 Test(client, control_bytes_are_neither_sent_nor_shown)
@@ -184,4 +200,340 @@ Test(heartbeat, keeps_a_quiet_client_logged_in, .timeout = 30)
 	cr_assert_eq(proc_wait(&p, WAIT_MS), 0, "%s", p.text);
 	cr_assert(server_log_wait(&own, "user=quiet reason=quit", WAIT_MS));
 	cr_assert_eq(server_stop(&own, SIGTERM, 3000), 0);
+}
+
+/* ---- Lines of any length the server sends; typed lines it takes -------- */
+
+Test(client, relayed_message_longer_than_1024_bytes_is_shown_whole)
+{
+	struct conn *alice = conn_login(srv.port, "alice");
+	static char text[1021], want[1100];
+	struct proc p;
+	char *argv[] = { "CLIENT", "-p", port, "-u", "bob", NULL };
+
+	memset(text, 'x', 1017);
+	memcpy(text + 1017, "END", 4);          /* 1020 bytes: all of MSG's */
+	snprintf(want, sizeof(want), "alice: %s\n", text);
+	proc_start(&p, argv);
+	conn_expect(alice, "INFO bob joined");
+	conn_send(alice, "MSG %s\n", text);     /* relayed: 1030 bytes */
+	cr_assert(proc_wait_output(&p, want, WAIT_MS), "%s", p.text);
+	cr_assert_null(strstr(p.text, "skipped"), "%s", p.text);
+	proc_close_stdin(&p);
+	cr_assert_eq(proc_wait(&p, WAIT_MS), 0, "%s", p.text);
+	conn_close(alice);
+}
+
+#define CROWD 36
+
+Test(client, users_line_longer_than_1024_bytes_is_shown_whole)
+{
+	struct server own;
+	struct conn *crowd[CROWD];
+	char own_port[16], names[CROWD][40];
+	struct proc p;
+
+	server_start(&own, "--max-per-addr", "0", NULL);
+	snprintf(own_port, sizeof(own_port), "%d", own.port);
+	for (int i = 0; i < CROWD; i++) {       /* 36 names of 32 bytes */
+		snprintf(names[i], sizeof(names[i]), "u%02d%029d", i, 0);
+		crowd[i] = conn_login(own.port, names[i]);
+	}
+	char *argv[] = { "CLIENT", "-p", own_port, "-u", "bob", NULL };
+	proc_start(&p, argv);
+	proc_write(&p, "/who\n");
+	cr_assert(proc_wait_output(&p, "* online:", WAIT_MS), "%s", p.text);
+	cr_assert(proc_wait_output(&p, " bob", WAIT_MS), "%s", p.text);
+	cr_assert(proc_wait_output(&p, "\n", WAIT_MS));
+	const char *online = strstr(p.text, "* online:");
+	size_t row = strcspn(online, "\n");
+	for (int i = 0; i < CROWD; i++)
+		cr_assert_not_null(memmem(online, row, names[i],
+		    strlen(names[i])), "%s missing: %s", names[i], p.text);
+	proc_close_stdin(&p);
+	cr_assert_eq(proc_wait(&p, WAIT_MS), 0, "%s", p.text);
+	for (int i = 0; i < CROWD; i++)
+		conn_close(crowd[i]);
+	cr_assert_eq(server_stop(&own, SIGTERM, 3000), 0);
+}
+
+Test(client, typed_lines_are_checked_against_what_the_server_takes)
+{
+	struct conn *alice = conn_login(srv.port, "alice");
+	static char m1020[1021], m1021[1022], d1015[1016], d1016[1017];
+	static char want[1100], script[5000];
+	struct proc p;
+	char *argv[] = { "CLIENT", "-p", port, "-u", "bob", NULL };
+
+	memset(m1020, 'm', 1020);
+	memset(m1021, 'n', 1021);
+	memset(d1015, 'd', 1015);       /* "DM alice " + 1015 = 1024 */
+	memset(d1016, 'e', 1016);
+	snprintf(script, sizeof(script), "%s\n%s\n/dm alice %s\n/dm alice %s\n",
+	    m1020, m1021, d1015, d1016);
+	proc_start(&p, argv);
+	conn_expect(alice, "INFO bob joined");
+	proc_write(&p, script);
+	snprintf(want, sizeof(want), "MSG bob %s", m1020);
+	conn_expect(alice, want);
+	snprintf(want, sizeof(want), "DM bob %s", d1015);
+	conn_expect(alice, want);
+	cr_assert(proc_wait_output(&p, "this one has 1016", WAIT_MS), "%s",
+	    p.text);
+	conn_expect_quiet(alice);               /* the long ones: nothing */
+	cr_assert(shown(p.text, "! not sent: a message may hold 1020 bytes; "
+	    "this one has 1021"), "%s", p.text);
+	cr_assert(shown(p.text, "! not sent: a private message to alice may "
+	    "hold 1015 bytes; this one has 1016"), "%s", p.text);
+	cr_assert_null(strstr(p.text, "line-too-long"), "%s", p.text);
+	proc_close_stdin(&p);
+	cr_assert_eq(proc_wait(&p, WAIT_MS), 0, "%s", p.text);
+	conn_close(alice);
+}
+
+/* ---- A server that is slow, or says nothing ---------------------------- */
+
+/* A listening socket on a loopback port, its number in port_out: the test
+ * plays the server on it, or leaves it silent. */
+static int
+listen_local(char *port_out, size_t size)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	cr_assert(fd >= 0);
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	cr_assert(bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+	cr_assert(listen(fd, 8) == 0);
+	cr_assert(getsockname(fd, (struct sockaddr *)&sa, &len) == 0);
+	snprintf(port_out, size, "%d", ntohs(sa.sin_port));
+	return fd;
+}
+
+/* Accepts one connection within WAIT_MS, as a line reader. */
+static struct conn *
+accept_conn(int lfd)
+{
+	struct pollfd pf = { .fd = lfd, .events = POLLIN };
+	struct conn *c = calloc(1, sizeof(*c));
+
+	cr_assert_not_null(c);
+	cr_assert(poll(&pf, 1, WAIT_MS) == 1, "nobody connected");
+	c->fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	cr_assert(c->fd >= 0);
+	return c;
+}
+
+Test(client, no_welcome_in_time_exits_one)
+{
+	char lport[16];
+	int lfd = listen_local(lport, sizeof(lport));
+	char *argv[] = { "CLIENT", "-p", lport, "-u", "x", "--timeout", "1",
+		NULL };
+	struct proc p;
+
+	proc_start(&p, argv);                   /* stdin stays open */
+	long long start = now_ms();
+	cr_assert_eq(proc_wait(&p, WAIT_MS), 1, "%s", p.text);
+	cr_assert(now_ms() - start >= 900, "gave up too soon");
+	cr_assert(strstr(p.text, "client: no welcome from 127.0.0.1 port "),
+	    "%s", p.text);
+	cr_assert(strstr(p.text, " within 1 s"), "%s", p.text);
+	close(lfd);
+}
+
+Test(client, no_answer_to_login_in_time_exits_one)
+{
+	char lport[16], line[256];
+	int lfd = listen_local(lport, sizeof(lport));
+	char *argv[] = { "CLIENT", "-p", lport, "-u", "x", "--timeout", "1",
+		NULL };
+	struct proc p;
+
+	proc_start(&p, argv);
+	struct conn *c = accept_conn(lfd);
+	conn_send(c, "INFO welcome to a server that stops talking\n");
+	cr_assert(conn_read_line(c, line, sizeof(line), WAIT_MS));
+	cr_assert_str_eq(line, "LOGIN x");
+	cr_assert_eq(proc_wait(&p, WAIT_MS), 1, "%s", p.text);
+	cr_assert(strstr(p.text, "client: no answer to LOGIN from 127.0.0.1 "
+	    "port "), "%s", p.text);
+	conn_close(c);
+	close(lfd);
+}
+
+Test(client, end_of_stdin_with_nothing_typed_stops_the_wait)
+{
+	char lport[16];
+	int lfd = listen_local(lport, sizeof(lport));
+	char *argv[] = { "CLIENT", "-p", lport, "-u", "x", NULL };
+	struct proc p;
+
+	proc_start(&p, argv);                   /* the default: 10 s */
+	proc_close_stdin(&p);
+	cr_assert_eq(proc_wait(&p, WAIT_MS), 0, "%s", p.text);
+	cr_assert(shown(p.text, "* standard input ended before 127.0.0.1 "
+	    "port "), "%s", p.text);
+	cr_assert(strstr(p.text, "nothing to send"), "%s", p.text);
+	close(lfd);
+}
+
+Test(client, lines_typed_before_a_slow_login_are_sent_after_it)
+{
+	char lport[16], line[256];
+	int lfd = listen_local(lport, sizeof(lport));
+	char *argv[] = { "CLIENT", "-p", lport, "-u", "x", NULL };
+	struct proc p;
+
+	proc_start(&p, argv);
+	proc_write(&p, "typed early\n");
+	proc_close_stdin(&p);                   /* ended, but not empty */
+	struct conn *c = accept_conn(lfd);
+	conn_send(c, "INFO welcome, slowly\n");
+	cr_assert(conn_read_line(c, line, sizeof(line), WAIT_MS));
+	cr_assert_str_eq(line, "LOGIN x");
+	conn_send(c, "OK\n");
+	cr_assert(conn_read_line(c, line, sizeof(line), WAIT_MS));
+	cr_assert_str_eq(line, "MSG typed early");
+	cr_assert(conn_read_line(c, line, sizeof(line), WAIT_MS));
+	cr_assert_str_eq(line, "QUIT");
+	conn_close(c);
+	cr_assert_eq(proc_wait(&p, WAIT_MS), 0, "%s", p.text);
+	close(lfd);
+}
+
+Test(client, asks_for_the_name_before_connecting)
+{
+	char lport[16], line[256];
+	int lfd = listen_local(lport, sizeof(lport));
+	struct pollfd pf = { .fd = lfd, .events = POLLIN };
+	char *argv[] = { "CLIENT", "-p", lport, NULL };
+	struct proc p;
+
+	proc_start(&p, argv);
+	cr_assert(proc_wait_output(&p, "Enter your nickname:", WAIT_MS), "%s",
+	    p.text);
+	cr_assert_eq(poll(&pf, 1, 0), 0, "connected before asking");
+	proc_write(&p, "carol\n");
+	struct conn *c = accept_conn(lfd);
+	conn_send(c, "INFO welcome\n");
+	cr_assert(conn_read_line(c, line, sizeof(line), WAIT_MS));
+	cr_assert_str_eq(line, "LOGIN carol");
+	conn_send(c, "OK\n");
+	cr_assert(proc_wait_output(&p, "* logged in as carol", WAIT_MS), "%s",
+	    p.text);
+	proc_close_stdin(&p);
+	cr_assert(conn_read_line(c, line, sizeof(line), WAIT_MS));
+	cr_assert_str_eq(line, "QUIT");
+	conn_close(c);
+	cr_assert_eq(proc_wait(&p, WAIT_MS), 0, "%s", p.text);
+	close(lfd);
+}
+
+static int
+count(const char *text, const char *what)
+{
+	int n = 0;
+
+	for (const char *p = text; (p = strstr(p, what)) != NULL; p++)
+		n++;
+	return n;
+}
+
+Test(client, a_taken_name_is_asked_for_again)
+{
+	struct conn *alice = conn_login(srv.port, "alice");
+	struct proc p;
+	char *argv[] = { "CLIENT", "-p", port, NULL };
+
+	proc_start(&p, argv);
+	proc_write(&p, "alice\ncarol\n/who\n");
+	cr_assert(proc_wait_output(&p, "* online: alice carol", WAIT_MS), "%s",
+	    p.text);
+	cr_assert(shown(p.text, "! name taken"), "%s", p.text);
+	cr_assert_eq(count(p.text, "Enter your nickname:"), 2, "%s", p.text);
+	proc_close_stdin(&p);
+	cr_assert_eq(proc_wait(&p, WAIT_MS), 0, "%s", p.text);
+	conn_close(alice);
+}
+
+/* ---- Words for people -------------------------------------------------- */
+
+Test(client, errors_in_words_help_and_a_slash_sent_as_text)
+{
+	struct conn *alice = conn_login(srv.port, "alice");
+	struct proc p;
+	char *argv[] = { "CLIENT", "-p", port, "-u", "bob", NULL };
+
+	proc_start(&p, argv);
+	conn_expect(alice, "INFO bob joined");
+	proc_write(&p, "/dm\n/dm alice\n//etc/motd\n/dm zed hi\n/help\n");
+	conn_expect(alice, "MSG bob /etc/motd");
+	cr_assert(proc_wait_output(&p, "! nobody called zed is online",
+	    WAIT_MS), "%s", p.text);
+	cr_assert(proc_wait_output(&p, "\n  //TEXT ", WAIT_MS), "%s", p.text);
+	conn_expect_quiet(alice);               /* no "/dm" went as text */
+	proc_close_stdin(&p);
+	cr_assert_eq(proc_wait(&p, WAIT_MS), 0, "%s", p.text);
+	cr_assert_eq(count(p.text, "] ! usage: /dm USER TEXT\n"), 2, "%s",
+	    p.text);
+	cr_assert(strstr(p.text, "\n  /dm USER TEXT "), "%s", p.text);
+	cr_assert_null(strstr(p.text, "no-such-user"), "%s", p.text);
+	conn_close(alice);
+}
+
+/* ---- Options ----------------------------------------------------------- */
+
+Test(client, bad_ports_are_usage_errors)
+{
+	char *bad[][4] = {
+		{ "CLIENT", "-p", "abc", NULL },
+		{ "CLIENT", "-p", "99999", NULL },
+		{ "CLIENT", "--port=0", NULL },
+		{ "CLIENT", "--heartbeat", "-1", NULL },
+	};
+	struct proc p;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		proc_start(&p, bad[i]);
+		cr_assert_eq(proc_wait(&p, WAIT_MS), 2, "%zu: %s", i, p.text);
+		cr_assert(strncmp(p.text, "client: bad ", 12) == 0, "%s",
+		    p.text);
+	}
+	setenv("CHAT_PORT", "4x", 1);
+	char *env[] = { "CLIENT", NULL };
+	proc_start(&p, env);
+	cr_assert_eq(proc_wait(&p, WAIT_MS), 2, "%s", p.text);
+	cr_assert(strstr(p.text, "CHAT_PORT"), "%s", p.text);
+	unsetenv("CHAT_PORT");
+}
+
+Test(client, help_version_and_long_options)
+{
+	struct conn *alice = conn_login(srv.port, "alice");
+	char *help[] = { "CLIENT", "--help", NULL };
+	char *version[] = { "CLIENT", "--version", NULL };
+	char port_eq[32];
+	struct proc p;
+
+	proc_start(&p, help);
+	cr_assert_eq(proc_wait(&p, WAIT_MS), 0, "%s", p.text);
+	cr_assert(strncmp(p.text, "usage: client ", 14) == 0, "%s", p.text);
+	cr_assert(strstr(p.text, "--username NAME"), "%s", p.text);
+	cr_assert(strstr(p.text, "0 = never"), "%s", p.text);
+	proc_start(&p, version);
+	cr_assert_eq(proc_wait(&p, WAIT_MS), 0, "%s", p.text);
+	cr_assert(strncmp(p.text, "hubchat client ", 15) == 0, "%s", p.text);
+
+	snprintf(port_eq, sizeof(port_eq), "--port=%s", port);
+	char *longs[] = { "CLIENT", port_eq, "--username=bob", "--heartbeat",
+		"0", "--host", "127.0.0.1", NULL };
+	proc_start(&p, longs);
+	conn_expect(alice, "INFO bob joined");
+	proc_write(&p, "hi\n");
+	conn_expect(alice, "MSG bob hi");
+	proc_close_stdin(&p);
+	cr_assert_eq(proc_wait(&p, WAIT_MS), 0, "%s", p.text);
+	conn_close(alice);
 }

@@ -1,0 +1,228 @@
+/*
+ * test_client_tty.c - the client on a terminal: the real ./client on a
+ * pseudo-terminal (tests/pty.h) against a real server, with a raw
+ * connection as the other person. Keys go in, and the assertions are on
+ * the screen a person would see, on what the server was sent, and on the
+ * terminal settings the client leaves behind.
+ */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <termios.h>
+
+#include "harness.h"
+#include "pty.h"
+
+#define ENTER "\r"
+
+static struct server srv;
+static char port[16];
+static struct pty pt;
+
+static void
+start(void)
+{
+	server_start(&srv, NULL);
+	snprintf(port, sizeof(port), "%d", srv.port);
+}
+
+static void
+stop(void)
+{
+	pty_end(&pt);
+	cr_assert_eq(server_stop(&srv, SIGTERM, 3000), 0);
+}
+
+TestSuite(client_tty, .init = start, .fini = stop, .timeout = 30);
+
+/* The cursor's row reads text, with the cursor at column col. */
+#define INPUT(text, col) cr_assert(pty_wait_input(&pt, text, col), \
+    "wanted input \"%s\" at column %d; screen:\n%s", text, col, \
+    pty_dump(&pt))
+/* Some row holds text. */
+#define ROW_HAS(text) cr_assert(pty_wait_row_has(&pt, text), \
+    "wanted a row with \"%s\"; screen:\n%s", text, pty_dump(&pt))
+
+/* True when row is "[hh:mm:ss] " and then exactly text. */
+static bool
+stamped(const char *row, const char *text)
+{
+	return strlen(row) == 11 + strlen(text) && row[0] == '[' &&
+	    row[3] == ':' && row[6] == ':' && row[9] == ']' &&
+	    strcmp(row + 11, text) == 0;
+}
+
+/* Runs the client on the terminal as name (with -u), and waits for its
+ * prompt. */
+static void
+run_client(const char *name)
+{
+	char *argv[] = { "CLIENT", "-p", port, "-u", (char *)name, NULL };
+	char prompt[64];
+
+	pty_start_argv(&pt, argv, "xterm");
+	snprintf(prompt, sizeof(prompt), "%s>", name);
+	INPUT(prompt, (int)strlen(prompt) + 1);
+}
+
+/* The client has ended with status 0, the terminal's settings are those
+ * from before it ran, and no input row is left. */
+static void
+expect_clean_exit(void)
+{
+	struct termios t;
+	int status = pty_wait_exit(&pt);
+
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "status %d; screen:\n%s", status, pty_dump(&pt));
+	cr_assert(tcgetattr(pt.slave, &t) == 0);
+	cr_assert((t.c_lflag & ICANON) && (t.c_lflag & ECHO),
+	    "the terminal is still raw");
+	cr_assert_eq(t.c_lflag, pt.before.c_lflag);
+	cr_assert_eq(t.c_iflag, pt.before.c_iflag);
+	cr_assert_str_eq(pty_row(&pt, 0), "", "%s", pty_dump(&pt));
+	cr_assert_eq(pt.scr.col, 0);
+}
+
+Test(client_tty, a_message_while_typing_lands_above_the_half_line)
+{
+	struct conn *alice = conn_login(srv.port, "alice");
+
+	run_client("bob");
+	conn_expect(alice, "INFO bob joined");
+	pty_type(&pt, "half a li");
+	INPUT("bob> half a li", 14);
+	conn_send(alice, "MSG hello from alice\n");
+	ROW_HAS("] alice: hello from alice");
+	INPUT("bob> half a li", 14);
+	cr_assert(stamped(pty_row(&pt, 1), "alice: hello from alice"),
+	    "the message is not on its own row:\n%s", pty_dump(&pt));
+	pty_type(&pt, "ne" ENTER);
+	conn_expect(alice, "MSG bob half a line");
+	ROW_HAS("] bob: half a line");
+	INPUT("bob>", 5);
+	cr_assert(stamped(pty_row(&pt, 1), "bob: half a line"), "%s",
+	    pty_dump(&pt));
+	cr_assert(!pt.scr.unknown, "%s", pty_dump(&pt));
+	conn_close(alice);
+}
+
+Test(client_tty, own_lines_show_as_everyones_and_help_is_whole)
+{
+	struct conn *alice = conn_login(srv.port, "alice");
+
+	run_client("bob");
+	conn_expect(alice, "INFO bob joined");
+	pty_type(&pt, "/dm alice psst" ENTER);
+	conn_expect(alice, "DM bob psst");
+	ROW_HAS("] [dm → alice] psst");
+	pty_type(&pt, "hi all" ENTER);
+	conn_expect(alice, "MSG bob hi all");
+	ROW_HAS("] bob: hi all");
+	pty_type(&pt, "/help" ENTER);
+	ROW_HAS("  /who            who is online");
+	INPUT("bob>", 5);
+	for (int up = 0; up <= pt.scr.row; up++)
+		cr_assert(strncmp(pty_row(&pt, up), "bob> ", 5) != 0,
+		    "a typed line was left on screen:\n%s", pty_dump(&pt));
+	cr_assert(!pt.scr.unknown, "%s", pty_dump(&pt));
+	conn_expect_quiet(alice);
+	conn_close(alice);
+}
+
+Test(client_tty, a_line_too_long_is_refused_in_words)
+{
+	struct conn *alice = conn_login(srv.port, "alice");
+	char line[1022];
+
+	run_client("bob");
+	conn_expect(alice, "INFO bob joined");
+	memset(line, 'x', 1021);
+	line[1021] = '\0';
+	pty_type(&pt, line);
+	pty_type(&pt, ENTER);
+	cr_assert(pty_wait_output(&pt, "! not sent: a message may hold 1020 "
+	    "bytes; this one has 1021"), "%s", pty_dump(&pt));
+	INPUT("bob>", 5);
+	conn_expect_quiet(alice);
+	conn_close(alice);
+}
+
+Test(client_tty, ctrl_c_sends_quit_and_restores_the_terminal)
+{
+	run_client("bob");
+	pty_type(&pt, "half");
+	INPUT("bob> half", 9);
+	pty_type(&pt, "\003");
+	expect_clean_exit();
+	cr_assert(server_log_wait(&srv, "user=bob reason=quit", WAIT_MS));
+}
+
+Test(client_tty, ctrl_d_on_an_empty_line_quits)
+{
+	run_client("bob");
+	pty_type(&pt, "\004");
+	expect_clean_exit();
+	cr_assert(server_log_wait(&srv, "user=bob reason=quit", WAIT_MS));
+}
+
+Test(client_tty, server_gone_restores_the_terminal)
+{
+	run_client("bob");
+	pty_type(&pt, "half");
+	INPUT("bob> half", 9);
+	cr_assert_eq(server_stop(&srv, SIGTERM, 3000), 0);
+	expect_clean_exit();
+	cr_assert(pty_wait_row_has(&pt, "] * disconnected"), "%s",
+	    pty_dump(&pt));
+	server_start(&srv, NULL);               /* for the suite's fini */
+}
+
+Test(client_tty, a_crash_restores_the_terminal)
+{
+	struct termios t;
+
+	run_client("bob");
+	pty_type(&pt, "half");
+	INPUT("bob> half", 9);
+	kill(pt.pid, SIGSEGV);
+	int status = pty_wait_exit(&pt);
+	cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV, "%d",
+	    status);
+	cr_assert(tcgetattr(pt.slave, &t) == 0);
+	cr_assert_eq(t.c_lflag, pt.before.c_lflag);
+}
+
+Test(client_tty, the_name_asked_for_becomes_the_prompt)
+{
+	char *argv[] = { "CLIENT", "-p", port, NULL };
+
+	pty_start_argv(&pt, argv, "xterm");
+	cr_assert(pty_wait_output(&pt, "Enter your nickname: "), "%s",
+	    pty_dump(&pt));
+	pty_type(&pt, "carol" ENTER);
+	INPUT("carol>", 7);
+	ROW_HAS("] * logged in as carol;");
+	pty_type(&pt, "/quit" ENTER);
+	expect_clean_exit();
+}
+
+Test(client_tty, a_dumb_terminal_keeps_plain_io)
+{
+	struct conn *alice = conn_login(srv.port, "alice");
+	char *argv[] = { "CLIENT", "-p", port, "-u", "bob", NULL };
+
+	pty_start_argv(&pt, argv, "dumb");
+	conn_expect(alice, "INFO bob joined");
+	pty_type(&pt, "plain hello" ENTER);     /* the terminal echoes */
+	conn_expect(alice, "MSG bob plain hello");
+	pty_type(&pt, "\004");
+	int status = pty_wait_exit(&pt);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	cr_assert_null(memchr(pt.out, '\033', pt.len), "%s", pty_dump(&pt));
+	cr_assert(!pty_wait_row_has(&pt, "] bob: plain hello"),
+	    "plain I/O showed the typed line again:\n%s", pty_dump(&pt));
+	conn_close(alice);
+}
