@@ -68,7 +68,8 @@ RESP_SRC   = resp.c resp_encode.c resp_conn.c
 LINED_SRC  = lineedit.c keys.c utf8.c linehist.c rawtty.c
 CLIENT_SRC = client.c login.c show.c term.c proto.c net.c die.c \
              $(LINED_SRC)
-PEER_SRC   = peer.c term.c msg.c queue.c proto.c net.c writer.c die.c \
+PEER_SRC   = peer.c peeropts.c handshake.c peeraddr.c term.c msg.c queue.c \
+             proto.c net.c writer.c die.c sha1.c \
              $(LINED_SRC)
 TEST_SRC   = tests/test_queue.c tests/test_hub.c tests/test_proto.c \
              tests/test_server.c tests/test_policies.c tests/test_client.c \
@@ -76,7 +77,8 @@ TEST_SRC   = tests/test_queue.c tests/test_hub.c tests/test_proto.c \
              tests/test_abuse.c tests/test_manners.c \
              tests/test_sha1.c tests/test_base64.c tests/test_ws.c \
              tests/test_http.c tests/test_resp.c tests/test_lineedit.c \
-             tests/test_client_tty.c tests/pty.c tests/harness.c
+             tests/test_client_tty.c tests/test_peer_tty.c tests/pty.c \
+             tests/harness.c
 
 obj = $(patsubst %.c,$(B)/%.o,$(1))
 
@@ -113,12 +115,16 @@ run-client: $(BIN)/client
 	$(BIN)/client $(if $(HOST),-H $(HOST)) $(if $(PORT),-p $(PORT)) \
 	    $(if $(NAME),-u $(NAME))
 
-# The two-terminal peer demo: run one in each terminal.
+# The two-terminal peer demo: run one in each terminal. PORT is this
+# side's port and PEER the other side's HOST:PORT (defaults: 8080 and 8081
+# on this machine); each listens on loopback only unless ADDR says where.
 run-peer-a: $(BIN)/peer
-	$(BIN)/peer -l 8080 -c 127.0.0.1:8081 -n A
+	$(BIN)/peer -a $(or $(ADDR),127.0.0.1) -l $(or $(PORT),8080) \
+	    -c $(or $(PEER),127.0.0.1:8081) -n $(or $(NAME),A)
 
 run-peer-b: $(BIN)/peer
-	$(BIN)/peer -l 8081 -c 127.0.0.1:8080 -n B
+	$(BIN)/peer -a $(or $(ADDR),127.0.0.1) -l $(or $(PORT),8081) \
+	    -c $(or $(PEER),127.0.0.1:8080) -n $(or $(NAME),B)
 
 # ---- Tests --------------------------------------------------------------
 
@@ -236,12 +242,16 @@ uninstall:
 # The benchmark (bench/README.md): hubchat against ngIRCd and Redis,
 # workloads A-F, several rounds; writes bench/RESULTS.md and
 # bench/results.png.
-tools: $(B)/load $(B)/wake
+tools: $(B)/load $(B)/wake $(B)/abuse
 
 $(B)/load: $(B)/bench/load.o
 	$(LINK) -o $@ $^ $(LDLIBS)
 
 $(B)/wake: $(B)/bench/wake.o
+	$(LINK) -o $@ $^ $(LDLIBS)
+
+# What one hostile user can do (bench/abuse.c; docs/RELIABILITY.md).
+$(B)/abuse: $(B)/bench/abuse.o
 	$(LINK) -o $@ $^ $(LDLIBS)
 
 bench: $(BIN)/server tools

@@ -153,15 +153,16 @@ hub_trace_push(struct hub_trace *t, const struct hub_member *to, bool full)
 	t->to[t->n++].evicted = full;
 }
 
-/* Pushes n msgs to one member; without room for all, it is evicted.
- * trace may be NULL. Lock held. */
+/* Pushes n msgs, costing cost (queue_cost), to one member; without room
+ * for all, it is evicted. trace may be NULL. Lock held. */
 static void
 hub_push(struct hub *h, struct hub_member *to, struct msg **msgs, size_t n,
-    struct hub_trace *trace)
+    size_t cost, struct hub_trace *trace)
 {
 	if (to->evicted)
 		return;
-	bool full = queue_push_many(to->out, msgs, n, h->wakes) == QUEUE_FULL;
+	bool full = queue_push_batch(to->out, msgs, n, cost, h->wakes) ==
+	    QUEUE_FULL;
 	if (full)
 		hub_evict(h, to);
 	else
@@ -176,9 +177,11 @@ static void
 hub_push_all(struct hub *h, const struct hub_member *except,
     struct msg **msgs, size_t n, struct hub_trace *trace)
 {
+	size_t cost = queue_cost(msgs, n);      /* once, not per member */
+
 	for (size_t i = 0; i < h->count; i++)
 		if (h->members[i] != except)
-			hub_push(h, h->members[i], msgs, n, trace);
+			hub_push(h, h->members[i], msgs, n, cost, trace);
 }
 
 /* Pushes one notice (NULL: memory ran out, and the notice is lost for
@@ -238,7 +241,7 @@ hub_announce_join(struct hub *h, struct hub_member *m)
 	if (!quiet || h->count == h->notices_max + 1)
 		hub_push_all(h, m, &notice, 1, NULL);
 	if (quiet)
-		hub_push(h, m, &notice, 1, NULL);
+		hub_push(h, m, &notice, 1, queue_cost(&notice, 1), NULL);
 	msg_unref(notice);
 }
 
@@ -424,7 +427,8 @@ hub_dm(struct hub *h, struct hub_member *from, const char *to,
 	size_t i = hub_find(h, to, &found);
 	if (found && !from->evicted) {
 		h->stats.dms++;
-		hub_push(h, h->members[i], &line, 1, trace);
+		hub_push(h, h->members[i], &line, 1, queue_cost(&line, 1),
+		    trace);
 		hub_settle(h);
 	}
 	hub_unlock(h);

@@ -2,7 +2,7 @@
  * queue.c - bounded msg queue; see queue.h for the contract.
  *
  * A ring of msg pointers: 16 slots at first, doubled while msgs wait, and
- * shrunk back to 16 when a pop empties a ring that had grown past 64
+ * shrunk back to 16 when a pop empties a ring that had grown to 4,096
  * (queue_room, queue_shrink), so a burst does not cost an idle client
  * memory for ever. The limits are on bytes: each push adds its msgs' cost
  * (length plus QUEUE_LINE_COST), each pop takes it off.
@@ -36,7 +36,10 @@
 #include "sync.h"
 
 #define QUEUE_FIRST_SLOTS 16    /* a new queue's ring; see queue_room */
-#define QUEUE_SHRINK_FROM 64    /* an emptied ring this big goes back to 16 */
+#define QUEUE_SHRINK_FROM 4096  /* an emptied ring this big goes back to 16:
+                                   smaller ones stay, or a client busy with
+                                   bursts would free and grow its ring over
+                                   and over */
 
 struct queue {
 	pthread_mutex_t lock;     /* protects ring, size, head, count, bytes,
@@ -66,10 +69,14 @@ struct queue {
 	                             while wake_pending */
 };
 
-static size_t
-queue_cost(struct msg *m)
+size_t
+queue_cost(struct msg *const *m, size_t n)
 {
-	return msg_len(m) + QUEUE_LINE_COST;
+	size_t cost = n * QUEUE_LINE_COST;
+
+	for (size_t i = 0; i < n; i++)
+		cost += msg_len(m[i]);
+	return cost;
 }
 
 struct queue *
@@ -202,15 +209,14 @@ queue_shrink(struct queue *q)
 	q->head = 0;
 }
 
-/* Appends m. Call with q->lock held and room made by queue_room. The
- * caller signals nonempty if count was 0. */
+/* Appends m. Call with q->lock held and room made by queue_room; the
+ * caller adds m's cost to bytes, and signals nonempty if count was 0. */
 static void
 queue_append(struct queue *q, struct msg *m)
 {
 	assert(q->count < q->size);
 	q->ring[(q->head + q->count) % q->size] = msg_ref(m);
 	q->count++;
-	q->bytes += queue_cost(m);
 }
 
 /* Records the first refusal. Call with q->lock held. */
@@ -247,13 +253,17 @@ enum queue_status
 queue_push_many(struct queue *q, struct msg **m, size_t n,
     struct queue_wakes *later)
 {
+	return queue_push_batch(q, m, n, queue_cost(m, n), later);
+}
+
+enum queue_status
+queue_push_batch(struct queue *q, struct msg **m, size_t n, size_t cost,
+    struct queue_wakes *later)
+{
 	enum queue_status st = QUEUE_OK;
 	bool wake = false;
-	size_t cost = 0;
 	int limit = 0;
 
-	for (size_t i = 0; i < n; i++)
-		cost += queue_cost(m[i]);
 	sync_lock(&q->lock);
 	if (q->closed) {
 		st = QUEUE_CLOSED;
@@ -264,6 +274,7 @@ queue_push_many(struct queue *q, struct msg **m, size_t n,
 		wake = q->count == 0 && n > 0;
 		for (size_t i = 0; i < n; i++)
 			queue_append(q, m[i]);
+		q->bytes += cost;
 		if (wake && later != NULL) {
 			queue_defer_wake(q, later);
 			wake = false;
@@ -301,8 +312,9 @@ queue_push_wait(struct queue *q, struct msg *m)
 	sync_lock(&q->lock);
 	/* An empty queue takes any msg, so one over the limit cannot wait
 	 * for ever. */
+	size_t cost = queue_cost(&m, 1);
 	while (!q->closed && ((q->count > 0 &&
-	    q->bytes + queue_cost(m) > q->lim.hard) || !queue_room(q, 1))) {
+	    q->bytes + cost > q->lim.hard) || !queue_room(q, 1))) {
 		q->waiters++;
 		sync_wait(&q->notfull, &q->lock);
 		q->waiters--;
@@ -312,6 +324,7 @@ queue_push_wait(struct queue *q, struct msg *m)
 	} else {
 		wake = q->count == 0;
 		queue_append(q, m);
+		q->bytes += cost;
 	}
 	sync_unlock(&q->lock);
 	if (wake)
@@ -329,7 +342,7 @@ queue_pop(struct queue *q, struct msg **out, size_t max)
 		sync_wait(&q->nonempty, &q->lock);
 	for (; n < max && q->count > 0; n++, q->count--) {
 		out[n] = q->ring[q->head];
-		q->bytes -= queue_cost(out[n]);
+		q->bytes -= queue_cost(&out[n], 1);
 		q->head = (q->head + 1) % q->size;
 	}
 	if (q->lim.soft == 0 || q->bytes <= q->lim.soft)
@@ -351,8 +364,10 @@ queue_end(struct queue *q, bool discard, struct msg *final)
 	if (!q->closed) {
 		if (discard) {
 			queue_drop_all(q);
-			if (final != NULL)
+			if (final != NULL) {
 				queue_append(q, final);
+				q->bytes = queue_cost(&final, 1);
+			}
 		}
 		q->closed = true;
 		sync_signal(&q->nonempty);      /* rare: under the lock */

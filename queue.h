@@ -100,6 +100,15 @@ struct queue_wakes {
 enum queue_status queue_push_many(struct queue *q, struct msg **m, size_t n,
     struct queue_wakes *later);
 
+/* What n msgs count against a queue's limits: their lengths plus
+ * QUEUE_LINE_COST each. */
+size_t queue_cost(struct msg *const *m, size_t n);
+
+/* queue_push_many with cost = queue_cost(m, n) worked out by the caller:
+ * the hub pushes one batch into many queues and counts it once. */
+enum queue_status queue_push_batch(struct queue *q, struct msg **m, size_t n,
+    size_t cost, struct queue_wakes *later);
+
 /* Delivers the wake-ups collected in w and empties it. Takes each queue's
  * lock in turn; call it holding no lock of the caller's. */
 void queue_wake_all(struct queue_wakes *w);

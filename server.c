@@ -253,11 +253,12 @@ server_accept_loop(struct server *s)
 	bool backoff = false;
 
 	for (;;) {
+		/* wait > 0: leave the listening socket alone that long. */
 		int timeout = server_stats_due(s);
 		int wait = backoff ? ACCEPT_BACKOFF_MS : server_listen_wait(s);
-		if (wait >= 0 && (timeout < 0 || timeout > wait))
+		if (wait > 0 && (timeout < 0 || timeout > wait))
 			timeout = wait;
-		pf[2].fd = wait != 0 ? -1 : s->listen_fd;
+		pf[2].fd = wait > 0 ? -1 : s->listen_fd;
 		if (poll(pf, 3, timeout) < 0) {
 			if (errno == EINTR)
 				continue;

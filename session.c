@@ -67,7 +67,7 @@ static void *session_reader_main(void *arg);
 static enum end_reason session_read_loop(struct session *c);
 static enum end_reason session_handle_buffered(struct session *c);
 static enum end_reason session_too_long(struct session *c);
-static enum end_reason session_may_run(struct session *c);
+static enum end_reason session_may_run(struct session *c, int64_t now);
 static enum end_reason session_throttle(struct session *c);
 static enum end_reason session_deadline(struct session *c, int64_t *at);
 static enum end_reason session_wait_input(struct session *c);
@@ -234,10 +234,10 @@ session_handle_buffered(struct session *c)
 
 	while (why == END_NONE &&
 	    (ev = transport_next(c->wire, &line, &len)) != TRANSPORT_NEED_MORE) {
-		if ((why = session_may_run(c)) != END_NONE)
+		int64_t now = session_now_ms();
+		if ((why = session_may_run(c, now)) != END_NONE)
 			break;          /* the line is not run */
-		c->idle_deadline = session_now_ms() +
-		    c->env->cfg->idle_timeout * 1000LL;
+		c->idle_deadline = now + c->env->cfg->idle_timeout * 1000LL;
 		flood_charge(&c->flood, 1);
 		if (ev == TRANSPORT_TOO_LONG)
 			why = session_too_long(c);
@@ -259,13 +259,13 @@ session_too_long(struct session *c)
 	return session_reply(c, PROTO_ERR_TOO_LONG);
 }
 
-/* Before each line: END_NONE when it may run now, else why the session
- * ends instead. The server stopping is checked here, not only while the
+/* Before each line, at now (ms): END_NONE when it may run, else why the
+ * session ends instead. The server stopping is checked here, not only while the
  * reader waits, so a client with a backlog of buffered lines cannot hold
  * up shutdown; so are an eviction and the login deadline. A client over
  * its flood budget is made to wait (session_throttle). */
 static enum end_reason
-session_may_run(struct session *c)
+session_may_run(struct session *c, int64_t now)
 {
 	if (atomic_load(c->env->stopping))
 		return END_SHUTDOWN;
@@ -273,9 +273,9 @@ session_may_run(struct session *c)
 	if (why != END_NONE)
 		return why;
 	if (c->member == NULL && c->login_deadline != 0 &&
-	    session_now_ms() >= c->login_deadline)
+	    now >= c->login_deadline)
 		return END_LOGIN;
-	if (flood_wait_ms(&c->flood, session_now_ms()) > 0) {
+	if (flood_wait_ms(&c->flood, now) > 0) {
 		cmd_flush(c);   /* what was read before goes out first */
 		return session_throttle(c);
 	}

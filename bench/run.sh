@@ -92,7 +92,11 @@ port=
 start_hubchat() {
 	: >"$OUT/server.log"    # here, not by the background redirect: the
 	                        # last run's LISTEN line must not be read
-	./server -p 0 -q --queue 4096 --max-clients $((E_HUB + 100)) \
+	# Flood control and the per-address limit off: every load client is
+	# one address sending flat out, which is what they defend against.
+	# The byte limit is about 4,096 of the tool's lines; no soft limit.
+	./server -p 0 -q --flood-rate 0 --max-per-addr 0 --queue-hard 4M \
+		--queue-soft 0 --max-clients $((E_HUB + 100)) \
 		2>"$OUT/server.log" &
 	pid=$!
 	i=0
