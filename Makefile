@@ -78,7 +78,7 @@ TEST_SRC   = tests/test_queue.c tests/test_hub.c tests/test_proto.c \
              tests/test_sha1.c tests/test_base64.c tests/test_ws.c \
              tests/test_http.c tests/test_resp.c tests/test_lineedit.c \
              tests/test_client_tty.c tests/test_peer_tty.c tests/pty.c \
-             tests/harness.c
+             tests/ports.c tests/harness.c
 
 obj = $(patsubst %.c,$(B)/%.o,$(1))
 

@@ -1,0 +1,21 @@
+/*
+ * ports.h - ports for the peers under test to listen on.
+ *
+ * free_port (harness.h) hands out a port from the kernel's ephemeral
+ * range, and releases it; by the time a peer binds it, a connection that
+ * another test makes may hold it as its local port, and the bind fails
+ * ("Address already in use"). A peer test starts two listeners and makes
+ * many connections, and the suite runs several at once, so here ports
+ * come from below that range, where no connection's local port ever
+ * lies: picked at random (seeded per test process) and checked free.
+ */
+#ifndef HUBCHAT_TEST_PORTS_H
+#define HUBCHAT_TEST_PORTS_H
+
+#define PORTS_FIRST 20000       /* the range: below 32768, where Linux's */
+#define PORTS_COUNT 10000       /* ephemeral ports start by default */
+
+/* A loopback port in the range that nothing is bound to right now. */
+int ports_listen(void);
+
+#endif
