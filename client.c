@@ -215,7 +215,9 @@ parse_args(struct client *cl, int argc, char **argv)
 			cl->timeout = number("--timeout", optarg, 0, 86400);
 			break;
 		case 'h': usage(); exit(0);
-		case 'V': printf("hubchat client %s\n", HUBCHAT_VERSION); exit(0);
+		case 'V':
+			printf("hubchat client %s\n", HUBCHAT_VERSION);
+			exit(0);
 		case ':': die_with(2, "missing value for %s (try --help)",
 		    argv[optind - 1]);
 		default: die_with(2, "unknown option: %s (try --help)",
@@ -223,7 +225,8 @@ parse_args(struct client *cl, int argc, char **argv)
 		}
 	}
 	if (optind < argc)
-		die_with(2, "unexpected argument: %s (try --help)", argv[optind]);
+		die_with(2, "unexpected argument: %s (try --help)",
+		    argv[optind]);
 	number(cl->port == env ? "CHAT_PORT" : "-p", cl->port, 1, 65535);
 	if (*cl->host == '\0')
 		die_with(2, "an empty -H value (try --help)");
@@ -326,7 +329,8 @@ terminal_loop(struct client *cl)
 	struct term_input in = {
 		.f = cl->tty_in,
 		.ed = cl->ed,
-		.too_long = "! not sent: over 4096 bytes; a message may hold 1020",
+		.too_long = "! not sent: over 4096 bytes; a message may hold "
+		    "1020",
 		.wake = { cl->wake_rd, -1 },
 		.idle_ms = cl->heartbeat > 0 ? cl->heartbeat * 1000 : -1,
 		.on_line = handle_typed,

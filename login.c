@@ -163,8 +163,8 @@ login_wait(struct login *l, long long deadline, const char *what)
 			continue;       /* past PROTO_MAX_REPLY: not for us */
 		long long left = deadline ? deadline - login_now_ms() : -1;
 		if (deadline && left <= 0)
-			die("no %s from %s port %s within %d s; is it a hubchat "
-			    "server?", what, l->host, l->port,
+			die("no %s from %s port %s within %d s; is it a "
+			    "hubchat server?", what, l->host, l->port,
 			    l->timeout_ms / 1000);
 		int n = poll(pf, 2, (int)left);
 		if (n < 0 && errno != EINTR)
