@@ -7,6 +7,7 @@
 #include <criterion/criterion.h>
 #include <netinet/in.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -44,4 +45,20 @@ ports_listen(void)
 	cr_assert_fail("no free port from %d to %d", PORTS_FIRST,
 	    PORTS_FIRST + PORTS_COUNT - 1);
 	return -1;
+}
+
+int
+ports_listener(char *port_out, size_t size)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	cr_assert(fd >= 0);
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	cr_assert(bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+	cr_assert(listen(fd, 8) == 0);
+	cr_assert(getsockname(fd, (struct sockaddr *)&sa, &len) == 0);
+	snprintf(port_out, size, "%d", ntohs(sa.sin_port));
+	return fd;
 }

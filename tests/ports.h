@@ -1,5 +1,6 @@
 /*
- * ports.h - ports for the peers under test to listen on.
+ * ports.h - ports for the programs under test, and for the tests
+ * themselves, to listen on.
  *
  * free_port (harness.h) hands out a port from the kernel's ephemeral
  * range, and releases it; by the time a peer binds it, a connection that
@@ -12,10 +13,17 @@
 #ifndef HUBCHAT_TEST_PORTS_H
 #define HUBCHAT_TEST_PORTS_H
 
+#include <stddef.h>
+
 #define PORTS_FIRST 20000       /* the range: below 32768, where Linux's */
 #define PORTS_COUNT 10000       /* ephemeral ports start by default */
 
 /* A loopback port in the range that nothing is bound to right now. */
 int ports_listen(void);
+
+/* A socket listening on 127.0.0.1, on a port the kernel picks, whose
+ * number is written to port_out: for a test that plays a server or a
+ * peer itself, or stays silent on purpose. */
+int ports_listener(char *port_out, size_t size);
 
 #endif

@@ -5,9 +5,7 @@
  * is slow or says nothing. tests/test_client_tty.c drives it on a
  * terminal.
  */
-#include <arpa/inet.h>
 #include <criterion/criterion.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,6 +15,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "ports.h"
 
 static struct server srv;
 static char port[16];
@@ -293,24 +292,6 @@ Test(client, typed_lines_are_checked_against_what_the_server_takes)
 
 /* ---- A server that is slow, or says nothing ---------------------------- */
 
-/* A listening socket on a loopback port, its number in port_out: the test
- * plays the server on it, or leaves it silent. */
-static int
-listen_local(char *port_out, size_t size)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	socklen_t len = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	cr_assert(fd >= 0);
-	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-	cr_assert(bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
-	cr_assert(listen(fd, 8) == 0);
-	cr_assert(getsockname(fd, (struct sockaddr *)&sa, &len) == 0);
-	snprintf(port_out, size, "%d", ntohs(sa.sin_port));
-	return fd;
-}
-
 /* Accepts one connection within WAIT_MS, as a line reader. */
 static struct conn *
 accept_conn(int lfd)
@@ -328,7 +309,7 @@ accept_conn(int lfd)
 Test(client, no_welcome_in_time_exits_one)
 {
 	char lport[16];
-	int lfd = listen_local(lport, sizeof(lport));
+	int lfd = ports_listener(lport, sizeof(lport));
 	char *argv[] = { "CLIENT", "-p", lport, "-u", "x", "--timeout", "1",
 		NULL };
 	struct proc p;
@@ -346,7 +327,7 @@ Test(client, no_welcome_in_time_exits_one)
 Test(client, no_answer_to_login_in_time_exits_one)
 {
 	char lport[16], line[256];
-	int lfd = listen_local(lport, sizeof(lport));
+	int lfd = ports_listener(lport, sizeof(lport));
 	char *argv[] = { "CLIENT", "-p", lport, "-u", "x", "--timeout", "1",
 		NULL };
 	struct proc p;
@@ -366,7 +347,7 @@ Test(client, no_answer_to_login_in_time_exits_one)
 Test(client, end_of_stdin_with_nothing_typed_stops_the_wait)
 {
 	char lport[16];
-	int lfd = listen_local(lport, sizeof(lport));
+	int lfd = ports_listener(lport, sizeof(lport));
 	char *argv[] = { "CLIENT", "-p", lport, "-u", "x", NULL };
 	struct proc p;
 
@@ -382,7 +363,7 @@ Test(client, end_of_stdin_with_nothing_typed_stops_the_wait)
 Test(client, lines_typed_before_a_slow_login_are_sent_after_it)
 {
 	char lport[16], line[256];
-	int lfd = listen_local(lport, sizeof(lport));
+	int lfd = ports_listener(lport, sizeof(lport));
 	char *argv[] = { "CLIENT", "-p", lport, "-u", "x", NULL };
 	struct proc p;
 
@@ -406,7 +387,7 @@ Test(client, lines_typed_before_a_slow_login_are_sent_after_it)
 Test(client, asks_for_the_name_before_connecting)
 {
 	char lport[16], line[256];
-	int lfd = listen_local(lport, sizeof(lport));
+	int lfd = ports_listener(lport, sizeof(lport));
 	struct pollfd pf = { .fd = lfd, .events = POLLIN };
 	char *argv[] = { "CLIENT", "-p", lport, NULL };
 	struct proc p;

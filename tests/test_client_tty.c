@@ -9,10 +9,12 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <termios.h>
 
 #include "harness.h"
+#include "ports.h"
 #include "pty.h"
 
 #define ENTER "\r"
@@ -225,4 +227,32 @@ Test(client_tty, a_dumb_terminal_keeps_plain_io)
 	cr_assert(!pty_wait_row_has(&pt, "] bob: plain hello"),
 	    "plain I/O showed the typed line again:\n%s", pty_dump(&pt));
 	conn_close(alice);
+}
+
+Test(client_tty, ctrl_d_while_a_silent_server_is_awaited_ends_it)
+{
+	char lport[16];
+	int lfd = ports_listener(lport, sizeof(lport));
+	char *argv[] = { "CLIENT", "-p", lport, "-u", "bob", NULL };
+
+	pty_start_argv(&pt, argv, "xterm");
+	pty_type(&pt, "\004");          /* the cooked terminal's end of input */
+	int status = pty_wait_exit(&pt);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%d: %s",
+	    status, pty_dump(&pt));
+	cr_assert(pty_wait_output(&pt, "nothing to send"), "%s",
+	    pty_dump(&pt));
+	close(lfd);
+}
+
+Test(client_tty, a_resize_redraws_the_line_at_once)
+{
+	struct winsize ws = { .ws_row = PTY_ROWS, .ws_col = 30 };
+	const char *digits = "0123456789012345678901234567890123456789";
+
+	run_client("bob");
+	pty_type(&pt, digits);
+	INPUT("bob> 0123456789012345678901234567890123456789", 45);
+	cr_assert(ioctl(pt.master, TIOCSWINSZ, &ws) == 0);  /* SIGWINCH */
+	INPUT("12345678901234567890123456789", 29);
 }

@@ -729,23 +729,6 @@ Test(peer, a_recorded_proof_cannot_be_replayed, .timeout = 30)
 	cr_assert_eq(proc_wait(&pp.a, WAIT_MS), 0, "%s", pp.a.text);
 }
 
-/* A listening socket on a loopback port, its number in port_out. */
-static int
-listen_local(char *port_out, size_t size)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	socklen_t len = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	cr_assert(fd >= 0);
-	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-	cr_assert(bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
-	cr_assert(listen(fd, 8) == 0);
-	cr_assert(getsockname(fd, (struct sockaddr *)&sa, &len) == 0);
-	snprintf(port_out, size, "%d", ntohs(sa.sin_port));
-	return fd;
-}
-
 /*
  * The test sits where A dials (B's port) and also calls A. It hands A's
  * own challenge from its call to A's dial, so that A proves, as dialer,
@@ -757,7 +740,7 @@ Test(peer, a_proof_cannot_be_reflected, .timeout = 30)
 	struct pair pp;
 	struct hello a_dialing, a_called, x;
 	char lport[16], target[32], line[256];
-	int lfd = listen_local(lport, sizeof(lport));
+	int lfd = ports_listener(lport, sizeof(lport));
 
 	pair_ports(&pp);
 	snprintf(target, sizeof(target), "127.0.0.1:%s", lport);
