@@ -354,7 +354,8 @@ typed_msg(struct client *cl, const char *text, size_t len)
 {
 	if (len > MSG_MAX) {
 		term_say("! not sent: a message may hold %d bytes; this one "
-		    "has %zu", MSG_MAX, len);
+		    "has %zu%s", MSG_MAX, len, cl->ed ? " (Up brings it back)" :
+		    "");
 		return;
 	}
 	send_line(cl, "MSG %s", text);
@@ -378,8 +379,8 @@ typed_dm(struct client *cl, const char *args)
 	}
 	if (strlen(text) > room) {
 		term_say("! not sent: a private message to %.*s may hold %zu "
-		    "bytes; this one has %zu", (int)ulen, args, room,
-		    strlen(text));
+		    "bytes; this one has %zu%s", (int)ulen, args, room,
+		    strlen(text), cl->ed ? " (Up brings it back)" : "");
 		return;
 	}
 	send_line(cl, "DM %.*s %s", (int)ulen, args, text);

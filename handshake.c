@@ -8,6 +8,7 @@
  */
 #include "handshake.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
@@ -82,6 +83,7 @@ hs_send(struct hs *h, const char *fmt, ...)
 	va_start(ap, fmt);
 	int n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
 	va_end(ap);
+	assert(n > 0 && n < (int)sizeof(line) - 1);    /* HELLO and PROOF fit */
 	line[n++] = '\n';
 	if (net_write_all(h->fd, line, (size_t)n) < 0)
 		return hs_fail(h, "%s", strerror(errno));
@@ -187,6 +189,7 @@ hs_proof(const struct hs *h, bool from_me, unsigned char out[SHA1_LEN])
 	    from_me ? h->mine : h->theirs, from_me ? h->theirs : h->mine,
 	    from_me ? me->name : them->name, from_me ? them->name : me->name);
 
+	assert(n > 0 && n < (int)sizeof(text));        /* names are short */
 	sha1_hmac(me->secret, strlen(me->secret), text, (size_t)n, out);
 }
 
@@ -261,6 +264,8 @@ handshake_run(const struct handshake_self *me, int fd, bool dialed,
 	unsigned char challenge[HS_CHALLENGE];
 	enum handshake_end end;
 
+	assert(me != NULL && me->name != NULL && them != NULL && fd >= 0);
+	assert(me->secret == NULL || *me->secret != '\0');
 	memset(them, 0, sizeof(*them));
 	if (getrandom(challenge, sizeof(challenge), 0) != sizeof(challenge))
 		return hs_fail(&h, "getrandom: %s", strerror(errno));

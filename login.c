@@ -14,6 +14,7 @@
  */
 #include "login.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdbool.h>
@@ -250,6 +251,8 @@ login_run(struct login *l)
 	char asked[LOGIN_NAME_BYTES];
 	const char *name = l->name;
 
+	assert(l->host != NULL && l->port != NULL && l->typed != NULL);
+	assert(l->timeout_ms >= 0);
 	l->held = -1;
 	for (;;) {
 		if (l->name == NULL) {

@@ -8,6 +8,7 @@
 #include "peeraddr.h"
 
 #include <arpa/inet.h>
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -86,6 +87,7 @@ peeraddr_allowed(const struct peeraddr *a, int fd)
 	unsigned char them[16], one[16];
 	size_t n;
 
+	assert(a != NULL && fd >= 0);
 	if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0 ||
 	    (n = peeraddr_bytes((struct sockaddr *)&ss, them)) == 0)
 		return false;
@@ -164,6 +166,7 @@ peeraddr_dial(const struct peeraddr *a, int timeout_ms, int stop_fd)
 {
 	int fd = -1;
 
+	assert(a != NULL && a->list != NULL);
 	for (const struct addrinfo *ai = a->list; ai != NULL && fd < 0;
 	    ai = ai->ai_next) {
 		fd = peeraddr_dial_one(ai, timeout_ms, stop_fd);
