@@ -266,7 +266,7 @@ login_run(struct login *l)
 			exit(1);
 		login_hang_up(l);
 	}
-	snprintf(l->user, sizeof(l->user), "%s", name);
+	snprintf(l->user, sizeof(l->user), "%.*s", PROTO_MAX_NAME, name);
 	if (l->held >= 0) {
 		size_t room;
 		*framer_space(l->typed, &room) = (char)l->held;
