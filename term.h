@@ -65,7 +65,8 @@ struct term_input {
 	struct lined *ed;       /* the editor, or NULL for plain input */
 	const char *too_long;   /* said when a line is over f's limit */
 	int wake[2];            /* descriptors that stop the loop; -1 = none */
-	int idle_ms;            /* call on_idle after this much quiet; -1 */
+	int idle_ms;            /* call on_idle after this long without a
+	                           line handed on (keys do not count); -1 */
 	bool (*on_line)(void *ctx, char *line, size_t len);
 	void (*on_idle)(void *ctx);
 	void *ctx;

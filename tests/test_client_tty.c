@@ -6,6 +6,7 @@
  * terminal settings the client leaves behind.
  */
 #include <criterion/criterion.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -259,4 +260,33 @@ Test(client_tty, a_resize_redraws_the_line_at_once)
 	INPUT("bob> 0123456789012345678901234567890123456789", 45);
 	cr_assert(ioctl(pt.master, TIOCSWINSZ, &ws) == 0);  /* SIGWINCH */
 	INPUT("12345678901234567890123456789", 29);
+}
+
+/* Keys are not lines: the server hears nothing of them, so someone typing
+ * a long line slowly must still be kept in by the heartbeat. With the
+ * server's idle timeout at 2 s and a heartbeat every second, a key every
+ * 300 ms for 3.5 s must not get the client cut off. */
+Test(client_tty, typing_without_enter_still_sends_the_heartbeat)
+{
+	struct server own;
+	char own_port[16];
+
+	server_start(&own, "--idle-timeout", "2", NULL);
+	snprintf(own_port, sizeof(own_port), "%d", own.port);
+	char *argv[] = { "CLIENT", "-p", own_port, "-u", "slow",
+		"--heartbeat", "1", NULL };
+	pty_start_argv(&pt, argv, "xterm");
+	INPUT("slow>", 6);
+	long long start = now_ms();
+	for (int i = 0; now_ms() - start < 3500; i++) {
+		pty_type(&pt, (char[]){ (char)('a' + i % 26), '\0' });
+		poll(NULL, 0, 300);             /* the typist's pace */
+	}
+	cr_assert_eq(server_log_count(&own, "reason=idle-timeout"), 0,
+	    "cut off while typing:\n%s", pty_dump(&pt));
+	pty_type(&pt, "\r");
+	cr_assert(server_log_wait(&own, "from=slow", WAIT_MS));
+	pty_type(&pt, "/quit\r");
+	expect_clean_exit();
+	cr_assert_eq(server_stop(&own, SIGTERM, 3000), 0);
 }
