@@ -55,7 +55,8 @@ NAME ?=
 
 # ---- Sources: each program's, and what the test binary links ------------
 
-CORE_SRC   = msg.c queue.c hub.c proto.c net.c log.c flood.c writer.c die.c
+CORE_SRC   = msg.c queue.c hub.c room.c archive.c proto.c net.c log.c \
+             flood.c writer.c die.c
 SERVER_SRC = server.c session.c cmd.c transport.c addrlimit.c stats.c \
              config.c rlimits.c $(CORE_SRC)
 # The web listener's codecs (HTTP head, WebSocket frames), and what the

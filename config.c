@@ -69,8 +69,22 @@ static const struct config_option config_options[] = {
 	  "N", "... and per second after that; more are read\n"
 	  "later, never dropped (default 10; 0 = no limit)" },
 	{ "notices-max", 0, CONFIG_COUNT, FIELD(notices_max), 0, 0, 1000000,
-	  "N", "join and leave notices only while at most N\n"
-	  "users are online (default 500; 0 = none)" },
+	  "N", "join and leave notices only while a room has at\n"
+	  "most N users (default 500; 0 = none)" },
+	{ "history", 0, CONFIG_COUNT, FIELD(history), 0, 0, 100000, "N",
+	  "messages each room keeps for newcomers and HISTORY\n"
+	  "(default 50; 0 = none)" },
+	{ "max-rooms", 0, CONFIG_COUNT, FIELD(max_rooms), 0, 1, 1000000, "N",
+	  "rooms held in memory, #lobby included (default\n"
+	  "1000)" },
+	{ "data-dir", 0, CONFIG_TEXT, FIELD(data_dir),
+	  sizeof(((struct config *)0)->data_dir), 0, 0, "DIR",
+	  "keep every room's messages in DIR/rooms/, so\n"
+	  "history survives a restart (default: memory only)" },
+	{ "fsync", 0, CONFIG_TEXT, FIELD(fsync),
+	  sizeof(((struct config *)0)->fsync), 0, 0, "WHEN",
+	  "always, second or no: when --data-dir's writes\n"
+	  "reach the disk (default second)" },
 	{ "quiet", 'q', CONFIG_FLAG, FIELD(quiet), 0, 0, 0, NULL,
 	  "do not log each message" },
 	{ "log-dm", 0, CONFIG_FLAG, FIELD(log_dm), 0, 0, 0, NULL,
@@ -179,7 +193,10 @@ config_defaults(struct config *cfg)
 	cfg->queue_soft_sec = 10;
 	cfg->flood_burst = 32;
 	cfg->flood_rate = 10;
-	cfg->notices_max = 500;         /* hub.c, hub_announce_join: why */
+	cfg->notices_max = 500;         /* room.c, room_announce_join: why */
+	cfg->history = 50;
+	cfg->max_rooms = 1000;
+	snprintf(cfg->fsync, sizeof(cfg->fsync), "second");
 }
 
 /* Prints --help, made from the table. */
@@ -271,6 +288,9 @@ config_parse(int argc, char **argv, struct config *cfg)
 	}
 	if (optind < argc)
 		config_fail("unexpected argument", argv[optind]);
+	if (strcmp(cfg->fsync, "always") != 0 &&
+	    strcmp(cfg->fsync, "second") != 0 && strcmp(cfg->fsync, "no") != 0)
+		config_fail("--fsync wants always, second or no", cfg->fsync);
 	if (!port_given && env != NULL)
 		snprintf(cfg->port, sizeof(cfg->port), "%lld",
 		    config_number("CHAT_PORT", env, 0, 65535, false));

@@ -25,6 +25,10 @@ struct config {
 	size_t flood_burst;     /* lines a client may send at once ... */
 	size_t flood_rate;      /* ... and per second after that; 0 = off */
 	size_t notices_max;     /* join/leave notices up to this room size */
+	size_t history;         /* messages kept per room; 0 = none */
+	size_t max_rooms;       /* rooms held in memory */
+	char data_dir[1024];    /* where room logs go; "" = memory only */
+	char fsync[8];          /* "always", "second" or "no" */
 	int idle_timeout;       /* seconds without a complete line; 0 = never */
 	int login_timeout;      /* seconds to log in; 0 = never */
 	bool quiet;             /* no per-message log lines */

@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #include "addrlimit.h"
+#include "archive.h"
 #include "config.h"
 #include "die.h"
 #include "hub.h"
@@ -70,6 +71,9 @@
 #define FULL_WAIT_MS 250       /* when full, how long a newcomer may wait in
                                   the listen backlog for a slot to free */
 #define CLIENT_HEARTBEAT 20    /* ./client's default --heartbeat, seconds */
+#define ARCHIVE_QUEUE_BYTES (8 << 20)   /* lines waiting for the disk:
+                                           past this, a message is
+                                           refused (archive.h) */
 
 /* What the whole server shares. Written by main before the first session
  * starts, except where a field says otherwise. */
@@ -77,6 +81,7 @@ struct server {
 	struct config cfg;
 	struct session_env env;     /* what each session gets; const */
 	struct hub *hub;
+	struct archive *archive;    /* --data-dir's, or NULL */
 	struct msg *welcome;        /* shared by every session; const */
 	int listen_fd;
 	int signal_fd;              /* SIGINT, SIGTERM, SIGHUP, SIGUSR1 */
@@ -109,6 +114,7 @@ struct server {
 };
 
 static void server_init(struct server *s, int argc, char **argv);
+static void server_open_hub(struct server *s);
 static void server_log_listen(struct server *s);
 static int server_signals_fd(void);
 static void server_accept_loop(struct server *s);
@@ -165,7 +171,7 @@ server_init(struct server *s, int argc, char **argv)
 		die("eventfd:");
 	if ((s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)
 		die("/dev/null:");
-	s->hub = hub_new(s->cfg.notices_max);
+	server_open_hub(s);
 	s->done = calloc(s->cfg.max_clients, sizeof(*s->done));
 	s->per_addr = addrlimit_new(s->cfg.max_clients, s->cfg.max_per_addr);
 	s->welcome = msg_printf("INFO welcome to hubchat; log in with LOGIN "
@@ -195,6 +201,37 @@ server_init(struct server *s, int argc, char **argv)
 	server_log_listen(s);
 }
 
+/* Opens --data-dir's archive, if any, and makes the hub, with #lobby's
+ * history read back from the archive. Exits 1 when the directory cannot
+ * be used. */
+static void
+server_open_hub(struct server *s)
+{
+	static const char *const modes[] = { "no", "second", "always" };
+	struct hub_config hc = { .notices_max = s->cfg.notices_max,
+	    .history = s->cfg.history, .max_rooms = s->cfg.max_rooms };
+	struct msg **lobby = NULL;
+	char err[512];
+	size_t n = 0;
+
+	if (s->cfg.data_dir[0] != '\0') {
+		enum archive_fsync mode = ARCHIVE_FSYNC_NO;
+		for (size_t i = 0; i < 3; i++)
+			if (strcmp(s->cfg.fsync, modes[i]) == 0)
+				mode = (enum archive_fsync)i;
+		s->archive = archive_open(s->cfg.data_dir, mode,
+		    ARCHIVE_QUEUE_BYTES, err, sizeof(err));
+		if (s->archive == NULL)
+			die("%s", err);
+		n = archive_load(s->archive, "lobby", s->cfg.history, &lobby);
+	}
+	hc.archive = s->archive;
+	s->hub = hub_new(&hc, lobby, n);
+	for (size_t i = 0; i < n; i++)
+		msg_unref(lobby[i]);
+	free(lobby);
+}
+
 /* The LISTEN line: where, and every limit in force. */
 static void
 server_log_listen(struct server *s)
@@ -203,11 +240,13 @@ server_log_listen(struct server *s)
 
 	log_event(LOG_LISTEN, "addr=%s port=%d max-clients=%zu max-per-addr=%zu "
 	    "queue-hard=%zu queue-soft=%zu queue-soft-sec=%d flood-burst=%zu "
-	    "flood-rate=%zu notices-max=%zu idle-timeout=%d login-timeout=%d",
+	    "flood-rate=%zu notices-max=%zu idle-timeout=%d login-timeout=%d "
+	    "history=%zu max-rooms=%zu data-dir=%s fsync=%s",
 	    c->addr, net_local_port(s->listen_fd), c->max_clients,
 	    c->max_per_addr, c->queue_hard, c->queue_soft, c->queue_soft_sec,
 	    c->flood_burst, c->flood_rate, c->notices_max, c->idle_timeout,
-	    c->login_timeout);
+	    c->login_timeout, c->history, c->max_rooms,
+	    c->data_dir[0] ? c->data_dir : "-", c->data_dir[0] ? c->fsync : "-");
 }
 
 /* Signals become data: block them here, before any thread exists, so every
@@ -528,6 +567,7 @@ server_shutdown(struct server *s)
 		server_reap(s);
 	}
 	hub_free(s->hub);
+	archive_close(s->archive);      /* writes what is queued, fsyncs */
 	addrlimit_free(s->per_addr);
 	msg_unref(s->welcome);
 	free(s->done);

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "flood.h"
+#include "hub.h"
 #include "session.h"
 
 struct hub_member;
@@ -48,8 +49,8 @@ struct session {
 	int64_t idle_deadline;      /* reader only; ms on CLOCK_MONOTONIC */
 	int64_t login_deadline;     /* reader only; likewise; 0 = none */
 	struct flood flood;         /* reader only */
-	struct msg *batch[SESSION_BATCH]; /* reader only: broadcasts read but
-	                               not yet delivered; empty whenever
+	struct hub_line batch[SESSION_BATCH]; /* reader only: messages read
+	                               but not yet delivered; empty whenever
 	                               cmd_flush has run */
 	size_t nbatch;
 	int read_errno;             /* reader only */
@@ -86,8 +87,9 @@ int64_t session_now_ms(void);
 /* cmd.c: runs one line (NUL-terminated, len bytes) for the session. */
 enum end_reason cmd_handle_line(struct session *c, char *line, size_t len);
 
-/* cmd.c: delivers the broadcasts batched so far, in order, in one hub
- * call. Runs before any other command and before the reader waits. */
-void cmd_flush(struct session *c);
+/* cmd.c: delivers the messages batched so far, in order, in one hub
+ * call. Runs before any other command and before the reader waits.
+ * END_NONE, or why the session must end (its own replies did not fit). */
+enum end_reason cmd_flush(struct session *c);
 
 #endif

@@ -19,8 +19,8 @@
 Test(manners, help_lists_the_verbs_before_login, .timeout = 30)
 {
 	struct server srv;
-	const char *verbs[] = { "LOGIN", "MSG", "DM", "WHO", "PING", "QUIT",
-		"HELP" };
+	const char *verbs[] = { "LOGIN", "MSG", "DM", "WHO", "JOIN", "ROOMS",
+		"HISTORY", "PING", "QUIT", "HELP" };
 	char line[512];
 
 	server_start(&srv, NULL);
