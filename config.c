@@ -99,6 +99,9 @@ static const struct config_option config_options[] = {
 	{ "sndbuf", 0, CONFIG_SIZE, FIELD(sndbuf), 0, 1, 1 << 24, "BYTES",
 	  "test-only: a small socket send buffer per client,\n"
 	  "to force short writes" },
+	{ "archive-queue", 0, CONFIG_SIZE, FIELD(archive_queue), 0, 4096,
+	  (long long)1 << 32, "SIZE", "lines waiting for --data-dir's disk;\n"
+	  "past it a message is refused (default 8M)" },
 	{ "queue", 0, CONFIG_GONE, 0, 0, 0, 0, "N",
 	  "--queue-hard and --queue-soft" },
 };
@@ -195,6 +198,7 @@ config_defaults(struct config *cfg)
 	cfg->flood_rate = 10;
 	cfg->notices_max = 500;         /* room.c, room_announce_join: why */
 	cfg->history = 50;
+	cfg->archive_queue = 8 << 20;
 	cfg->max_rooms = 1000;
 	snprintf(cfg->fsync, sizeof(cfg->fsync), "second");
 }
@@ -218,8 +222,8 @@ config_usage(void)
 			    (char[]){ *h, '\0' }, stdout);
 		putchar('\n');
 	}
-	printf("  -h, --help                 show this help\n"
-	    "  -V, --version              show the version\n");
+	printf("  %-26s%s\n  %-26s%s\n", "-h, --help", "show this help",
+	    "-V, --version", "show the version");
 }
 
 /* The getopt_long table and short options, made from config_options. */

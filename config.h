@@ -36,6 +36,7 @@ struct config {
 	int stats_sec;          /* a [STATS] line this often; 0 = on SIGUSR1 */
 	bool trace;             /* [TRACE] lines: threads, queues, evictions */
 	size_t sndbuf;          /* test-only: SO_SNDBUF per client; 0 = as is */
+	size_t archive_queue;   /* bytes of lines waiting for the disk */
 };
 
 /* Fills cfg from argv and CHAT_PORT. Prints help or the version and exits

@@ -364,7 +364,7 @@ hub_reenter(struct room *r, struct hub_member *m, struct queue_wakes *w)
 	enum hub_status st = HUB_REFUSED;
 
 	room_lock(r);
-	if (ok != NULL && room_history(r, m, 0, ok, w))
+	if (ok != NULL && room_history(r, m, 0, ok, NULL, w))
 		st = HUB_OK;
 	room_unlock(r);
 	msg_unref(ok);
@@ -604,7 +604,7 @@ hub_history(struct hub *h, struct hub_member *m, size_t n)
 	(void)h;
 	if (ok != NULL) {
 		room_lock(m->room);
-		done = room_history(m->room, m, n, ok, &wakes);
+		done = room_history(m->room, m, n, NULL, ok, &wakes);
 		room_unlock(m->room);
 	}
 	queue_wake_all(&wakes);

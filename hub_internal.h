@@ -108,11 +108,11 @@ bool room_say(struct room *r, struct hub_member *from,
 void room_push_to(struct room *r, struct hub_member *m, struct msg *line,
     struct queue_wakes *w, struct hub_trace *trace);
 
-/* Pushes m, a member of r, the last n lines of history (0: all kept),
- * then end ("OK"). false when its queue cannot take them: m is then
- * evicted. Room lock held. */
+/* Pushes m, a member of r, first (when not NULL), the last n lines of
+ * history (0: all kept), then last (when not NULL). false when its queue
+ * cannot take them: m is then evicted. Room lock held. */
 bool room_history(struct room *r, struct hub_member *m, size_t n,
-    struct msg *end, struct queue_wakes *w);
+    struct msg *first, struct msg *last, struct queue_wakes *w);
 
 /* The USERS line of the room: shared until the list changes; one
  * reference for the caller; NULL when memory runs out. Room lock held. */

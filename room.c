@@ -425,14 +425,16 @@ room_replay(struct room *r, struct hub_member *m, size_t n,
 }
 
 bool
-room_history(struct room *r, struct hub_member *m, size_t n, struct msg *end,
-    struct queue_wakes *w)
+room_history(struct room *r, struct hub_member *m, size_t n,
+    struct msg *first, struct msg *last, struct queue_wakes *w)
 {
 	if (m->evicted)
 		return false;
-	if (room_replay(r, m, n == 0 ? r->hist_len : n, w) &&
-	    queue_push_batch(m->out, &end, 1, queue_cost(&end, 1), w) ==
-	    QUEUE_OK)
+	if ((first == NULL || queue_push_batch(m->out, &first, 1,
+	    queue_cost(&first, 1), w) == QUEUE_OK) &&
+	    room_replay(r, m, n == 0 ? r->hist_len : n, w) &&
+	    (last == NULL || queue_push_batch(m->out, &last, 1,
+	    queue_cost(&last, 1), w) == QUEUE_OK))
 		return true;
 	room_evict(r, m);
 	room_settle(r, w);

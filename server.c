@@ -71,9 +71,6 @@
 #define FULL_WAIT_MS 250       /* when full, how long a newcomer may wait in
                                   the listen backlog for a slot to free */
 #define CLIENT_HEARTBEAT 20    /* ./client's default --heartbeat, seconds */
-#define ARCHIVE_QUEUE_BYTES (8 << 20)   /* lines waiting for the disk:
-                                           past this, a message is
-                                           refused (archive.h) */
 
 /* What the whole server shares. Written by main before the first session
  * starts, except where a field says otherwise. */
@@ -220,7 +217,7 @@ server_open_hub(struct server *s)
 			if (strcmp(s->cfg.fsync, modes[i]) == 0)
 				mode = (enum archive_fsync)i;
 		s->archive = archive_open(s->cfg.data_dir, mode,
-		    ARCHIVE_QUEUE_BYTES, err, sizeof(err));
+		    s->cfg.archive_queue, err, sizeof(err));
 		if (s->archive == NULL)
 			die("%s", err);
 		n = archive_load(s->archive, "lobby", s->cfg.history, &lobby);
