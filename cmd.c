@@ -245,9 +245,9 @@ cmd_join(struct session *c, const char *room)
 		return cmd_refuse(c, PROTO_ERR_BAD_ROOM, "bad-room", NULL);
 	for (int tries = 0; st == HUB_LOAD && tries < 3; tries++) {
 		st = hub_enter(c->env->hub, c->member, room);
-		if (st == HUB_LOAD && hub_load_room(c->env->hub, room) !=
+		if (st == HUB_LOAD && (st = hub_load_room(c->env->hub, room)) ==
 		    HUB_OK)
-			break;
+			st = HUB_LOAD;          /* loaded: enter it now */
 	}
 	switch (st) {
 	case HUB_OK:
