@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define HUBCHAT_VERSION "0.2.0"
+#include "version.h"
 
 struct config {
 	char addr[64];          /* numeric listen address; "::" = all */

@@ -13,9 +13,11 @@ for f in bin/hubchat-server bin/hubchat bin/hubchat-peer \
 	share/man/man1/hubchat-peer.1; do
 	[ -f "$root/usr/$f" ] || { echo "test-install: $f missing"; exit 1; }
 done
+# Installed programs name themselves as installed.
 "$root/usr/bin/hubchat-server" --version | grep -q "^hubchat server "
-"$root/usr/bin/hubchat" --help | grep -q "^usage: client"
-"$root/usr/bin/hubchat-peer" -h | grep -q "^usage: peer"
+"$root/usr/bin/hubchat-server" --help | grep -q "^usage: hubchat-server "
+"$root/usr/bin/hubchat" --help | grep -q "^usage: hubchat "
+"$root/usr/bin/hubchat-peer" -h | grep -q "^usage: hubchat-peer "
 if command -v man >/dev/null 2>&1; then
 	for m in "$root"/usr/share/man/man1/*.1; do
 		warnings=$(MANWIDTH=80 man --warnings -l "$m" 2>&1 >/dev/null)
