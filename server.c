@@ -370,8 +370,8 @@ server_log_stats(struct server *s)
 	struct hub_stats hub;
 
 	hub_stats(s->hub, &hub);
-	stats_log(&s->stats, &hub, atomic_load(&s->in_use), s->started_ms,
-	    server_now_ms(), &s->stats_prev);
+	stats_log(&s->stats, &hub, s->archive, atomic_load(&s->in_use),
+	    s->started_ms, server_now_ms(), &s->stats_prev);
 }
 
 /* Accepts one connection and starts its session, or refuses it with one

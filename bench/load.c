@@ -6,6 +6,7 @@
  *   load --proto hub|irc|redis -p PORT -n CLIENTS [-t THREADS]
  *        [-P SERVER_PID] [-l LABEL] [--hold]
  *        then either  -s SENDERS -m MESSAGES [-w WINDOW | -r RATE]
+ *                     [-R ROOMS]            (hubchat: client i in #r<i%ROOMS>)
  *        or           -c SECONDS            (connect-login-quit churn)
  *   load --free-port | --probe PORT          (helpers for bench/run.sh)
  *
@@ -15,7 +16,7 @@
  * with at most WINDOW of each sender's messages not yet seen by the last
  * client (the first, for the last sender), or at RATE messages per second
  * in all. Every other client
- * receives. Each message carries its sender, sequence number and send
+ * receives; with -R, every other client of the sender's room. Each message carries its sender, sequence number and send
  * time, so every receiver counts deliveries, losses, duplicates and
  * per-sender order violations, and the send-to-receive latency of each
  * delivery is kept for percentiles. Redis, unlike the other two, sends a
@@ -73,7 +74,7 @@
 #define RESP_PUBLISH "*3\r\n$7\r\nPUBLISH\r\n$5\r\nbench\r\n$%d\r\n%s\r\n"
 
 enum proto { HUB, IRC, REDIS };
-enum cstate { LOGGING_IN, READY, QUITTING };
+enum cstate { LOGGING_IN, JOINING, READY, QUITTING };
 
 struct client {
 	int fd;
@@ -105,6 +106,7 @@ struct worker {
 static enum proto proto = HUB;
 static int port, nclients = 100, nsenders = 10, nmsgs = 1000, nthreads = 2;
 static int window = 100, rate = 0, server_pid = 0, churn_s = 0;
+static int nrooms = 0;                  /* -R: 0 = everyone in #lobby */
 static bool hold;
 static const char *label = "";
 
@@ -286,12 +288,24 @@ digits(const char **p)
 	return v;
 }
 
-/* The client whose progress paces sender s's window: the last client, or
- * the first when s is the last (a sender never hears itself). */
+/* With -R, client i is in room i % ROOMS and hears that room's senders
+ * only; without, everyone is in #lobby. */
+static int
+room_of(int i)
+{
+	return nrooms > 0 ? i % nrooms : 0;
+}
+
+/* The client whose progress paces sender s's window: the last client in
+ * s's room, or the first when s is that one (a sender never hears
+ * itself). */
 static int
 probe_of(int s)
 {
-	return s == nclients - 1 ? 0 : nclients - 1;
+	int step = nrooms > 0 ? nrooms : 1;
+	int last = s + (nclients - 1 - s) / step * step;
+
+	return last != s ? last : room_of(s) != s ? room_of(s) : s + step;
 }
 
 /* A message body "s<sender> <seq> <ns> xxx...": counts the delivery. */
@@ -309,6 +323,10 @@ got_message(struct client *c, const char *body, int64_t now)
 		return;
 	if (s == c->id) {
 		w->echoes++;    /* Redis: its own message; not a delivery */
+		return;
+	}
+	if (room_of((int)s) != room_of(c->id)) {
+		w->reorders++;  /* from another room: misdelivered */
 		return;
 	}
 	if (seq < c->next[s]) {
@@ -365,7 +383,15 @@ got_line(struct client *c, char *line, int64_t now)
 	char *p;
 
 	if (proto == HUB) {
-		if (c->state == LOGGING_IN && strcmp(line, "OK") == 0)
+		if (c->state == LOGGING_IN && strcmp(line, "OK") == 0 &&
+		    nrooms > 0 && churn_s == 0) {
+			char join[32];
+			int n = snprintf(join, sizeof(join), "JOIN #r%d\n",
+			    room_of(c->id));
+			out(c, join, (size_t)n);
+			c->state = JOINING;
+		} else if ((c->state == LOGGING_IN || c->state == JOINING) &&
+		    strcmp(line, "OK") == 0)
 			logged_in(c);
 		else if (strncmp(line, "MSG ", 4) == 0 &&
 		    (p = strchr(line + 4, ' ')) != NULL)
@@ -888,6 +914,8 @@ parse_args(int argc, char **argv)
 			server_pid = atoi(v);
 		else if (strcmp(a, "-l") == 0)
 			label = v;
+		else if (strcmp(a, "-R") == 0)
+			nrooms = atoi(v);
 		else {
 			fprintf(stderr, "load: unknown option %s\n", a);
 			exit(2);
@@ -919,9 +947,11 @@ setup(void)
 		cl[i].next = calloc((size_t)nsenders + 1, sizeof(int));
 		if (cl[i].rbuf == NULL || cl[i].next == NULL)
 			die("malloc");
-		/* every sender's messages reach every client but itself */
-		wk[i % nthreads].expected += (long)nmsgs *
-		    (nsenders - (i < nsenders));
+		/* every sender's messages reach every client of its room
+		 * but itself */
+		for (int s = 0; s < nsenders; s++)
+			if (s != i && room_of(s) == room_of(i))
+				wk[i % nthreads].expected += nmsgs;
 	}
 	for (int t = 0; t < nthreads; t++) {
 		wk[t].index = t;

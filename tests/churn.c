@@ -5,16 +5,20 @@
  *         [--no-rss]
  *
  * Runs SESSIONS sessions, CONCURRENCY at a time. Each connects, logs in,
- * talks, and ends one of six ways, chosen at random: QUIT (and waits for
+ * talks (every other one in one of CHURN_ROOMS rooms it JOINs, so rooms
+ * are made, kept for their history and found again), and ends one of six
+ * ways, chosen at random: QUIT (and waits for
  * "INFO bye"), vanishing (close), a reset, closing in the middle of a line,
  * a half-close (and waits for the replies and the server's close), or
  * leaving before logging in. Every session checks what it was told.
  *
  * Then it checks, through /proc/PID, that the server is back to where it
- * was: exactly as many threads and open fds as before the run, and an RSS
- * within RSS_SLACK_KIB of what it was after a warm-up of the same
- * concurrency (malloc keeps freed memory for reuse, so the baseline for
- * memory is a warm server, not a cold one). Exit 0 when all holds.
+ * was: exactly as many threads and open fds as before the run (after one
+ * message in each room, so the history archive has the logs it keeps
+ * open already), and an RSS within RSS_SLACK_KIB of what it was after a
+ * warm-up of the same concurrency (malloc keeps freed memory for reuse,
+ * so the baseline for memory is a warm server, not a cold one).
+ * Exit 0 when all holds.
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -35,6 +39,8 @@
 #define RSS_SLACK_KIB 2048      /* stated tolerance for memory */
 #define IO_TIMEOUT_MS 10000     /* per read; every wait is bounded */
 #define SETTLE_MS     10000     /* for the server to finish tearing down */
+
+#define CHURN_ROOMS 7            /* beside #lobby */
 
 enum ending { QUIT, VANISH, RESET, MIDLINE, HALFCLOSE, PRELOGIN, ENDINGS };
 static const char *ending_names[] = { "quit", "vanish", "reset", "midline",
@@ -125,7 +131,12 @@ session(long k, unsigned *rnd)
 		fail(k, "cannot connect");
 		return;
 	}
-	if (how != PRELOGIN) {
+	if (how != PRELOGIN && k % 2 == 1) {
+		snprintf(line, sizeof(line), "LOGIN u%ld\nJOIN #c%ld\nMSG hi "
+		    "%ld\n", k, k % CHURN_ROOMS, k);
+		if (!say(fd, line))
+			fail(k, "send failed");
+	} else if (how != PRELOGIN) {
 		snprintf(line, sizeof(line), "LOGIN u%ld\nMSG hello %ld\n", k, k);
 		if (!say(fd, line))
 			fail(k, "send failed");
@@ -162,6 +173,32 @@ session(long k, unsigned *rnd)
 	}
 	close(fd);
 	atomic_fetch_add(&outcomes[how], 1);
+}
+
+/* One message in #lobby and in each room before anything is measured, so
+ * the archive has every log it will use open from the start: a steady
+ * server's open fds are then the same before the run and after it. */
+static void
+prime_rooms(void)
+{
+	char line[96];
+	int fd = dial();
+
+	if (fd < 0) {
+		fprintf(stderr, "churn: cannot connect\n");
+		exit(1);
+	}
+	say(fd, "LOGIN primer\nMSG priming #lobby\n");
+	for (int r = 0; r < CHURN_ROOMS; r++) {
+		snprintf(line, sizeof(line), "JOIN #c%d\nMSG priming\n", r);
+		say(fd, line);
+	}
+	say(fd, "QUIT\n");
+	if (!read_until(fd, "INFO bye")) {
+		fprintf(stderr, "churn: the primer got no INFO bye\n");
+		exit(1);
+	}
+	close(fd);
 }
 
 static void *
@@ -240,12 +277,13 @@ now_ms(void)
 
 /* Waits until the server has as many threads and fds as base. */
 static struct usage
-settle(struct usage base)
+settle(struct usage base, bool fds_too)
 {
 	long long deadline = now_ms() + SETTLE_MS;
 	struct usage u;
 
-	while ((u = measure()).threads != base.threads || u.fds != base.fds) {
+	while ((u = measure()).threads != base.threads ||
+	    (fds_too && u.fds != base.fds)) {
 		if (now_ms() > deadline)
 			break;
 		poll(NULL, 0, 20);      /* /proc has nothing to wait on */
@@ -291,15 +329,17 @@ int
 main(int argc, char **argv)
 {
 	parse_args(argc, argv);
-	struct usage cold = measure();
+	struct usage fresh = measure();
+	prime_rooms();
+	struct usage cold = settle(fresh, false);       /* the primer gone */
 	long warmup = sessions / 10 < 500 ? sessions / 10 : 500;
 	run_until(warmup);
-	struct usage warm = settle(cold);
+	struct usage warm = settle(cold, true);
 
 	long long start = now_ms();
 	run_until(sessions);
 	double secs = (double)(now_ms() - start) / 1000.0;
-	struct usage end = settle(cold);
+	struct usage end = settle(cold, true);
 
 	printf("churn: sessions=%ld concurrency=%d seed=%u in %.1f s "
 	    "(%.0f sessions/s after warm-up)\n", sessions, concurrency, seed,
@@ -308,10 +348,11 @@ main(int argc, char **argv)
 	for (int i = 0; i < ENDINGS; i++)
 		printf(" %s=%ld", ending_names[i], atomic_load(&outcomes[i]));
 	printf(" failures=%ld\n", atomic_load(&failures));
-	printf("churn: threads before=%ld after=%ld; fds before=%ld after=%ld; "
-	    "rss warm=%ld KiB after=%ld KiB (%+ld KiB, allowed +%d)\n",
-	    cold.threads, end.threads, cold.fds, end.fds, warm.rss_kib,
-	    end.rss_kib, end.rss_kib - warm.rss_kib, RSS_SLACK_KIB);
+	printf("churn: threads before=%ld after=%ld; fds before=%ld warm=%ld "
+	    "after=%ld; rss warm=%ld KiB after=%ld KiB (%+ld KiB, allowed "
+	    "+%d)\n", cold.threads, end.threads, cold.fds, warm.fds, end.fds,
+	    warm.rss_kib, end.rss_kib, end.rss_kib - warm.rss_kib,
+	    RSS_SLACK_KIB);
 
 	bool ok = atomic_load(&failures) == 0 && end.threads == cold.threads &&
 	    end.fds == cold.fds &&
