@@ -1,6 +1,9 @@
 # hubchat in a container: build with gcc and make on Debian bookworm, run
 # from bookworm-slim as a non-root user. The server listens on every address
 # inside the container and stops cleanly on SIGTERM (exit 0 within 2 s).
+# It logs with -q, as the systemd unit and compose.yaml do: connections,
+# logins and refusals, not what people say (docs/OPERATIONS.md, "What the
+# services log").
 #   docker build -t hubchat .        (or podman build)
 #   docker run --rm -p 4000:4000 hubchat
 FROM docker.io/library/debian:bookworm-slim AS build
@@ -19,5 +22,5 @@ COPY --from=build /src/peer /usr/local/bin/hubchat-peer
 USER hubchat
 EXPOSE 4000
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["hubchat-server", "-a", "::"]
+ENTRYPOINT ["hubchat-server", "-a", "::", "-q"]
 CMD ["-p", "4000"]
