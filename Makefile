@@ -57,8 +57,8 @@ NAME ?=
 
 CORE_SRC   = msg.c queue.c hub.c room.c archive.c proto.c net.c log.c \
              flood.c writer.c die.c
-SERVER_SRC = server.c session.c cmd.c transport.c addrlimit.c stats.c \
-             config.c rlimits.c $(CORE_SRC)
+SERVER_SRC = server.c session.c cmd.c transport.c transport_ws.c web.c \
+             addrlimit.c stats.c config.c rlimits.c $(CORE_SRC) $(WEB_SRC)
 # The web listener's codecs (HTTP head, WebSocket frames), and what the
 # peer's challenge-response uses (HMAC-SHA1).
 WEB_SRC    = sha1.c base64.c ws.c http.c http_response.c
@@ -93,8 +93,21 @@ PROGRAMS = $(BIN)/server $(BIN)/client $(BIN)/peer
 
 all: $(PROGRAMS)
 
-$(BIN)/server: $(call obj,$(SERVER_SRC))
+$(BIN)/server: $(call obj,$(SERVER_SRC)) $(B)/web_assets.o
 	$(LINK) -o $@ $^ $(LDLIBS)
+
+# The web page is built into the server: build/embed writes web/'s files
+# as C arrays (web_assets.h), so one binary is the whole deployment.
+WEB_FILES = web/index.html web/app.js web/style.css
+$(B)/embed: web/embed.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ web/embed.c
+
+$(B)/web_assets.c: $(WEB_FILES) $(B)/embed
+	$(B)/embed $(WEB_FILES) > $@
+
+$(B)/web_assets.o: $(B)/web_assets.c
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(BIN)/client: $(call obj,$(CLIENT_SRC))
 	$(LINK) -o $@ $^ $(LDLIBS)

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "die.h"
+#include "http.h"
 
 enum config_kind {
 	CONFIG_COUNT,           /* size_t, a whole number */
@@ -23,6 +24,7 @@ enum config_kind {
 	CONFIG_TEXT,            /* char[], a string that must fit */
 	CONFIG_PORT,            /* char[6], a number from 0 to 65535 */
 	CONFIG_GONE,            /* a flag that was replaced: say by what */
+	CONFIG_ORIGIN,          /* --web-origin: one more of a list */
 };
 
 struct config_option {
@@ -44,6 +46,19 @@ static const struct config_option config_options[] = {
 	{ "addr", 'a', CONFIG_TEXT, FIELD(addr), sizeof(((struct config *)0)->addr),
 	  0, 0, "ADDR", "listen address (default 127.0.0.1; :: = every\n"
 	  "IPv4 and IPv6 address)" },
+	{ "web", 0, CONFIG_PORT, FIELD(web_port), 0, 0, 0, "PORT",
+	  "serve the web page and WebSocket chat on PORT\n"
+	  "(default: no web listener; 0 = any port)" },
+	{ "web-addr", 0, CONFIG_TEXT, FIELD(web_addr),
+	  sizeof(((struct config *)0)->web_addr), 0, 0, "ADDR",
+	  "the web listener's address (default: --addr's)" },
+	{ "web-origin", 0, CONFIG_ORIGIN, 0, 0, 0, 0, "ORIGIN",
+	  "let pages from ORIGIN (http://host:port) use the\n"
+	  "WebSocket too; up to 8 times (default: the page's\n"
+	  "own origin only)" },
+	{ "metrics", 0, CONFIG_FLAG, FIELD(metrics), 0, 0, 0, NULL,
+	  "GET /metrics on the web listener: counters in\n"
+	  "Prometheus's text format" },
 	{ "max-clients", 0, CONFIG_COUNT, FIELD(max_clients), 0, 1, 1000000,
 	  "N", "connections at once, logged in or not (default 1000)" },
 	{ "max-per-addr", 0, CONFIG_COUNT, FIELD(max_per_addr), 0, 0, 1000000,
@@ -178,6 +193,14 @@ config_set(struct config *cfg, const struct config_option *o, const char *v)
 	case CONFIG_GONE:
 		die_with(2, "--%s is gone: use %s (see --help)", o->name,
 		    o->help);
+	case CONFIG_ORIGIN:
+		if (cfg->n_web_origins == 8)
+			config_fail("--web-origin given more than 8 times", v);
+		if (!http_origin_valid(v))
+			config_fail("--web-origin wants http(s)://host[:port]", v);
+		snprintf(cfg->web_origins[cfg->n_web_origins++],
+		    sizeof(cfg->web_origins[0]), "%s", v);
+		break;
 	}
 }
 
@@ -295,6 +318,8 @@ config_parse(int argc, char **argv, struct config *cfg)
 	if (strcmp(cfg->fsync, "always") != 0 &&
 	    strcmp(cfg->fsync, "second") != 0 && strcmp(cfg->fsync, "no") != 0)
 		config_fail("--fsync wants always, second or no", cfg->fsync);
+	if (cfg->web_addr[0] == '\0')
+		snprintf(cfg->web_addr, sizeof(cfg->web_addr), "%s", cfg->addr);
 	if (!port_given && env != NULL)
 		snprintf(cfg->port, sizeof(cfg->port), "%lld",
 		    config_number("CHAT_PORT", env, 0, 65535, false));

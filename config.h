@@ -16,6 +16,11 @@
 struct config {
 	char addr[64];          /* numeric listen address; "::" = all */
 	char port[6];           /* "0" asks the kernel for a free port */
+	char web_port[6];       /* the web listener's; "" = none */
+	char web_addr[64];      /* its address; "" = the same as addr */
+	char web_origins[8][256];   /* --web-origin, n_web_origins of them */
+	size_t n_web_origins;
+	bool metrics;           /* GET /metrics on the web listener */
 	size_t max_clients;     /* connections at once, logged in or not */
 	size_t max_per_addr;    /* connections at once from one address (an
 	                           IPv6 /64); 0 = no limit */

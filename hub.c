@@ -652,3 +652,18 @@ hub_stats(struct hub *h, struct hub_stats *out)
 	out->evictions = atomic_load(&h->pol.evictions);
 	out->refused = atomic_load(&h->pol.refused);
 }
+
+void
+hub_stats_queues(struct hub *h, struct hub_stats *out)
+{
+	struct queue_usage u;
+
+	out->queued_lines = out->queued_bytes = 0;
+	sync_lock(&h->lock);
+	for (size_t i = 0; i < h->count; i++) {
+		queue_usage(h->members[i]->out, &u);
+		out->queued_lines += u.lines;
+		out->queued_bytes += u.bytes;
+	}
+	sync_unlock(&h->lock);
+}

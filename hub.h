@@ -224,9 +224,16 @@ struct hub_stats {
 	unsigned long long deliveries;  /* lines pushed into members' queues */
 	unsigned long long evictions;   /* slow consumers cut off */
 	unsigned long long refused;     /* lines refused: the archive was full */
+	size_t queued_lines;            /* in every member's queue now: only */
+	size_t queued_bytes;            /* hub_stats_queues fills these */
 };
 
 /* A snapshot of the counters. Takes the hub lock briefly. */
 void hub_stats(struct hub *h, struct hub_stats *out);
+
+/* Adds up what waits in every member's queue into out's queued_lines and
+ * queued_bytes. Takes the hub lock and each queue's lock in turn: for
+ * /metrics, not for a hot path. */
+void hub_stats_queues(struct hub *h, struct hub_stats *out);
 
 #endif

@@ -26,6 +26,7 @@
 #define LOG_REJECT     "REJECT"     /* input refused: bad name, bad text */
 #define LOG_STATS      "STATS"
 #define LOG_ARCHIVE    "ARCHIVE"    /* the history log on disk */
+#define LOG_HTTP       "HTTP"       /* a request to the web listener */
 
 #define LOG_TRACE      "TRACE"
 

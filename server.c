@@ -54,6 +54,7 @@
 #include "session.h"
 #include "stats.h"
 #include "sync.h"
+#include "web.h"
 
 /*
  * Thread stacks. glibc's default is 8 MiB of address space per thread; at
@@ -81,6 +82,8 @@ struct server {
 	struct archive *archive;    /* --data-dir's, or NULL */
 	struct msg *welcome;        /* shared by every session; const */
 	int listen_fd;
+	int web_fd;                 /* the web listener's, or -1 */
+	struct web *web;            /* its settings, or NULL */
 	int signal_fd;              /* SIGINT, SIGTERM, SIGHUP, SIGUSR1 */
 	int stop_rd, stop_wr;       /* a pipe: closing stop_wr tells every
 	                               reader the server is stopping ... */
@@ -111,6 +114,9 @@ struct server {
 };
 
 static void server_init(struct server *s, int argc, char **argv);
+static int server_listen(const char *addr, const char *port);
+static void server_open_web(struct server *s);
+static void server_metrics(void *arg, FILE *out);
 static void server_open_hub(struct server *s);
 static void server_log_listen(struct server *s);
 static int server_signals_fd(void);
@@ -119,12 +125,15 @@ static int server_listen_wait(struct server *s);
 static bool server_signal(struct server *s);
 static int server_stats_due(struct server *s);
 static void server_log_stats(struct server *s);
-static bool server_accept_one(struct server *s);
-static bool server_admit(struct server *s, int fd,
+static bool server_accept_one(struct server *s, int listen_fd,
+    enum session_kind kind);
+static bool server_admit(struct server *s, int fd, enum session_kind kind,
     const struct net_addr_key *key);
-static bool server_accept_failed(struct server *s, int err);
-static void server_refuse_with_spare(struct server *s);
-static void server_refuse(int fd, const char *line);
+static bool server_accept_failed(struct server *s, int listen_fd,
+    enum session_kind kind, int err);
+static void server_refuse_with_spare(struct server *s, int listen_fd,
+    enum session_kind kind);
+static void server_refuse(int fd, enum session_kind kind, const char *line);
 static void server_session_done(struct session *c, void *arg);
 static void server_reap(struct server *s);
 static int64_t server_now_ms(void);
@@ -146,7 +155,6 @@ main(int argc, char **argv)
 static void
 server_init(struct server *s, int argc, char **argv)
 {
-	char err[256];
 	int pipefd[2];
 
 	memset(s, 0, sizeof(*s));
@@ -155,11 +163,10 @@ server_init(struct server *s, int argc, char **argv)
 	log_quiet = s->cfg.quiet;
 	log_tracing = s->cfg.trace;
 	s->signal_fd = server_signals_fd();
-	s->listen_fd = net_listen(s->cfg.addr, s->cfg.port, err, sizeof(err));
-	if (s->listen_fd < 0)
-		die("%s", err);
-	if (fcntl(s->listen_fd, F_SETFL, O_NONBLOCK) < 0)
-		die("fcntl:");
+	s->listen_fd = server_listen(s->cfg.addr, s->cfg.port);
+	s->web_fd = -1;
+	if (s->cfg.web_port[0] != '\0')
+		server_open_web(s);
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
 		die("pipe:");
 	s->stop_rd = pipefd[0];
@@ -183,7 +190,8 @@ server_init(struct server *s, int argc, char **argv)
 	s->env = (struct session_env){ .hub = s->hub, .cfg = &s->cfg,
 	    .stop_fd = s->stop_rd, .stopping = &s->stopping,
 	    .thread_attr = &s->thread_attr, .welcome = s->welcome,
-	    .stats = &s->stats, .finished = server_session_done,
+	    .stats = &s->stats, .web = s->web,
+	    .finished = server_session_done,
 	    .finished_arg = s };
 	s->started_ms = server_now_ms();
 	rlimits_check(s->cfg.max_clients);
@@ -196,6 +204,35 @@ server_init(struct server *s, int argc, char **argv)
 	 * "ready and idle", so start-up work such as the limits check above
 	 * (which reads /proc) comes before it. */
 	server_log_listen(s);
+}
+
+/* A non-blocking listening socket on addr and port; exits 1 when there is
+ * none. */
+static int
+server_listen(const char *addr, const char *port)
+{
+	char err[256];
+	int fd = net_listen(addr, port, err, sizeof(err));
+
+	if (fd < 0)
+		die("%s", err);
+	if (fcntl(fd, F_SETFL, O_NONBLOCK) < 0)
+		die("fcntl:");
+	return fd;
+}
+
+/* --web: the web listener and its settings (web.h). */
+static void
+server_open_web(struct server *s)
+{
+	struct web_config wc = { .metrics = s->cfg.metrics,
+	    .metrics_fn = server_metrics, .metrics_arg = s };
+
+	for (size_t i = 0; i < s->cfg.n_web_origins; i++)
+		wc.origins[wc.norigins++] = s->cfg.web_origins[i];
+	s->web_fd = server_listen(s->cfg.web_addr, s->cfg.web_port);
+	if ((s->web = web_new(&wc)) == NULL)
+		die("out of memory");
 }
 
 /* Opens --data-dir's archive, if any, and makes the hub, with #lobby's
@@ -238,12 +275,15 @@ server_log_listen(struct server *s)
 	log_event(LOG_LISTEN, "addr=%s port=%d max-clients=%zu max-per-addr=%zu "
 	    "queue-hard=%zu queue-soft=%zu queue-soft-sec=%d flood-burst=%zu "
 	    "flood-rate=%zu notices-max=%zu idle-timeout=%d login-timeout=%d "
-	    "history=%zu max-rooms=%zu data-dir=%s fsync=%s",
+	    "history=%zu max-rooms=%zu data-dir=%s fsync=%s web-addr=%s "
+	    "web-port=%d",
 	    c->addr, net_local_port(s->listen_fd), c->max_clients,
 	    c->max_per_addr, c->queue_hard, c->queue_soft, c->queue_soft_sec,
 	    c->flood_burst, c->flood_rate, c->notices_max, c->idle_timeout,
 	    c->login_timeout, c->history, c->max_rooms,
-	    c->data_dir[0] ? c->data_dir : "-", c->data_dir[0] ? c->fsync : "-");
+	    c->data_dir[0] ? c->data_dir : "-", c->data_dir[0] ? c->fsync : "-",
+	    s->web_fd >= 0 ? c->web_addr : "-",
+	    s->web_fd >= 0 ? net_local_port(s->web_fd) : 0);
 }
 
 /* Signals become data: block them here, before any thread exists, so every
@@ -281,21 +321,23 @@ server_signals_fd(void)
 static void
 server_accept_loop(struct server *s)
 {
-	struct pollfd pf[3] = {
+	struct pollfd pf[4] = {
 		{ .fd = s->signal_fd, .events = POLLIN },
 		{ .fd = s->reap_fd, .events = POLLIN },
 		{ .fd = s->listen_fd, .events = POLLIN },
+		{ .fd = s->web_fd, .events = POLLIN },
 	};
 	bool backoff = false;
 
 	for (;;) {
-		/* wait > 0: leave the listening socket alone that long. */
+		/* wait > 0: leave the listening sockets alone that long. */
 		int timeout = server_stats_due(s);
 		int wait = backoff ? ACCEPT_BACKOFF_MS : server_listen_wait(s);
 		if (wait > 0 && (timeout < 0 || timeout > wait))
 			timeout = wait;
 		pf[2].fd = wait > 0 ? -1 : s->listen_fd;
-		if (poll(pf, 3, timeout) < 0) {
+		pf[3].fd = wait > 0 ? -1 : s->web_fd;
+		if (poll(pf, 4, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			die("poll:");
@@ -306,7 +348,9 @@ server_accept_loop(struct server *s)
 		if (pf[1].revents & POLLIN)
 			server_reap(s);
 		if (pf[2].revents & POLLIN)
-			backoff = server_accept_one(s);
+			backoff = server_accept_one(s, s->listen_fd, SESSION_LINES);
+		if (pf[3].revents & POLLIN)
+			backoff |= server_accept_one(s, s->web_fd, SESSION_WEB);
 		if (server_stats_due(s) == 0)
 			server_log_stats(s);
 	}
@@ -364,6 +408,19 @@ server_stats_due(struct server *s)
 	return left > 0 ? (int)left : 0;
 }
 
+/* --metrics: web.h's metrics_fn, on a reader thread, holding no lock. */
+static void
+server_metrics(void *arg, FILE *out)
+{
+	struct server *s = arg;
+	struct hub_stats hub;
+
+	hub_stats(s->hub, &hub);
+	hub_stats_queues(s->hub, &hub);
+	stats_metrics(out, &s->stats, &hub, s->archive,
+	    atomic_load(&s->in_use));
+}
+
 static void
 server_log_stats(struct server *s)
 {
@@ -378,17 +435,17 @@ server_log_stats(struct server *s)
  * line when the server is full or out of resources. Returns true when the
  * accept loop should back off. */
 static bool
-server_accept_one(struct server *s)
+server_accept_one(struct server *s, int listen_fd, enum session_kind kind)
 {
 	struct net_addr_key key;
-	int fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
 
 	if (fd < 0)
-		return server_accept_failed(s, errno);
+		return server_accept_failed(s, listen_fd, kind, errno);
 	net_addr_key(fd, &key);
-	if (!server_admit(s, fd, &key))
+	if (!server_admit(s, fd, kind, &key))
 		return false;
-	struct session *c = session_new(&s->env, fd, ++s->next_id, &key);
+	struct session *c = session_new(&s->env, fd, ++s->next_id, &key, kind);
 	if (c == NULL || session_start(c) != 0) {
 		if (c == NULL)
 			log_event(LOG_ERROR, "refused: out of memory");
@@ -396,7 +453,7 @@ server_accept_one(struct server *s)
 		addrlimit_give(s->per_addr, &key);
 		atomic_fetch_sub(&s->in_use, 1);
 		stats_count(&s->stats.refused_busy);
-		server_refuse(fd, PROTO_ERR_BUSY);
+		server_refuse(fd, kind, PROTO_ERR_BUSY);
 		return true;
 	}
 	s->live++;
@@ -409,7 +466,8 @@ server_accept_one(struct server *s)
 /* Takes a slot of --max-clients and one of --max-per-addr for fd, or
  * refuses it (logged, told why, closed) and returns false. */
 static bool
-server_admit(struct server *s, int fd, const struct net_addr_key *key)
+server_admit(struct server *s, int fd, enum session_kind kind,
+    const struct net_addr_key *key)
 {
 	char peer[64], addr[64];
 
@@ -418,7 +476,7 @@ server_admit(struct server *s, int fd, const struct net_addr_key *key)
 		net_peer_name(fd, peer, sizeof(peer));
 		log_event(LOG_ERROR, "refused: server full (max-clients=%zu) "
 		    "peer=%s", s->cfg.max_clients, peer);
-		server_refuse(fd, PROTO_ERR_FULL);
+		server_refuse(fd, kind, PROTO_ERR_FULL);
 		return false;
 	}
 	if (!addrlimit_take(s->per_addr, key)) {
@@ -427,7 +485,7 @@ server_admit(struct server *s, int fd, const struct net_addr_key *key)
 		log_event(LOG_ERROR, "refused: %zu connections from %s already "
 		    "(max-per-addr=%zu)", s->cfg.max_per_addr, addr,
 		    s->cfg.max_per_addr);
-		server_refuse(fd, PROTO_ERR_PER_ADDR);
+		server_refuse(fd, kind, PROTO_ERR_PER_ADDR);
 		return false;
 	}
 	atomic_fetch_add(&s->in_use, 1);
@@ -436,7 +494,8 @@ server_admit(struct server *s, int fd, const struct net_addr_key *key)
 
 /* Deals with accept's errno; returns true when the loop should back off. */
 static bool
-server_accept_failed(struct server *s, int err)
+server_accept_failed(struct server *s, int listen_fd, enum session_kind kind,
+    int err)
 {
 	char hint[128];
 
@@ -452,7 +511,7 @@ server_accept_failed(struct server *s, int err)
 		log_event(LOG_ERROR, "accept: %s; refusing a connection "
 		    "(clients=%zu; %s)", strerror(err), s->live,
 		    rlimits_hint(err, hint, sizeof(hint)));
-		server_refuse_with_spare(s);
+		server_refuse_with_spare(s, listen_fd, kind);
 		return true;
 	default:
 		log_event(LOG_ERROR, "accept: %s", strerror(err));
@@ -466,23 +525,30 @@ server_accept_failed(struct server *s, int err)
  * up for a moment so that one connection can be accepted and refused.
  */
 static void
-server_refuse_with_spare(struct server *s)
+server_refuse_with_spare(struct server *s, int listen_fd,
+    enum session_kind kind)
 {
 	if (s->spare_fd < 0)
 		return;
 	close(s->spare_fd);
-	int fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
 	if (fd >= 0)
-		server_refuse(fd, PROTO_ERR_BUSY);
+		server_refuse(fd, kind, PROTO_ERR_BUSY);
 	s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
-/* Best effort: tells a connection we will not serve it why, and closes it. */
+/* Best effort: tells a connection we will not serve it why, and closes
+ * it: the error line as it is, or for the web listener as the body of a
+ * 503. */
 static void
-server_refuse(int fd, const char *line)
+server_refuse(int fd, enum session_kind kind, const char *line)
 {
-	char buf[256];
-	int n = snprintf(buf, sizeof(buf), "%s\n", line);
+	char buf[512];
+	int n = kind == SESSION_WEB ? snprintf(buf, sizeof(buf),
+	    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; "
+	    "charset=utf-8\r\nContent-Length: %zu\r\nConnection: close\r\n"
+	    "\r\n%s\n", strlen(line) + 1, line) :
+	    snprintf(buf, sizeof(buf), "%s\n", line);
 
 	send(fd, buf, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
 	close(fd);
@@ -554,6 +620,8 @@ static void
 server_shutdown(struct server *s)
 {
 	close(s->listen_fd);
+	if (s->web_fd >= 0)
+		close(s->web_fd);
 	hub_close(s->hub);
 	atomic_store(&s->stopping, true);
 	close(s->stop_wr);
@@ -564,6 +632,7 @@ server_shutdown(struct server *s)
 		server_reap(s);
 	}
 	hub_free(s->hub);
+	web_free(s->web);
 	archive_close(s->archive);      /* writes what is queued, fsyncs */
 	addrlimit_free(s->per_addr);
 	msg_unref(s->welcome);

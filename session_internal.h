@@ -33,6 +33,8 @@ enum end_reason {
 	END_SLOW,       /* its queue overflowed: a slow consumer */
 	END_SHUTDOWN,   /* the server is stopping */
 	END_LOGIN,      /* not logged in within the login timeout */
+	END_PROTOCOL,   /* broke its transport's framing (a bad frame) */
+	END_SERVED,     /* a web request answered: no chat session */
 };
 
 /* One client. Fields marked "reader only" are touched by the reader thread
@@ -57,6 +59,8 @@ struct session {
 	atomic_int write_errno;     /* set once by the writer when a send
 	                               fails */
 	atomic_bool evicted;        /* set once by the hub's kick */
+	bool chatting;              /* reader only: past the transport's
+	                               handshake, a chat session */
 	pthread_t reader;
 	pthread_t writer;
 };

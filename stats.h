@@ -12,6 +12,7 @@
 
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct archive;
 struct hub_stats;
@@ -52,6 +53,14 @@ stats_count(atomic_ulong *counter)
 void stats_log(const struct stats *s, const struct hub_stats *hub,
     struct archive *archive, unsigned long clients,
     int64_t started_ms, int64_t now_ms, struct stats_prev *prev);
+
+/* Writes the counters in Prometheus's text format (version 0.0.4), for
+ * GET /metrics: clients connected and logged in, rooms, messages, DMs and
+ * deliveries, evictions, refusals and rejected lines by reason, timeouts,
+ * what the queues hold, the archive's lines, RSS and threads. */
+void stats_metrics(FILE *out, const struct stats *s,
+    const struct hub_stats *hub, struct archive *archive,
+    unsigned long clients);
 
 /* The server's resident memory in KiB and its threads, from
  * /proc/self/status; -1 each when it cannot be read. */

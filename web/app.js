@@ -1,0 +1,1 @@
+/* app.js: the page's script (placeholder) */
