@@ -67,8 +67,8 @@ WEB_SRC    = sha1.c base64.c ws.c http.c http_response.c
 RESP_SRC   = resp.c resp_encode.c resp_conn.c
 # The terminal line editor (lineedit.h), for the client and the peer.
 LINED_SRC  = lineedit.c keys.c utf8.c linehist.c rawtty.c
-CLIENT_SRC = client.c login.c show.c term.c proto.c net.c die.c \
-             $(LINED_SRC)
+CLIENT_SRC = client.c login.c show.c term.c typed.c pending.c proto.c \
+             net.c die.c $(LINED_SRC)
 PEER_SRC   = peer.c peeropts.c handshake.c peeraddr.c term.c msg.c queue.c \
              proto.c net.c writer.c die.c sha1.c \
              $(LINED_SRC)

@@ -3,6 +3,7 @@
  */
 #include "term.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -38,59 +39,92 @@ term_editor_print(void *ctx, const char *line)
 	lined_print(ctx, line);
 }
 
-/* Formats the line for the printer, into small when it fits and else into
- * a buffer of its own; call with stdout locked. Without memory for a long
- * line, the line is cut to small's size rather than lost. */
+/* Formats pre, the text and post for the printer, into small when they
+ * fit and else into a buffer of their own; call with stdout locked.
+ * Without memory for a long line, the text is cut to fit small, and post
+ * still ends it (it may be what resets the display). */
 static void
-term_to_printer(const char *stamp, const char *fmt, va_list ap)
+term_to_printer(const char *pre, const char *post, const char *fmt,
+    va_list ap)
 {
-	char small[1024], *big = NULL;
+	char small[1024], *big = NULL, *out = small;
+	size_t plen = strlen(post), size = sizeof(small) - plen;
 	va_list again;
 
+	assert(strlen(pre) + plen < sizeof(small) / 2);
 	va_copy(again, ap);
-	int n = snprintf(small, sizeof(small), "%s", stamp);
-	int m = vsnprintf(small + n, sizeof(small) - (size_t)n, fmt, ap);
-	if (m >= 0 && (size_t)(n + m) >= sizeof(small) &&
-	    (big = malloc((size_t)(n + m) + 1)) != NULL) {
-		memcpy(big, stamp, (size_t)n);
+	int n = snprintf(small, size, "%s", pre);
+	int m = vsnprintf(small + n, size - (size_t)n, fmt, ap);
+	if (m < 0)
+		m = 0;
+	if ((size_t)(n + m) >= size &&
+	    (big = malloc((size_t)(n + m) + plen + 1)) != NULL) {
+		memcpy(big, pre, (size_t)n);
 		vsnprintf(big + n, (size_t)m + 1, fmt, again);
+		out = big;
 	}
 	va_end(again);
-	term_printer(term_printer_ctx, big != NULL ? big : small);
+	strcat(out, post);
+	term_printer(term_printer_ctx, out);
 	free(big);
 }
 
-/* One line, with the stamp "[hh:mm:ss] " when stamped is set. */
+/* One line: pre, the formatted text, post and a newline. */
 static void
-term_emit(bool stamped, const char *fmt, va_list ap)
+term_emit(const char *pre, const char *post, const char *fmt, va_list ap)
 {
-	char stamp[16] = "";
-	time_t now = time(NULL);
-	struct tm tm;
-
-	if (stamped) {
-		localtime_r(&now, &tm);
-		strftime(stamp, sizeof(stamp), "[%H:%M:%S] ", &tm);
-	}
 	flockfile(stdout);
 	if (term_printer != NULL) {
-		term_to_printer(stamp, fmt, ap);
+		term_to_printer(pre, post, fmt, ap);
 	} else {
-		fputs(stamp, stdout);
+		fputs(pre, stdout);
 		vprintf(fmt, ap);
+		fputs(post, stdout);
 		putchar('\n');
 		fflush(stdout);
 	}
 	funlockfile(stdout);
 }
 
+/* The stamp for when, in local time: "[hh:mm:ss] ", with the date before
+ * the hour when that is not now's date. */
+static void
+term_stamp(time_t when, time_t now, char *out, size_t outsz)
+{
+	struct tm tm, today;
+
+	localtime_r(&when, &tm);
+	localtime_r(&now, &today);
+	bool same_day = tm.tm_year == today.tm_year &&
+	    tm.tm_yday == today.tm_yday;
+	strftime(out, outsz, same_day ? "[%H:%M:%S] " :
+	    "[%Y-%m-%d %H:%M:%S] ", &tm);
+}
+
 void
 term_say(const char *fmt, ...)
 {
+	char stamp[32];
+	time_t now = time(NULL);
 	va_list ap;
 
+	term_stamp(now, now, stamp, sizeof(stamp));
 	va_start(ap, fmt);
-	term_emit(true, fmt, ap);
+	term_emit(stamp, "", fmt, ap);
+	va_end(ap);
+}
+
+void
+term_say_at(time_t when, bool dim, const char *fmt, ...)
+{
+	char pre[48];
+	va_list ap;
+
+	strcpy(pre, dim ? TERM_DIM : "");
+	term_stamp(when, time(NULL), pre + strlen(pre), sizeof(pre) -
+	    strlen(pre));
+	va_start(ap, fmt);
+	term_emit(pre, dim ? TERM_PLAIN : "", fmt, ap);
 	va_end(ap);
 }
 
@@ -100,7 +134,7 @@ term_put(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	term_emit(false, fmt, ap);
+	term_emit("", "", fmt, ap);
 	va_end(ap);
 }
 
