@@ -76,7 +76,7 @@ TEST_SRC   = tests/test_queue.c tests/test_hub.c tests/test_proto.c \
              tests/test_server.c tests/test_policies.c tests/test_client.c \
              tests/test_peer.c tests/test_stress.c tests/test_faults.c \
              tests/test_abuse.c tests/test_manners.c tests/test_rooms.c \
-             tests/test_history.c \
+             tests/test_history.c tests/test_web.c tests/wsclient.c \
              tests/test_sha1.c tests/test_base64.c tests/test_ws.c \
              tests/test_http.c tests/test_resp.c tests/test_lineedit.c \
              tests/test_client_tty.c tests/test_peer_tty.c tests/pty.c \

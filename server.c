@@ -226,10 +226,13 @@ static void
 server_open_web(struct server *s)
 {
 	struct web_config wc = { .metrics = s->cfg.metrics,
-	    .metrics_fn = server_metrics, .metrics_arg = s };
+	    .metrics_fn = server_metrics, .metrics_arg = s,
+	    .head_ms = WEB_HEAD_MS };
 
 	for (size_t i = 0; i < s->cfg.n_web_origins; i++)
 		wc.origins[wc.norigins++] = s->cfg.web_origins[i];
+	if (s->cfg.login_timeout > 0 && s->cfg.login_timeout * 1000 < wc.head_ms)
+		wc.head_ms = s->cfg.login_timeout * 1000;
 	s->web_fd = server_listen(s->cfg.web_addr, s->cfg.web_port);
 	if ((s->web = web_new(&wc)) == NULL)
 		die("out of memory");

@@ -7,6 +7,7 @@
  */
 #include "web.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -42,6 +43,7 @@ web_new(const struct web_config *cfg)
 	if (w == NULL)
 		return NULL;
 	w->cfg = *cfg;
+	assert(cfg->head_ms > 0);
 	for (size_t i = 0; i < cfg->norigins; i++) {
 		if ((w->copies[i] = strdup(cfg->origins[i])) == NULL) {
 			web_free(w);
@@ -76,10 +78,10 @@ web_now_ms(void)
 /* Reads into buf until the head parses (COMPLETE or BAD). 408 when the
  * deadline passes first, 0 when the peer left or the server stops. */
 static int
-web_read_head(const struct transport_io *io, char *buf, size_t size,
-    size_t *len, struct http_request *req)
+web_read_head(const struct web *w, const struct transport_io *io, char *buf,
+    size_t size, size_t *len, struct http_request *req)
 {
-	long long deadline = web_now_ms() + WEB_HEAD_MS;
+	long long deadline = web_now_ms() + w->cfg.head_ms;
 	struct pollfd pf[2] = {
 		{ .fd = io->stop_fd, .events = POLLIN },
 		{ .fd = io->fd, .events = POLLIN },
@@ -252,7 +254,7 @@ web_serve(const struct web *w, const struct transport_io *io, char *extra,
 	size_t len = 0;
 
 	*nextra = 0;
-	int st = web_read_head(io, buf, sizeof(buf), &len, &req);
+	int st = web_read_head(w, io, buf, sizeof(buf), &len, &req);
 	if (st == 0)
 		return WEB_GONE;
 	if (st != 200) {                /* 400, 408, 431, 505 */

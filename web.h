@@ -6,7 +6,7 @@
  * own reader and writer, counted against --max-clients and
  * --max-per-addr); its transport (transport_ws_new) starts by reading one
  * HTTP request here. HTTP is minimal and strict: one request per
- * connection, GET only, the head in WEB_HEAD_MS (a slow-loris client is
+ * connection, GET only, the head within 10 s (a slow-loris client is
  * answered 408 and cut off) and under 8 KiB (else 431):
  *   GET /                  the page, and its script and style: built into
  *   GET /app.js, /style.css  the binary from web/ (see the Makefile)
@@ -40,6 +40,9 @@ struct web_config {
 	const char *origins[WEB_MAX_ORIGINS];   /* --web-origin, as given */
 	size_t norigins;
 	bool metrics;                           /* --metrics */
+	int head_ms;    /* the head's deadline: WEB_HEAD_MS, or --login-timeout
+	                   when that is shorter (no one waits longer to log in
+	                   by starting with HTTP) */
 	/* Writes the metrics' text (called on a reader thread, holding no
 	 * lock; it may take the hub's). */
 	void (*metrics_fn)(void *arg, FILE *out);
@@ -57,7 +60,7 @@ enum web_outcome {
 	                           server stops, or memory ran out */
 };
 
-/* Reads one request head from io->fd (blocking, within WEB_HEAD_MS, or
+/* Reads one request head from io->fd (blocking, within cfg.head_ms, or
  * until io->stop_fd is readable) and answers it on io->out. For an
  * upgrade, the bytes that came after the head (the first frames) are
  * copied to extra, *nextra of them (at most room). Logs one [HTTP] line. */
