@@ -14,7 +14,7 @@ BASE=docker.io/library/debian:bookworm-slim
 IMAGE=localhost/hubchat:test
 PORT=${PORT:-45123}
 RUN="podman --runtime runc --cgroup-manager cgroupfs"
-LIMITS="--ulimit nofile=1024:1024 --ulimit nproc=1024:1024"
+LIMITS="--ulimit nofile=4096:4096 --ulimit nproc=4096:4096"
 
 skip() { echo "test-container: SKIPPED: $*"; exit 0; }
 fail() { echo "test-container: FAILED: $*"; exit 1; }
@@ -77,7 +77,7 @@ sleep 0.3
 reply=$(printf 'hello from a container\n/who\n' |
 	$RUN run --rm -i --network host $LIMITS --entrypoint hubchat $IMAGE \
 	-H 127.0.0.1 -p $PORT -u boxalice 2>&1) || fail "client container: $reply"
-echo "$reply" | grep -q "online: boxalice hostbob" || fail "no WHO reply: $reply"
+echo "$reply" | grep -q "in #lobby: boxalice hostbob" || fail "no WHO reply: $reply"
 wait $listener
 grep -q "boxalice: hello from a container" "$out" || fail "host client: $(cat "$out")"
 rm -f "$out"
