@@ -52,6 +52,10 @@ INSTALLED = hubchat-server:server hubchat:client hubchat-peer:peer
 PORT ?=
 HOST ?=
 NAME ?=
+# run-server shows the features: the web page on WEB_PORT, and rooms'
+# history kept on disk in DATA_DIR across restarts.
+WEB_PORT ?= 8000
+DATA_DIR ?= hubchat-data
 
 # ---- Sources: each program's, and what the test binary links ------------
 
@@ -124,7 +128,11 @@ $(B)/%.o: %.c
 # ---- Running it ---------------------------------------------------------
 
 run-server: $(BIN)/server
-	$(BIN)/server $(if $(PORT),-p $(PORT))
+	@echo "hubchat: open http://127.0.0.1:$(WEB_PORT)/ in a browser, or" \
+	    "run 'make run-client' in another terminal; history is kept in" \
+	    "$(DATA_DIR)/. Ctrl-C stops the server."
+	$(BIN)/server $(if $(PORT),-p $(PORT)) --web $(WEB_PORT) \
+	    --data-dir $(DATA_DIR)
 
 run-client: $(BIN)/client
 	$(BIN)/client $(if $(HOST),-H $(HOST)) $(if $(PORT),-p $(PORT)) \
