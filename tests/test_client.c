@@ -235,7 +235,7 @@ Test(client, users_line_longer_than_1024_bytes_is_shown_whole)
 	server_start(&own, "--max-per-addr", "0", NULL);
 	snprintf(own_port, sizeof(own_port), "%d", own.port);
 	for (int i = 0; i < CROWD; i++) {       /* 36 names of 32 bytes */
-		snprintf(names[i], sizeof(names[i]), "u%02d%029d", i, 0);
+		snprintf(names[i], sizeof(names[i]), "u%02d%029d", i % 100, 0);
 		crowd[i] = conn_login(own.port, names[i]);
 	}
 	char *argv[] = { "CLIENT", "-p", own_port, "-u", "bob", NULL };
