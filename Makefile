@@ -255,6 +255,14 @@ test-tls: $(BIN)/server $(BIN)/client $(B)/load
 test-netns: $(BIN)/server $(BIN)/client
 	sh tests/netns.sh
 
+# The web page: an independent WebSocket client (ws) and a real browser
+# (Debian's Chromium driven by puppeteer-core), versions pinned in
+# tests/web/package-lock.json and installed there by npm when missing;
+# the browser part is skipped, and says so, when Chromium cannot be had.
+.PHONY: test-web
+test-web: $(BIN)/server
+	SERVER=$(abspath $(BIN)/server) bash tests/web/run.sh
+
 # ---- Install ------------------------------------------------------------
 
 install: all
