@@ -52,6 +52,8 @@ struct hub {
 	struct room *lobby;
 	uint64_t clock;                 /* ticks at each enter and leave */
 	struct room_policy pol;         /* const but its atomics */
+	hub_load_fn *load;              /* const: clustered only */
+	void *load_arg;                 /* const */
 };
 
 /* ---- Making and freeing ----------------------------------------------- */
@@ -66,6 +68,10 @@ hub_new(const struct hub_config *cfg, struct msg *const *lobby, size_t n)
 	h->pol.notices_max = cfg->notices_max;
 	h->pol.history = cfg->history;
 	h->pol.archive = cfg->archive;
+	h->pol.clustered = cfg->clustered;
+	h->load = cfg->load;
+	h->load_arg = cfg->load_arg;
+	assert(!cfg->clustered || (cfg->load != NULL && cfg->archive == NULL));
 	h->max_rooms = cfg->max_rooms > 0 ? cfg->max_rooms : 1;
 	h->pol.slow_consumer = msg_printf(PROTO_ERR_SLOW);
 	h->rooms = calloc(h->max_rooms, sizeof(*h->rooms));
@@ -283,6 +289,16 @@ hub_unassign(struct hub *h, struct hub_member *m, bool empty_kept)
 	m->room = NULL;
 }
 
+/* Whether a room held here is still being read from the cluster. */
+static bool
+hub_room_loading(struct room *r)
+{
+	room_lock(r);
+	bool loading = room_loading(r);
+	room_unlock(r);
+	return loading;
+}
+
 /* ---- Logging in and out -------------------------------------------------- */
 
 static struct hub_member *
@@ -409,7 +425,9 @@ hub_enter(struct hub *h, struct hub_member *m, const char *room)
 	struct room *r = found ? h->rooms[i].room : NULL;
 	if (r == m->room)
 		st = hub_reenter(r, m, &wakes);
-	else if (r == NULL && h->pol.archive != NULL)
+	else if (r == NULL && (h->pol.archive != NULL || h->pol.clustered))
+		st = HUB_LOAD;
+	else if (r != NULL && hub_room_loading(r))
 		st = HUB_LOAD;
 	else if (r == NULL)
 		r = hub_room_add(h, room, NULL, 0, &st);
@@ -417,6 +435,43 @@ hub_enter(struct hub *h, struct hub_member *m, const char *room)
 		st = hub_move(h, m, r, &wakes);
 	sync_unlock(&h->lock);
 	queue_wake_all(&wakes);
+	return st;
+}
+
+/* hub_load_room, clustered: make the room, read, merge (hub.h). */
+static enum hub_status
+hub_load_clustered(struct hub *h, const char *room)
+{
+	char key[PROTO_MAX_ROOM + 1];
+	struct hub_hist *lines = NULL;
+	enum hub_status st = HUB_OK;
+	bool found;
+	long n = 0;
+
+	hub_room_key(room, key);
+	sync_lock(&h->lock);
+	hub_room_find(h, key, &found);
+	if (!found)
+		hub_room_add(h, room, NULL, 0, &st);
+	sync_unlock(&h->lock);
+	if (st != HUB_OK)
+		return st;
+	if (h->pol.history > 0 &&
+	    (n = h->load(h->load_arg, key, h->pol.history, &lines)) < 0)
+		return HUB_UNAVAILABLE;
+	sync_lock(&h->lock);
+	size_t i = hub_room_find(h, key, &found);
+	if (found) {                    /* else forgotten meanwhile: JOIN
+	                                   comes back and makes it again */
+		room_lock(h->rooms[i].room);
+		if (!room_merge(h->rooms[i].room, lines, (size_t)n))
+			st = HUB_REFUSED;
+		room_unlock(h->rooms[i].room);
+	}
+	sync_unlock(&h->lock);
+	for (long j = 0; j < n; j++)
+		msg_unref(lines[j].line);
+	free(lines);
 	return st;
 }
 
@@ -428,6 +483,8 @@ hub_load_room(struct hub *h, const char *room)
 	enum hub_status st = HUB_OK;
 	bool found;
 
+	if (h->pol.clustered)
+		return hub_load_clustered(h, room);
 	hub_room_key(room, key);
 	size_t n = archive_load(h->pol.archive, key, h->pol.history, &lines);
 	sync_lock(&h->lock);
@@ -537,6 +594,146 @@ hub_dm(struct hub *h, struct hub_member *from, const char *to,
 	queue_wake_all(&wakes);
 	msg_unref(line);
 	return found ? HUB_OK : HUB_NO_SUCH_USER;
+}
+
+/* ---- Clustered: the bus -------------------------------------------------- */
+
+/* The room held here whose key is key, or NULL. Hub lock held. */
+static struct room *
+hub_room_named(struct hub *h, const char *key)
+{
+	bool found;
+	size_t i = hub_room_find(h, key, &found);
+
+	return found ? h->rooms[i].room : NULL;
+}
+
+void
+hub_bus_say(struct hub *h, const char *key, unsigned long long seq,
+    const char *time, const char *from, const char *text)
+{
+	struct queue_wakes wakes = { 0 };
+	struct msg *live = msg_printf("MSG %s %s", from, text);
+	struct msg *hist = h->pol.history > 0 ? msg_printf("HIST %s %s %s",
+	    time, from, text) : NULL;
+
+	if (live != NULL && (hist != NULL || h->pol.history == 0)) {
+		sync_lock(&h->lock);
+		struct room *r = hub_room_named(h, key);
+		if (r != NULL) {
+			room_lock(r);
+			room_bus_say(r, seq, from, live, hist, &wakes);
+			room_unlock(r);
+		}
+		sync_unlock(&h->lock);
+	}
+	queue_wake_all(&wakes);
+	msg_unref(live);
+	msg_unref(hist);
+}
+
+void
+hub_bus_notice(struct hub *h, const char *key, const char *name,
+    const char *how)
+{
+	struct queue_wakes wakes = { 0 };
+	struct msg *notice = msg_printf("INFO %s %s", name, how);
+
+	if (notice == NULL)
+		return;
+	sync_lock(&h->lock);
+	struct room *r = hub_room_named(h, key);
+	if (r != NULL) {
+		room_lock(r);
+		room_bus_notice(r, name, notice, &wakes);
+		room_unlock(r);
+	}
+	sync_unlock(&h->lock);
+	queue_wake_all(&wakes);
+	msg_unref(notice);
+}
+
+void
+hub_bus_dm(struct hub *h, const char *to, const char *from, const char *text)
+{
+	struct queue_wakes wakes = { 0 };
+	struct msg *line = msg_printf("DM %s %s", from, text);
+	bool found;
+
+	if (line == NULL)
+		return;
+	sync_lock(&h->lock);
+	size_t i = hub_find(h, to, &found);
+	if (found) {
+		struct hub_member *m = h->members[i];
+		atomic_fetch_add_explicit(&h->pol.dms, 1, memory_order_relaxed);
+		room_lock(m->room);
+		room_push_to(m->room, m, line, &wakes, NULL);
+		room_unlock(m->room);
+	}
+	sync_unlock(&h->lock);
+	queue_wake_all(&wakes);
+	msg_unref(line);
+}
+
+void
+hub_tell_all(struct hub *h, const char *text)
+{
+	struct queue_wakes wakes = { 0 };
+	struct msg *line = msg_printf("%s", text);
+
+	if (line == NULL)
+		return;
+	sync_lock(&h->lock);
+	for (size_t i = 0; i < h->nrooms; i++) {
+		room_lock(h->rooms[i].room);
+		room_tell_all(h->rooms[i].room, line, &wakes);
+		room_unlock(h->rooms[i].room);
+	}
+	sync_unlock(&h->lock);
+	queue_wake_all(&wakes);
+	msg_unref(line);
+}
+
+size_t
+hub_rooms_held(struct hub *h, char (*names)[PROTO_MAX_ROOM + 2], size_t max)
+{
+	size_t n = 0;
+
+	sync_lock(&h->lock);
+	for (size_t i = 0; i < h->nrooms && n < max; i++)
+		snprintf(names[n++], sizeof(names[0]), "%s",
+		    room_name(h->rooms[i].room));
+	sync_unlock(&h->lock);
+	return n;
+}
+
+void
+hub_forget_history(struct hub *h)
+{
+	sync_lock(&h->lock);
+	for (size_t i = 0; i < h->nrooms; i++) {
+		room_lock(h->rooms[i].room);
+		room_forget(h->rooms[i].room);
+		room_unlock(h->rooms[i].room);
+	}
+	sync_unlock(&h->lock);
+}
+
+size_t
+hub_roster(struct hub *h, struct hub_roster **out)
+{
+	sync_lock(&h->lock);
+	size_t n = h->count;
+	*out = n > 0 ? malloc(n * sizeof(**out)) : NULL;
+	for (size_t i = 0; *out != NULL && i < n; i++) {
+		snprintf((*out)[i].name, sizeof((*out)[i].name), "%s",
+		    h->members[i]->name);
+		snprintf((*out)[i].room, sizeof((*out)[i].room), "%s",
+		    room_name(h->members[i]->room));
+	}
+	sync_unlock(&h->lock);
+	return *out != NULL ? n : 0;
 }
 
 /* ---- Asking about things ------------------------------------------------- */

@@ -80,8 +80,24 @@ enum hub_status {
 	                       delivered or kept */
 	HUB_TOO_MANY_ROOMS, /* JOIN: --max-rooms rooms, all with members */
 	HUB_LOAD,           /* JOIN: the room must be read from the archive
-	                       first (hub_load_room), then JOIN again */
+	                       or the cluster first (hub_load_room), then
+	                       JOIN again */
+	HUB_UNAVAILABLE,    /* clustered: Redis cannot be reached */
 };
+
+/* A line of a room's history and its number in the cluster (0 when not
+ * clustered). */
+struct hub_hist {
+	unsigned long long seq;
+	struct msg *line;       /* "HIST <time> <from> <text>" */
+};
+
+/* Clustered: reads the last max lines of the room whose key is key from
+ * the cluster, oldest first, into *out (malloc'd; the caller drops each
+ * line's reference and frees it). The count, or -1 when the cluster
+ * cannot be reached. Blocks: called holding no lock. */
+typedef long hub_load_fn(void *arg, const char *key, size_t max,
+    struct hub_hist **out);
 
 /* What one delivery did, for --trace: the hub fills it while holding its
  * locks (no I/O there), and the caller logs it afterwards. */
@@ -107,6 +123,13 @@ struct hub_config {
 	size_t max_rooms;       /* rooms held in memory, #lobby included */
 	struct archive *archive;  /* where messages are kept on disk, or
 	                             NULL; the hub only pushes into it */
+	/* Clustered (cluster.h): room lines, DMs and notices are not
+	 * delivered by hub_say, hub_dm, hub_join, hub_enter and hub_leave,
+	 * but by the bus thread through hub_bus_*, for every node; rooms
+	 * are read from the cluster by load. */
+	bool clustered;
+	hub_load_fn *load;
+	void *load_arg;
 };
 
 /* Returns a hub with #lobby in it, whose history starts with the n HIST
@@ -151,6 +174,11 @@ enum hub_status hub_enter(struct hub *h, struct hub_member *m,
  * someone made it meanwhile. Does file I/O and waits for the archive:
  * call it holding no lock. HUB_OK, HUB_TOO_MANY_ROOMS or HUB_REFUSED. */
 enum hub_status hub_load_room(struct hub *h, const char *room);
+/* Clustered, the room is made first (its lines from the bus are kept from
+ * then on), then its history is read (load, no lock held) and merged by
+ * number: so a line published while the history was being read is had
+ * once, whichever way it came. Also HUB_UNAVAILABLE. The same call reads
+ * back a room held here after the bus was lost. */
 
 /* One message, made ready outside any lock by hub_line_make. */
 struct hub_line {
@@ -206,6 +234,51 @@ enum hub_status hub_history(struct hub *h, struct hub_member *m, size_t n);
  * the second on m's own reader. */
 const char *hub_member_name(const struct hub_member *m);
 const char *hub_member_room(const struct hub_member *m);
+
+/* ---- Clustered: what the bus thread calls (cluster.h) ----
+ *
+ * A room line, DM or notice that the cluster's bus brings is delivered to
+ * the members here; the lines are made outside every lock. A line for a
+ * room not held here is dropped: the cluster keeps it in the room's
+ * history, read back by the JOIN that needs it. A room line whose number
+ * the room has already (read back, or heard twice) is dropped too, so a
+ * joiner gets each line once. None of these blocks. */
+
+/* Line seq of the room whose key is key, said by from at time (UTC, as in
+ * HIST lines): to every member of the room here but from. */
+void hub_bus_say(struct hub *h, const char *key, unsigned long long seq,
+    const char *time, const char *from, const char *text);
+
+/* "INFO <name> <how>" (joined, left, disconnected) to the room's members
+ * here but name. */
+void hub_bus_notice(struct hub *h, const char *key, const char *name,
+    const char *how);
+
+/* "DM <from> <text>" to the member named to, if it is here. */
+void hub_bus_dm(struct hub *h, const char *to, const char *from,
+    const char *text);
+
+/* line to every member here (the cluster went away, or came back). */
+void hub_tell_all(struct hub *h, const char *line);
+
+/* Copies the names of the rooms held here into names (at most max); the
+ * count. For reading them back after the bus was lost. */
+size_t hub_rooms_held(struct hub *h, char (*names)[PROTO_MAX_ROOM + 2],
+    size_t max);
+
+/* Forgets every room's history and numbering: Redis lost its data. Each
+ * room is then read back (hub_load_room) before its lines count again. */
+void hub_forget_history(struct hub *h);
+
+/* Who is logged in here, and where: for the cluster's lease on the names. */
+struct hub_roster {
+	char name[PROTO_MAX_NAME + 1];
+	char room[PROTO_MAX_ROOM + 2];
+};
+
+/* A malloc'd list of every member here (*out; the caller frees it); the
+ * count, or 0 with *out NULL when there is nobody or no memory. */
+size_t hub_roster(struct hub *h, struct hub_roster **out);
 
 /* The server is stopping: from now on nobody is told of joins and leaves,
  * so each client's last line is the server's farewell, not a storm of

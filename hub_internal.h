@@ -39,6 +39,8 @@ struct room_policy {
 	                                   this room size */
 	size_t history;                 /* const: messages kept per room */
 	struct archive *archive;        /* const; NULL: memory only */
+	bool clustered;                 /* const: lines and notices come from
+	                                   the cluster's bus (hub.h) */
 	struct msg *slow_consumer;      /* const: an evicted member's last
 	                                   line */
 	atomic_bool closing;            /* the server is stopping: no notices */
@@ -73,6 +75,10 @@ size_t room_count(const struct room *r);
 
 /* Messages kept in its history now. Room lock held. */
 size_t room_history_len(const struct room *r);
+
+/* Clustered: made (or forgotten by room_forget) but its history not yet
+ * read from Redis. Room lock held. */
+bool room_loading(const struct room *r);
 
 /* Adds m (assigned to r by the caller, not listed, not evicted) after
  * pushing it "OK" and then the room's whole history, and tells the others
@@ -113,6 +119,32 @@ void room_push_to(struct room *r, struct hub_member *m, struct msg *line,
  * cannot take them: m is then evicted. Room lock held. */
 bool room_history(struct room *r, struct hub_member *m, size_t n,
     struct msg *first, struct msg *last, struct queue_wakes *w);
+
+/* ---- Clustered rooms: what the bus brings (hub_bus_*) ---- */
+
+/* Line number seq of the room, said by from: kept as hist, pushed as live
+ * to every member but from. false, doing nothing, when the room has that
+ * line already (seq not above the newest it has). Room lock held. */
+bool room_bus_say(struct room *r, unsigned long long seq, const char *from,
+    struct msg *live, struct msg *hist, struct queue_wakes *w);
+
+/* A join or leave notice about name, to every member but name, while the
+ * room has at most notices_max members. Room lock held. */
+void room_bus_notice(struct room *r, const char *name, struct msg *notice,
+    struct queue_wakes *w);
+
+/* Pushes line to every member. Room lock held. */
+void room_tell_all(struct room *r, struct msg *line, struct queue_wakes *w);
+
+/* Makes the history the union of what it has and in[0..n) (oldest first,
+ * by seq), each seq once, the newest pol->history kept; no longer
+ * loading. The caller keeps its references to in's lines. false when
+ * memory ran out (nothing changed). Room lock held. */
+bool room_merge(struct room *r, const struct hub_hist *in, size_t n);
+
+/* Forgets the history and its numbering (Redis lost its data: its
+ * numbers start again) and marks the room loading. Room lock held. */
+void room_forget(struct room *r);
 
 /* The USERS line of the room: shared until the list changes; one
  * reference for the caller; NULL when memory runs out. Room lock held. */

@@ -40,15 +40,23 @@ struct room {
 	size_t count;
 	size_t cap;
 	struct msg **hist;              /* a ring of pol->history HIST lines */
+	unsigned long long *hist_seq;   /* beside each, its sequence number in
+	                                   the cluster (0 on one node) */
 	size_t hist_head;               /* the oldest, when hist_len > 0 */
 	size_t hist_len;
+	unsigned long long last_seq;    /* clustered: the newest line's number;
+	                                   a bus line at or below it is one
+	                                   this room has already */
+	bool loading;                   /* clustered: made, its history not yet
+	                                   read from Redis (hub_load_room) */
 	struct msg *who;                /* the USERS line while the list is
 	                                   unchanged, or NULL */
 };
 
 /* ---- Making and freeing ----------------------------------------------- */
 
-static void room_keep(struct room *r, struct msg *hist);
+static void room_keep(struct room *r, struct msg *hist,
+    unsigned long long seq);
 static bool room_replay(struct room *r, struct hub_member *m, size_t n,
     struct queue_wakes *w);
 
@@ -62,7 +70,10 @@ room_new(const char *name, struct room_policy *pol,
 	if (r == NULL)
 		return NULL;
 	if (pol->history > 0 &&
-	    (r->hist = calloc(pol->history, sizeof(*r->hist))) == NULL) {
+	    ((r->hist = calloc(pol->history, sizeof(*r->hist))) == NULL ||
+	    (r->hist_seq = calloc(pol->history, sizeof(*r->hist_seq))) ==
+	    NULL)) {
+		free(r->hist);
 		free(r);
 		return NULL;
 	}
@@ -71,7 +82,8 @@ room_new(const char *name, struct room_policy *pol,
 		r->key[i] = (char)tolower((unsigned char)name[i + 1]);
 	r->pol = pol;
 	for (size_t i = 0; i < n; i++)
-		room_keep(r, preload[i]);
+		room_keep(r, preload[i], 0);
+	r->loading = pol->clustered;
 	sync_mutex_init(&r->lock);
 	return r;
 }
@@ -87,6 +99,7 @@ room_free(struct room *r)
 	msg_unref(r->who);
 	pthread_mutex_destroy(&r->lock);
 	free(r->hist);
+	free(r->hist_seq);
 	free(r->members);
 	free(r);
 }
@@ -125,6 +138,12 @@ size_t
 room_history_len(const struct room *r)
 {
 	return r->hist_len;
+}
+
+bool
+room_loading(const struct room *r)
+{
+	return r->loading;
 }
 
 /* ---- Delivery ----------------------------------------------------------- */
@@ -258,8 +277,8 @@ room_announce_join(struct room *r, struct hub_member *m,
 {
 	size_t max = r->pol->notices_max;
 
-	if (atomic_load(&r->pol->closing))
-		return;
+	if (atomic_load(&r->pol->closing) || r->pol->clustered)
+		return;         /* clustered: the bus brings notices */
 	bool quiet = r->count > max;
 	struct msg *notice = quiet ? msg_printf("INFO more than %zu users "
 	    "online: join and leave notices are off", max) :
@@ -283,8 +302,8 @@ room_announce_exit(struct room *r, const char *name, const char *how,
 	size_t max = r->pol->notices_max;
 	struct msg *notice = NULL;
 
-	if (atomic_load(&r->pol->closing))
-		return;
+	if (atomic_load(&r->pol->closing) || r->pol->clustered)
+		return;         /* clustered: the bus brings notices */
 	if (r->count + 1 <= max)
 		notice = msg_printf("INFO %s %s", name, how);
 	else if (r->count == max)
@@ -381,10 +400,10 @@ room_exit(struct room *r, struct hub_member *m, const char *how,
 
 /* ---- History ------------------------------------------------------------ */
 
-/* Appends one HIST line (taking a reference), dropping the oldest when the
- * ring is full. Lock held, or r private. */
+/* Appends one HIST line (taking a reference) numbered seq, dropping the
+ * oldest when the ring is full. Lock held, or r private. */
 static void
-room_keep(struct room *r, struct msg *hist)
+room_keep(struct room *r, struct msg *hist, unsigned long long seq)
 {
 	size_t cap = r->pol->history;
 
@@ -393,10 +412,12 @@ room_keep(struct room *r, struct msg *hist)
 	if (r->hist_len == cap) {
 		msg_unref(r->hist[r->hist_head]);
 		r->hist[r->hist_head] = msg_ref(hist);
+		r->hist_seq[r->hist_head] = seq;
 		r->hist_head = (r->hist_head + 1) % cap;
 		return;
 	}
 	r->hist[(r->hist_head + r->hist_len) % cap] = msg_ref(hist);
+	r->hist_seq[(r->hist_head + r->hist_len) % cap] = seq;
 	r->hist_len++;
 }
 
@@ -458,12 +479,121 @@ room_say(struct room *r, struct hub_member *from,
 	}
 	for (size_t i = 0; i < n; i++) {
 		live[i] = lines[i].live;
-		room_keep(r, lines[i].hist);
+		room_keep(r, lines[i].hist, 0);
 	}
 	atomic_fetch_add_explicit(&pol->messages, n, memory_order_relaxed);
 	room_push_all(r, from, live, n, w, trace);
 	room_settle(r, w);
 	return true;
+}
+
+/* ---- The cluster's bus (clustered only) --------------------------------- */
+
+bool
+room_bus_say(struct room *r, unsigned long long seq, const char *from,
+    struct msg *live, struct msg *hist, struct queue_wakes *w)
+{
+	bool found;
+
+	if (seq <= r->last_seq)
+		return false;           /* had it already: loaded, or twice */
+	r->last_seq = seq;
+	room_keep(r, hist, seq);
+	atomic_fetch_add_explicit(&r->pol->messages, 1, memory_order_relaxed);
+	size_t i = room_find(r, from, &found);
+	room_push_all(r, found ? r->members[i] : NULL, &live, 1, w, NULL);
+	room_settle(r, w);
+	return true;
+}
+
+void
+room_bus_notice(struct room *r, const char *name, struct msg *notice,
+    struct queue_wakes *w)
+{
+	bool found;
+
+	if (atomic_load(&r->pol->closing) || r->count > r->pol->notices_max)
+		return;
+	size_t i = room_find(r, name, &found);
+	room_push_all(r, found ? r->members[i] : NULL, &notice, 1, w, NULL);
+	room_settle(r, w);
+}
+
+void
+room_tell_all(struct room *r, struct msg *line, struct queue_wakes *w)
+{
+	room_push_all(r, NULL, &line, 1, w, NULL);
+	room_settle(r, w);
+}
+
+/* The history as (seq, line) pairs, oldest first, into out (room for
+ * hist_len); references not taken. Lock held. */
+static size_t
+room_hist_pairs(const struct room *r, struct hub_hist *out)
+{
+	size_t cap = r->pol->history;
+
+	for (size_t i = 0; i < r->hist_len; i++) {
+		size_t at = (r->hist_head + i) % cap;
+		out[i] = (struct hub_hist){ r->hist_seq[at], r->hist[at] };
+	}
+	return r->hist_len;
+}
+
+/*
+ * Both lists are in sequence order: Redis numbers a room's lines as it
+ * publishes them, and the bus brings them in that order. So the union is
+ * one merge, equal numbers kept once, and the newest pol->history of it
+ * are the history.
+ */
+bool
+room_merge(struct room *r, const struct hub_hist *in, size_t n)
+{
+	size_t cap = r->pol->history, have = r->hist_len, k = 0;
+	struct hub_hist *mine = malloc((have + 1) * sizeof(*mine));
+	struct hub_hist *all = malloc((have + n + 1) * sizeof(*all));
+
+	if (mine == NULL || all == NULL) {
+		free(mine);
+		free(all);
+		return false;
+	}
+	room_hist_pairs(r, mine);
+	for (size_t i = 0, j = 0; i < have || j < n;) {
+		bool take_mine = j == n || (i < have && mine[i].seq <= in[j].seq);
+		const struct hub_hist *next = take_mine ? &mine[i++] : &in[j++];
+		if (k > 0 && all[k - 1].seq == next->seq)
+			continue;       /* the same line, loaded and heard */
+		all[k++] = *next;
+	}
+	size_t from = k > cap ? k - cap : 0;
+	for (size_t i = from; i < k; i++)
+		msg_ref(all[i].line);   /* before the ring lets go of any */
+	for (size_t i = 0; i < have; i++)
+		msg_unref(mine[i].line);
+	r->hist_head = r->hist_len = 0;
+	for (size_t i = from; i < k; i++) {
+		room_keep(r, all[i].line, all[i].seq);
+		msg_unref(all[i].line);
+	}
+	if (k > 0 && all[k - 1].seq > r->last_seq)
+		r->last_seq = all[k - 1].seq;
+	r->loading = false;
+	free(mine);
+	free(all);
+	return true;
+}
+
+void
+room_forget(struct room *r)
+{
+	size_t cap = r->pol->history;
+
+	for (size_t i = 0; i < r->hist_len; i++)
+		msg_unref(r->hist[(r->hist_head + i) % cap]);
+	r->hist_head = r->hist_len = 0;
+	r->last_seq = 0;
+	r->loading = true;
 }
 
 /* ---- WHO ---------------------------------------------------------------- */
