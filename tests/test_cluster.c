@@ -382,9 +382,10 @@ Test(cluster, redis_unreachable_at_start_is_a_clear_error)
 	pid_t pid = fork();
 	cr_assert_geq(pid, 0);
 	if (pid == 0) {
+		const char *bin = getenv("HUBCHAT_SERVER");
 		dup2(fds[1], 2);
-		execl("./server", "server", "-p", "0", "--redis", addr,
-		    (char *)NULL);
+		execl(bin != NULL ? bin : "./server", "server", "-p", "0",
+		    "--redis", addr, (char *)NULL);
 		_exit(127);
 	}
 	close(fds[1]);
