@@ -457,10 +457,14 @@ server_metrics(void *arg, FILE *out)
 	struct server *s = arg;
 	struct hub_stats hub;
 
+	struct cluster_stats cs;
+
 	hub_stats(s->hub, &hub);
 	hub_stats_queues(s->hub, &hub);
-	stats_metrics(out, &s->stats, &hub, s->archive,
-	    atomic_load(&s->in_use));
+	if (s->cluster != NULL)
+		cluster_stats(s->cluster, &cs);
+	stats_metrics(out, &s->stats, &hub, s->archive, s->cluster != NULL ?
+	    &cs : NULL, atomic_load(&s->in_use));
 }
 
 static void
@@ -468,9 +472,14 @@ server_log_stats(struct server *s)
 {
 	struct hub_stats hub;
 
+	struct cluster_stats cs;
+
 	hub_stats(s->hub, &hub);
-	stats_log(&s->stats, &hub, s->archive, atomic_load(&s->in_use),
-	    s->started_ms, server_now_ms(), &s->stats_prev);
+	if (s->cluster != NULL)
+		cluster_stats(s->cluster, &cs);
+	stats_log(&s->stats, &hub, s->archive, s->cluster != NULL ? &cs :
+	    NULL, atomic_load(&s->in_use), s->started_ms, server_now_ms(),
+	    &s->stats_prev);
 }
 
 /* Accepts one connection and starts its session, or refuses it with one

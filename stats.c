@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "archive.h"
+#include "cluster.h"
 #include "hub.h"
 #include "log.h"
 
@@ -44,13 +45,19 @@ stats_get(const atomic_ulong *counter)
 
 void
 stats_log(const struct stats *s, const struct hub_stats *hub,
-    struct archive *archive, unsigned long clients,
-    int64_t started_ms, int64_t now_ms, struct stats_prev *prev)
+    struct archive *archive, const struct cluster_stats *cluster,
+    unsigned long clients, int64_t started_ms, int64_t now_ms,
+    struct stats_prev *prev)
 {
 	int64_t since = prev->at_ms != 0 ? prev->at_ms : started_ms;
 	unsigned long long written = 0, failed = 0;
-	char disk[160] = "";
+	char disk[160] = "", bus[160] = "";
 	long rss, threads;
+
+	if (cluster != NULL)
+		snprintf(bus, sizeof(bus), " redis=%s published=%llu heard=%llu "
+		    "bus-gaps=%llu", cluster->up ? "up" : "down",
+		    cluster->published, cluster->heard, cluster->gaps);
 
 	if (archive != NULL) {
 		archive_counts(archive, &written, &failed);
@@ -64,7 +71,7 @@ stats_log(const struct stats *s, const struct hub_stats *hub,
 	    "messages=%llu "
 	    "messages/s=%llu deliveries=%llu deliveries/s=%llu dms=%llu "
 	    "evictions=%llu refused-full=%lu refused-addr=%lu refused-busy=%lu "
-	    "rejected-lines=%lu idle-timeouts=%lu login-timeouts=%lu%s "
+	    "rejected-lines=%lu idle-timeouts=%lu login-timeouts=%lu%s%s "
 	    "rss-kib=%ld threads=%ld", clients, hub->members, hub->rooms,
 	    hub->messages,
 	    stats_rate(hub->messages, prev->messages, now_ms - since),
@@ -73,7 +80,7 @@ stats_log(const struct stats *s, const struct hub_stats *hub,
 	    stats_get(&s->refused_full), stats_get(&s->refused_addr),
 	    stats_get(&s->refused_busy), stats_get(&s->rejected),
 	    stats_get(&s->idle_timeouts), stats_get(&s->login_timeouts), disk,
-	    rss, threads);
+	    bus, rss, threads);
 	*prev = (struct stats_prev){ .at_ms = now_ms,
 	    .messages = hub->messages, .deliveries = hub->deliveries,
 	    .archived = written };
@@ -95,7 +102,8 @@ stats_metric(FILE *out, const char *name, const char *type,
 
 void
 stats_metrics(FILE *out, const struct stats *s, const struct hub_stats *hub,
-    struct archive *archive, unsigned long clients)
+    struct archive *archive, const struct cluster_stats *cluster,
+    unsigned long clients)
 {
 	unsigned long long written = 0, failed = 0;
 	long rss, threads;
@@ -141,6 +149,16 @@ stats_metrics(FILE *out, const struct stats *s, const struct hub_stats *hub,
 		stats_metric(out, "hubchat_archive_failed_lines_total",
 		    "counter", "Lines a write to --data-dir failed for.",
 		    failed);
+	}
+	if (cluster != NULL) {
+		stats_metric(out, "hubchat_redis_up", "gauge",
+		    "1 while Redis can be reached (--redis).", cluster->up);
+		stats_metric(out, "hubchat_bus_published_total", "counter",
+		    "Room lines this node published.", cluster->published);
+		stats_metric(out, "hubchat_bus_heard_total", "counter",
+		    "Messages this node read from the bus.", cluster->heard);
+		stats_metric(out, "hubchat_bus_gaps_total", "counter",
+		    "Times this node lost the bus.", cluster->gaps);
 	}
 	stats_metric(out, "hubchat_resident_memory_bytes", "gauge",
 	    "The server's resident memory.", rss < 0 ? 0 :

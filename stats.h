@@ -15,6 +15,7 @@
 #include <stdio.h>
 
 struct archive;
+struct cluster_stats;
 struct hub_stats;
 
 struct stats {
@@ -47,12 +48,14 @@ stats_count(atomic_ulong *counter)
 /* Logs one [STATS] line: clients connected and logged in, rooms,
  * messages and deliveries since start and per second since *prev (or since
  * start), evictions, refusals, rejected lines, timeouts, with an archive
- * the lines written (and per second), failed and refused, the server's
- * RSS and threads. Updates *prev. now_ms and started_ms are
+ * the lines written (and per second), failed and refused, in a cluster
+ * (cluster not NULL) whether Redis is reachable, the lines published and
+ * heard on the bus and the bus's gaps, the server's RSS and threads. Updates *prev. now_ms and started_ms are
  * CLOCK_MONOTONIC. */
 void stats_log(const struct stats *s, const struct hub_stats *hub,
-    struct archive *archive, unsigned long clients,
-    int64_t started_ms, int64_t now_ms, struct stats_prev *prev);
+    struct archive *archive, const struct cluster_stats *cluster,
+    unsigned long clients, int64_t started_ms, int64_t now_ms,
+    struct stats_prev *prev);
 
 /* Writes the counters in Prometheus's text format (version 0.0.4), for
  * GET /metrics: clients connected and logged in, rooms, messages, DMs and
@@ -60,7 +63,7 @@ void stats_log(const struct stats *s, const struct hub_stats *hub,
  * what the queues hold, the archive's lines, RSS and threads. */
 void stats_metrics(FILE *out, const struct stats *s,
     const struct hub_stats *hub, struct archive *archive,
-    unsigned long clients);
+    const struct cluster_stats *cluster, unsigned long clients);
 
 /* The server's resident memory in KiB and its threads, from
  * /proc/self/status; -1 each when it cannot be read. */

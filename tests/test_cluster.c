@@ -113,6 +113,8 @@ Test(cluster, three_nodes_are_one_chat)
 	conn_expect(bob, "MSG alice hello from A");
 	conn_expect(carol, "MSG alice hello from A");
 	conn_expect_quiet(alice);               /* no echo, as on one node */
+	kill(a.pid, SIGUSR1);
+	cr_assert(server_log_wait(&a, "redis=up published=1 ", WAIT_MS));
 	conn_send(carol, "WHO\n");
 	conn_expect(carol, "USERS alice bob carol");
 	conn_send(carol, "DM alice psst\nDM nobody hi\n");
@@ -301,9 +303,13 @@ talk(void *arg)
 {
 	struct talker *t = arg;
 
-	while (!t->stop && t->sent < 20000 &&
+	/* Until told to stop (bounded all the same), at most about ten
+	 * thousand lines a second: the joiners must find them still
+	 * talking, however fast the machine. */
+	while (!t->stop && t->sent < 1000000 &&
 	    conn_try_send(t->c, "MSG %s %d\n", t->name, t->sent))
-		t->sent++;
+		if (++t->sent % 10 == 0)
+			poll(NULL, 0, 1);
 	return NULL;
 }
 
@@ -423,6 +429,8 @@ Test(cluster, redis_gone_then_back_empty, .timeout = 60)
 	conn_send(alice, "PING still here\n");
 	conn_expect(alice, "PONG still here");
 	cr_assert(server_log_wait(&a, "[CLUSTER] lost Redis", WAIT_MS));
+	kill(a.pid, SIGUSR1);
+	cr_assert(server_log_wait(&a, " redis=down ", WAIT_MS));
 
 	redisd_restart(&rds);                   /* empty: no persistence */
 	cr_assert(wait_line(alice, "INFO the cluster is back: some messages "
