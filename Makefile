@@ -162,9 +162,13 @@ $(B)/unit-tests: $(patsubst %.c,$(B)/lite/%.o,$(UNIT_SRC)) \
 	$(LINK) -o $@ $^ $(LDLIBS)
 
 # Criterion runs each test in its own process; most integration tests wait
-# on sockets, so more jobs than cores keeps the run short.
-test: $(PROGRAMS) $(B)/run-tests $(B)/lined_demo
+# on sockets, so more jobs than cores keeps the run short. First, the code
+# docs/GO-VS-C.md shows must be the code in the tree (check-excerpts).
+test: $(PROGRAMS) $(B)/run-tests $(B)/lined_demo check-excerpts
 	$(B)/run-tests --jobs 8
+
+check-excerpts:
+	sh tests/check-excerpts.sh
 
 # ---- The Go twin (go/README.md) ------------------------------------------
 

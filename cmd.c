@@ -164,6 +164,7 @@ cmd_help(struct session *c)
 	return why;
 }
 
+/* excerpt: cmd-msg */
 /* Formats a broadcast and adds it to the batch; cmd_flush delivers it
  * before any other command runs and before the reader waits for more
  * input, so a sender's lines keep their order. */
@@ -184,6 +185,7 @@ cmd_msg(struct session *c, const char *text)
 	    hub_member_name(c->member), log_quote(text, quoted, sizeof(quoted)));
 	return END_NONE;
 }
+/* end excerpt */
 
 void
 cmd_flush(struct session *c)

@@ -35,6 +35,7 @@ struct hub_member {
 	bool evicted;                   /* protected by the hub lock */
 };
 
+/* excerpt: hub */
 struct hub {
 	pthread_mutex_t lock;           /* protects everything below and each
 	                                   member's evicted flag */
@@ -52,6 +53,7 @@ struct hub {
 	bool closing;                   /* the server is stopping: no more
 	                                   join or leave notices */
 };
+/* end excerpt */
 
 struct hub *
 hub_new(size_t notices_max)
@@ -128,6 +130,7 @@ hub_find(struct hub *h, const char *name, bool *found)
 	return lo;
 }
 
+/* excerpt: hub-evict */
 /* Marks m evicted: its backlog is replaced by the final error line and its
  * owner is woken. Lock held. */
 static void
@@ -139,6 +142,7 @@ hub_evict(struct hub *h, struct hub_member *m)
 	queue_abort(m->out, h->slow_consumer);
 	m->kick(m->kick_arg);
 }
+/* end excerpt */
 
 /* Records one push for --trace. Lock held; no I/O. */
 static void
@@ -153,6 +157,7 @@ hub_trace_push(struct hub_trace *t, const struct hub_member *to, bool full)
 	t->to[t->n++].evicted = full;
 }
 
+/* excerpt: hub-push */
 /* Pushes n msgs, costing cost (queue_cost), to one member; without room
  * for all, it is evicted. trace may be NULL. Lock held. */
 static void
@@ -170,6 +175,7 @@ hub_push(struct hub *h, struct hub_member *to, struct msg **msgs, size_t n,
 	if (trace != NULL)
 		hub_trace_push(trace, to, full);
 }
+/* end excerpt */
 
 /* Pushes n msgs to every member but except (which may be NULL). Lock
  * held. */

@@ -210,6 +210,7 @@ server_log_listen(struct server *s)
 	    c->login_timeout);
 }
 
+/* excerpt: signals */
 /* Signals become data: block them here, before any thread exists, so every
  * thread inherits the mask, and read them from a signalfd. */
 static int
@@ -231,6 +232,7 @@ server_signals_fd(void)
 		die("signalfd:");
 	return fd;
 }
+/* end excerpt */
 
 /* ---- The accept loop --------------------------------------------------- */
 
@@ -509,6 +511,7 @@ server_now_ms(void)
 
 /* ---- Shutdown ---------------------------------------------------------- */
 
+/* excerpt: server-shutdown */
 /* Stops accepting, turns join and leave notices off (so every client's
  * next line is the farewell, not a storm of others leaving), wakes every
  * reader through the stop pipe, and joins them all as they finish; each
@@ -540,3 +543,4 @@ server_shutdown(struct server *s)
 		close(s->spare_fd);
 	log_event(LOG_SHUTDOWN, "done");
 }
+/* end excerpt */

@@ -83,6 +83,7 @@ static void session_name_thread(const char *role, unsigned long id);
 
 /* ---- Creation and start ------------------------------------------------ */
 
+/* excerpt: session-new */
 struct session *
 session_new(const struct session_env *env, int fd, unsigned long id,
     const struct net_addr_key *addr)
@@ -119,6 +120,7 @@ session_new(const struct session_env *env, int fd, unsigned long id,
 	flood_init(&c->flood, cfg->flood_burst, cfg->flood_rate, now);
 	return c;
 }
+/* end excerpt */
 
 void
 session_free(struct session *c)
@@ -130,6 +132,7 @@ session_free(struct session *c)
 	free(c);
 }
 
+/* excerpt: session-start */
 int
 session_start(struct session *c)
 {
@@ -154,6 +157,7 @@ session_start(struct session *c)
 	}
 	return 0;
 }
+/* end excerpt */
 
 void
 session_join(struct session *c)
@@ -282,6 +286,7 @@ session_may_run(struct session *c, int64_t now)
 	return END_NONE;
 }
 
+/* excerpt: throttle */
 /*
  * Waits until the flood budget allows the next line, reading nothing
  * meanwhile: the client's bytes stay in the kernel and TCP pushes back on
@@ -314,6 +319,7 @@ session_throttle(struct session *c)
 	}
 	return END_NONE;
 }
+/* end excerpt */
 
 /* The reader's next deadline in *at (ms on CLOCK_MONOTONIC), and what
  * passing it means: END_IDLE or END_LOGIN, whichever comes first; END_NONE
@@ -335,6 +341,7 @@ session_deadline(struct session *c, int64_t *at)
 	return why;
 }
 
+/* excerpt: wait-input */
 /* Waits until the socket has bytes (or EOF) to read; END_NONE then, or
  * END_IDLE when the idle deadline passes, END_LOGIN when the login
  * deadline does, or END_SHUTDOWN when the server stops. */
@@ -364,6 +371,7 @@ session_wait_input(struct session *c)
 			return END_NONE;
 	}
 }
+/* end excerpt */
 
 /* One recv into the transport. Does not block: session_wait_input said
  * readable. */
@@ -418,6 +426,7 @@ session_reply(struct session *c, const char *line)
 
 /* ---- Ending a session -------------------------------------------------- */
 
+/* excerpt: session-end */
 /*
  * The reader's last duty, in an order that matters: leave the hub first (no
  * line can reach the queue after that, and the others hear of it now), say
@@ -443,6 +452,7 @@ session_end(struct session *c, enum end_reason why)
 	queue_close(c->out);
 	session_join_writer(c);
 }
+/* end excerpt */
 
 /* For a slow consumer's [DISCONNECT] line: what its queue held when a
  * push was refused, and the limit that refused it, e.g. "pending=812
@@ -488,6 +498,7 @@ session_log_end(struct session *c, enum end_reason why)
 	    err ? strerror(err) : "");
 }
 
+/* excerpt: join-writer */
 /* Waits up to FLUSH_GRACE_MS for the writer to send what is queued, then
  * shuts the socket down so a send stuck on a client that does not read
  * fails at once, and joins the writer. */
@@ -499,6 +510,7 @@ session_join_writer(struct session *c)
 		sync_join(c->writer);
 	}
 }
+/* end excerpt */
 
 /* Closes after a FIN, first reading what the client already sent: closing
  * with unread input makes the kernel send a reset, which can destroy the

@@ -129,6 +129,8 @@ func (o *outbox) push(chunk []byte, n int, c int64) pushResult {
 
 // end excerpt
 
+// excerpt: outbox-reserve
+
 // reserve adds c to the bytes held, unless that passes the hard limit or
 // stays above the soft one too long: then it names the limit. The first
 // push above soft starts the soft clock.
@@ -153,6 +155,8 @@ func (o *outbox) reserve(c int64) string {
 		}
 	}
 }
+
+// end excerpt
 
 // taken gives back a chunk's cost once the writer has received it; below
 // the soft limit again, the soft clock stops.

@@ -159,8 +159,6 @@ func signalName(which <-chan os.Signal) string {
 
 // ---- The accept loop ----------------------------------------------------
 
-// excerpt: accept
-
 // acceptLoop runs until the listener is closed. A full server leaves
 // newcomers in the kernel's backlog for up to fullWait, for a session that
 // is ending may free a slot (its reader gives it back before it closes
@@ -189,8 +187,6 @@ func (s *server) acceptLoop(ctx context.Context) {
 		s.start(ctx, conn)
 	}
 }
-
-// end excerpt
 
 // trySlot takes a slot if one is free now.
 func (s *server) trySlot() bool {
@@ -228,8 +224,10 @@ func (s *server) takeSlot(ctx context.Context) bool {
 	return false
 }
 
+// excerpt: start
+
 // start admits conn, holding a slot, against --max-per-addr and starts its
-// session.
+// session: a goroutine that reads it, counted by the WaitGroup.
 func (s *server) start(ctx context.Context, conn *net.TCPConn) {
 	key, name := addrKey(conn)
 	if !s.perAddr.take(key) {
@@ -253,6 +251,8 @@ func (s *server) start(ctx context.Context, conn *net.TCPConn) {
 		sess.serve(ctx)
 	}()
 }
+
+// end excerpt
 
 // finished is a reader's last act before it closes its connection: it
 // gives back the session's slot and its address's count, so a client that

@@ -89,6 +89,10 @@ type session struct {
 	writerDone chan struct{} // closed when the writer returns
 }
 
+// excerpt: new-session
+
+// newSession makes what one client costs beside its two goroutines: the
+// read buffer and the outbox (its channel's slots are allocated now).
 func newSession(srv *server, conn *net.TCPConn, id uint64, addr string) *session {
 	cfg := srv.cfg
 	now := time.Now()
@@ -109,6 +113,8 @@ func newSession(srv *server, conn *net.TCPConn, id uint64, addr string) *session
 	}
 	return s
 }
+
+// end excerpt
 
 // excerpt: serve
 
