@@ -177,7 +177,8 @@ check-excerpts:
 # (tests/need-go.sh installs it when missing, as need-criterion.sh does
 # Criterion). Its build cache stays in build/ too; no module is fetched.
 GO       ?= go
-GO_ENV    = GOCACHE=$(CURDIR)/build/go-cache GOPROXY=off GOFLAGS=-mod=mod
+GO_ENV    = GOCACHE=$(CURDIR)/build/go-cache GOPATH=$(CURDIR)/build/gopath \
+            GOPROXY=off GOFLAGS=-mod=mod GOTOOLCHAIN=local
 GO_SRC    = go/go.mod $(filter-out %_test.go,$(wildcard go/*.go))
 
 check-go:
