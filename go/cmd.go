@@ -85,18 +85,18 @@ func (s *session) login(name string) endReason {
 	}
 }
 
-var helpLines = []byte("INFO LOGIN <name>: log in (or just type your name)\n" +
-	"INFO MSG <text>: say text to everyone (or just type it)\n" +
-	"INFO DM <user> <text>: say text to user alone\n" +
-	"INFO WHO: who is online\n" +
-	"INFO PING [token]: the server answers PONG [token]\n" +
-	"INFO QUIT: leave (!exit works too)\n" +
-	"INFO HELP: this list\n")
+var helpLines = newChunk([]byte("INFO LOGIN <name>: log in (or just type your name)\n"+
+	"INFO MSG <text>: say text to everyone (or just type it)\n"+
+	"INFO DM <user> <text>: say text to user alone\n"+
+	"INFO WHO: who is online\n"+
+	"INFO PING [token]: the server answers PONG [token]\n"+
+	"INFO QUIT: leave (!exit works too)\n"+
+	"INFO HELP: this list\n"), 7)
 
 // help: one INFO line a verb, costing the flood budget a line each.
 func (s *session) help() endReason {
 	s.flood.charge(7)
-	return s.send(helpLines, 7)
+	return s.send(helpLines)
 }
 
 // excerpt: cmd-msg
@@ -153,8 +153,8 @@ func (s *session) dm(cmd command) endReason {
 // line, so it costs the flood budget a line per maxLine bytes of it.
 func (s *session) who() endReason {
 	users := s.srv.hub.whoLine()
-	s.flood.charge(float64(len(users) / maxLine))
-	return s.send(users, 1)
+	s.flood.charge(float64(len(users.data) / maxLine))
+	return s.send(users)
 }
 
 func (s *session) tooLong() endReason {

@@ -43,7 +43,7 @@ type hubStats struct {
 type hub struct {
 	mu         sync.Mutex         // protects everything below, and members' evicted flags
 	members    map[string]*member // by name in lower case: names are unique ignoring case
-	who        []byte             // the USERS line while the map is unchanged, or nil
+	who        *chunk             // the USERS line while the map is unchanged, or nil
 	gone       []*member          // evicted, not yet taken off the map (settle)
 	noticesMax int                // join and leave notices up to this room size
 	closing    bool               // the server is stopping: no more notices
@@ -58,7 +58,7 @@ func newHub(noticesMax int) *hub {
 
 func key(name string) string { return strings.ToLower(name) } // names are ASCII
 
-var okLine = []byte("OK\n")
+var okLine = newChunk([]byte("OK\n"), 1)
 
 // join logs name in: "OK" into out, then the member is listed and the
 // others are told. It returns nil and a reason ("taken", or "refused" when
@@ -70,7 +70,7 @@ func (h *hub) join(name string, out *outbox, kick func()) (*member, string) {
 		return nil, "taken"
 	}
 	m := &member{name: name, out: out, kick: kick}
-	if out.push(okLine, 1, cost(okLine, 1)) != pushOK {
+	if out.push(okLine) != pushOK {
 		return nil, "refused"
 	}
 	h.members[key(name)] = m
@@ -96,32 +96,31 @@ func (h *hub) leave(m *member) {
 
 // excerpt: hub-push
 
-// push delivers a chunk of n lines to one member; an outbox that refuses
-// it means a slow consumer, evicted at once. Lock held.
-func (h *hub) push(to *member, chunk []byte, n int, c int64) {
+// push delivers a chunk to one member; an outbox that refuses it means a
+// slow consumer, evicted at once. Lock held.
+func (h *hub) push(to *member, c *chunk) {
 	if to.evicted {
 		return
 	}
-	switch to.out.push(chunk, n, c) {
+	switch to.out.push(c) {
 	case pushFull:
 		to.evicted = true
 		h.stats.evictions++
 		h.gone = append(h.gone, to)
 		to.kick()
 	case pushOK:
-		h.stats.deliveries += uint64(n)
+		h.stats.deliveries += uint64(c.lines)
 	}
 }
 
 // end excerpt
 
 // pushAll delivers a chunk to every member but except (nil: everyone).
-// The cost is worked out once, not per member. Lock held.
-func (h *hub) pushAll(except *member, chunk []byte, n int) {
-	c := cost(chunk, n)
+// Lock held.
+func (h *hub) pushAll(except *member, c *chunk) {
 	for _, m := range h.members {
 		if m != except {
-			h.push(m, chunk, n, c)
+			h.push(m, c)
 		}
 	}
 }
@@ -149,17 +148,16 @@ func (h *hub) announceJoin(m *member) {
 		return
 	}
 	quiet := len(h.members) > h.noticesMax
-	var notice []byte
+	text := "INFO " + m.name + " joined\n"
 	if quiet {
-		notice = []byte(fmt.Sprintf("INFO more than %d users online: join and leave notices are off\n", h.noticesMax))
-	} else {
-		notice = []byte("INFO " + m.name + " joined\n")
+		text = fmt.Sprintf("INFO more than %d users online: join and leave notices are off\n", h.noticesMax)
 	}
+	notice := newChunk([]byte(text), 1)
 	if !quiet || len(h.members) == h.noticesMax+1 {
-		h.pushAll(m, notice, 1)
+		h.pushAll(m, notice)
 	}
 	if quiet {
-		h.push(m, notice, 1, cost(notice, 1))
+		h.push(m, notice)
 	}
 }
 
@@ -171,22 +169,23 @@ func (h *hub) announceLeave(name string) {
 	}
 	switch n := len(h.members); {
 	case n+1 <= h.noticesMax:
-		h.pushAll(nil, []byte("INFO "+name+" disconnected\n"), 1)
+		h.pushAll(nil, newChunk([]byte("INFO "+name+" disconnected\n"), 1))
 	case n == h.noticesMax:
-		h.pushAll(nil, []byte(fmt.Sprintf("INFO %d users online: join and leave notices are on\n", n)), 1)
+		h.pushAll(nil, newChunk([]byte(fmt.Sprintf("INFO %d users online: join and leave notices are on\n", n)), 1))
 	}
 }
 
-// broadcast delivers a chunk of n "MSG <from> <text>" lines to everyone
-// but from, in one critical section.
-func (h *hub) broadcast(from *member, chunk []byte, n int) {
+// broadcast delivers n "MSG <from> <text>" lines, as one chunk, to
+// everyone but from, in one critical section.
+func (h *hub) broadcast(from *member, lines []byte, n int) {
+	c := newChunk(lines, n)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if from.evicted { // an evicted member has no voice
 		return
 	}
 	h.stats.messages += uint64(n)
-	h.pushAll(from, chunk, n)
+	h.pushAll(from, c)
 	h.settle()
 }
 
@@ -194,13 +193,13 @@ func (h *hub) broadcast(from *member, chunk []byte, n int) {
 // false when nobody of that name is logged in. A DM to oneself is
 // delivered.
 func (h *hub) dm(from *member, to, text string) bool {
-	line := []byte("DM " + from.name + " " + text + "\n")
+	line := newChunk([]byte("DM "+from.name+" "+text+"\n"), 1)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	m, found := h.members[key(to)]
 	if found && !from.evicted {
 		h.stats.dms++
-		h.push(m, line, 1, cost(line, 1))
+		h.push(m, line)
 		h.settle()
 	}
 	return found
@@ -209,7 +208,7 @@ func (h *hub) dm(from *member, to, text string) bool {
 // whoLine returns "USERS <name> ..." sorted ignoring case. One line is
 // shared by every asker until the map changes: a USERS line is as long
 // as the room, and each asker's outbox counts it in full.
-func (h *hub) whoLine() []byte {
+func (h *hub) whoLine() *chunk {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.who == nil {
@@ -218,9 +217,9 @@ func (h *hub) whoLine() []byte {
 			names = append(names, m.name)
 		}
 		sort.Slice(names, func(i, j int) bool { return key(names[i]) < key(names[j]) })
-		h.who = []byte("USERS " + strings.Join(names, " ") + "\n")
+		h.who = newChunk([]byte("USERS "+strings.Join(names, " ")+"\n"), 1)
 		if len(names) == 0 {
-			h.who = []byte("USERS\n")
+			h.who = newChunk([]byte("USERS\n"), 1)
 		}
 	}
 	return h.who

@@ -19,12 +19,15 @@
 //
 // So the channel carries chunks (one or more whole lines: a reader hands
 // the hub all the broadcasts of one read as one chunk, as the C reader
-// does), and two atomic counters beside it keep the byte bound: a push
+// does), by pointer, so a slot costs 8 bytes; and two atomic counters
+// beside it keep the byte bound: a push
 // reserves its cost first and is refused over the hard limit, or over the
 // soft one for longer than softFor; the writer gives the cost back as it
-// takes each chunk. The channel's own bound, slots, is a second and
+// takes each chunk. The channel's own bound, its slots, is a second and
 // coarser one that only a client that has fallen thousands of chunks
 // behind can reach; it too counts as a slow consumer ("limit=slots:N").
+// The slots are allocated (and zeroed) when the client connects, so they
+// cost every session, idle or not: slotsFor keeps them few.
 // The eviction's last line is written by the writer when it sees its
 // client kicked (session.go), not queued.
 //
@@ -36,7 +39,6 @@
 package main
 
 import (
-	"bytes"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -57,10 +59,22 @@ var epoch = time.Now()
 
 func monoNow() int64 { return int64(time.Since(epoch)) + 1 } // never 0
 
+// chunk is one or more whole lines, shared read-only by every outbox it
+// is pushed to, as the C shares a reference-counted msg.
+type chunk struct {
+	data  []byte
+	lines int
+	cost  int64 // what it counts against an outbox's limits
+}
+
+func newChunk(data []byte, lines int) *chunk {
+	return &chunk{data: data, lines: lines, cost: int64(len(data) + lines*lineCost)}
+}
+
 // excerpt: outbox
 
 type outbox struct {
-	ch        chan []byte  // chunks of whole lines, oldest first
+	ch        chan *chunk  // oldest first
 	hard      int64        // bytes (with lineCost a line): never more
 	soft      int64        // bytes; 0 = no soft limit ...
 	softFor   int64        // ... that may be exceeded for this long (ns)
@@ -81,13 +95,13 @@ type usage struct {
 	limit        string // "hard:N", "soft:N for S s" or "slots:N"
 }
 
-// slotsFor sizes the channel for a hard limit: a slot per 256 bytes of
-// it, at least 1,024 and at most 65,536 (a slot is 24 bytes, allocated
-// when the client connects).
+// slotsFor sizes the channel for a hard limit: a slot per KiB of it, at
+// least 4,096 (a burst of a thousand DMs or replies, each its own chunk,
+// fits in any case) and at most 65,536: 32 KiB to 512 KiB a client.
 func slotsFor(hard int64) int {
-	n := hard / 256
-	if n < 1024 {
-		n = 1024
+	n := hard / 1024
+	if n < 4096 {
+		n = 4096
 	}
 	if n > 65536 {
 		n = 65536
@@ -96,32 +110,29 @@ func slotsFor(hard int64) int {
 }
 
 func newOutbox(hard, soft int64, softSec int) *outbox {
-	return &outbox{ch: make(chan []byte, slotsFor(hard)), hard: hard,
+	return &outbox{ch: make(chan *chunk, slotsFor(hard)), hard: hard,
 		soft: soft, softFor: int64(softSec) * int64(time.Second)}
 }
 
-// cost is what a chunk of n lines counts against the limits.
-func cost(chunk []byte, n int) int64 { return int64(len(chunk) + n*lineCost) }
-
 // excerpt: outbox-push
 
-// push queues a chunk of n lines costing c without ever waiting: pushOK,
-// pushFull when a limit refuses it (the caller evicts), or pushClosed.
-func (o *outbox) push(chunk []byte, n int, c int64) pushResult {
+// push queues c without ever waiting: pushOK, pushFull when a limit
+// refuses it (the caller evicts), or pushClosed.
+func (o *outbox) push(c *chunk) pushResult {
 	if o.dead.Load() {
 		return pushClosed
 	}
-	if limit := o.reserve(c); limit != "" {
+	if limit := o.reserve(c.cost); limit != "" {
 		o.refuse(limit)
 		return pushFull
 	}
-	o.lines.Add(int64(n))
+	o.lines.Add(int64(c.lines))
 	select {
-	case o.ch <- chunk:
+	case o.ch <- c:
 		return pushOK
 	default: // the channel's own bound, in chunks
-		o.lines.Add(-int64(n))
-		o.bytes.Add(-c)
+		o.lines.Add(-int64(c.lines))
+		o.bytes.Add(-c.cost)
 		o.refuse("slots")
 		return pushFull
 	}
@@ -160,10 +171,9 @@ func (o *outbox) reserve(c int64) string {
 
 // taken gives back a chunk's cost once the writer has received it; below
 // the soft limit again, the soft clock stops.
-func (o *outbox) taken(chunk []byte) {
-	n := bytes.Count(chunk, []byte{'\n'})
-	o.lines.Add(-int64(n))
-	if o.bytes.Add(-cost(chunk, n)) <= o.soft || o.soft == 0 {
+func (o *outbox) taken(c *chunk) {
+	o.lines.Add(-int64(c.lines))
+	if o.bytes.Add(-c.cost) <= o.soft || o.soft == 0 {
 		o.softSince.Store(0)
 	}
 }

@@ -41,7 +41,7 @@ type server struct {
 	cfg     *config
 	hub     *hub
 	ln      *net.TCPListener
-	slots   chan struct{} // a token per session: len is what --max-clients counts
+	slots   chan struct{} // a token per session, and one the accept loop holds ready
 	perAddr *addrLimit
 	count   counters
 	started time.Time
@@ -244,7 +244,7 @@ func (s *server) start(ctx context.Context, conn *net.TCPConn) {
 	s.sessions[sess] = struct{}{}
 	s.mu.Unlock()
 	s.count.accepted.Add(1)
-	logf("CONNECT", "id=%d peer=%s clients=%d", sess.id, sess.peer, len(s.slots))
+	logf("CONNECT", "id=%d peer=%s clients=%d", sess.id, sess.peer, s.live())
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()

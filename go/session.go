@@ -58,7 +58,7 @@ var endings = [...]struct{ log, farewell string }{
 }
 
 var (
-	welcome  = []byte("INFO welcome to hubchat; log in with LOGIN <name> (or just type your name); HELP lists the commands\n")
+	welcome  = newChunk([]byte("INFO welcome to hubchat; log in with LOGIN <name> (or just type your name); HELP lists the commands\n"), 1)
 	slowLine = []byte(errSlow + "\n")
 )
 
@@ -122,7 +122,7 @@ func newSession(srv *server, conn *net.TCPConn, id uint64, addr string) *session
 // the session, tells the server, and closes the connection last.
 func (s *session) serve(ctx context.Context) {
 	go s.writeLoop()
-	why := s.send(welcome, 1)
+	why := s.send(welcome)
 	if why == endNone {
 		why = s.readLoop(ctx)
 	}
@@ -335,10 +335,10 @@ func (s *session) why(seen endReason) endReason {
 	return seen
 }
 
-// send queues one of this client's own replies (n lines). A client whose
-// own outbox refuses it does not read its replies: it is cut off.
-func (s *session) send(line []byte, n int) endReason {
-	switch s.out.push(line, n, cost(line, n)) {
+// send queues one of this client's own replies. A client whose own
+// outbox refuses it does not read its replies: it is cut off.
+func (s *session) send(c *chunk) endReason {
+	switch s.out.push(c) {
 	case pushOK:
 		return endNone
 	case pushFull:
@@ -350,7 +350,7 @@ func (s *session) send(line []byte, n int) endReason {
 }
 
 func (s *session) reply(line string) endReason {
-	return s.send([]byte(line+"\n"), 1)
+	return s.send(newChunk([]byte(line+"\n"), 1))
 }
 
 // kick is the hub's way to cut this client off: called with the hub lock
@@ -458,12 +458,12 @@ func (s *session) writeLoop() {
 		case <-s.kicked:
 			s.conn.Write(slowLine)
 			return
-		case chunk, ok := <-s.out.ch:
+		case c, ok := <-s.out.ch:
 			if !ok {
 				return // closed and drained
 			}
-			s.out.taken(chunk)
-			bufs = append(batch[:0], chunk)
+			s.out.taken(c)
+			bufs = append(batch[:0], c.data)
 		}
 		closed := s.takeWaiting(&bufs)
 		if s.isKicked() {
@@ -488,12 +488,12 @@ func (s *session) writeLoop() {
 func (s *session) takeWaiting(bufs *net.Buffers) bool {
 	for len(*bufs) < writeBatch {
 		select {
-		case chunk, ok := <-s.out.ch:
+		case c, ok := <-s.out.ch:
 			if !ok {
 				return true
 			}
-			s.out.taken(chunk)
-			*bufs = append(*bufs, chunk)
+			s.out.taken(c)
+			*bufs = append(*bufs, c.data)
 		default:
 			return false
 		}

@@ -42,7 +42,7 @@ func selfStatus() (rssKiB, threads int) {
 }
 
 // statsLoop logs a [STATS] line on each SIGUSR1 and every --stats
-// seconds, until ctx is done. usr1 is registered by main before the
+// seconds, until done is closed. usr1 is registered by main before the
 // LISTEN line, so a signal sent right after start is never lost.
 func (s *server) statsLoop(usr1 <-chan os.Signal, done <-chan struct{}) {
 	var tick <-chan time.Time
@@ -79,7 +79,7 @@ func (s *server) statsLoop(usr1 <-chan os.Signal, done <-chan struct{}) {
 			"refused-full=%d refused-addr=%d refused-busy=%d "+
 			"rejected-lines=%d idle-timeouts=%d login-timeouts=%d "+
 			"rss-kib=%d threads=%d goroutines=%d",
-			len(s.slots), h.members, h.messages, rate(h.messages, prevMsgs),
+			s.live(), h.members, h.messages, rate(h.messages, prevMsgs),
 			h.deliveries, rate(h.deliveries, prevDeliveries), h.dms,
 			h.evictions, c.refusedFull.Load(), c.refusedAddr.Load(),
 			c.refusedBusy.Load(), c.rejected.Load(), c.idleTimeouts.Load(),
