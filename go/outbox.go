@@ -17,19 +17,19 @@
 //   - It cannot throw its backlog away and leave one last line in its
 //     place (queue_abort's "ERR slow-consumer").
 //
-// So the channel carries chunks (one or more whole lines: a reader hands
-// the hub all the broadcasts of one read as one chunk, as the C reader
-// does), by pointer, so a slot costs 8 bytes; and two atomic counters
-// beside it keep the byte bound: a push
-// reserves its cost first and is refused over the hard limit, or over the
-// soft one for longer than softFor; the writer gives the cost back as it
-// takes each chunk. The channel's own bound, its slots, is a second and
-// coarser one that only a client that has fallen thousands of chunks
-// behind can reach; it too counts as a slow consumer ("limit=slots:N").
-// The slots are allocated (and zeroed) when the client connects, so they
-// cost every session, idle or not: slotsFor keeps them few.
-// The eviction's last line is written by the writer when it sees its
-// client kicked (session.go), not queued.
+// So the channel carries chunks by pointer (one or more whole lines: a
+// reader hands the hub all the broadcasts of one read as one chunk, as
+// the C reader does), and two atomic counters beside it keep the byte
+// bound: a push reserves its cost first and is refused over the hard
+// limit, or over the soft one for longer than softFor; the writer gives
+// the cost back as it takes each chunk. The channel's own bound, its
+// slots, is a second and coarser one that only a client thousands of
+// chunks behind can reach; it too counts as a slow consumer
+// ("limit=slots:N"). The slots are allocated and zeroed when the client
+// connects, so every session pays for them, idle or not: slotsFor keeps
+// them few, and a slot is a pointer, 8 bytes. The eviction's last line is
+// written by the writer when it sees its client kicked (session.go), not
+// queued.
 //
 // Who sends and who closes: the hub (holding its lock) and the client's
 // own reader send; only the writer receives. Only the reader closes the
