@@ -284,9 +284,9 @@ uninstall:
 
 # ---- Benchmark ----------------------------------------------------------
 
-# The benchmark (bench/README.md): hubchat against ngIRCd and Redis,
-# workloads A-F, several rounds; writes bench/RESULTS.md and
-# bench/results.png.
+# The benchmark (bench/README.md): hubchat against ngIRCd, Redis and its
+# Go twin (build/hubchat-go), workloads A-F, several rounds; writes
+# bench/RESULTS.md and bench/results.png.
 tools: $(B)/load $(B)/wake $(B)/abuse
 
 $(B)/load: $(B)/bench/load.o
@@ -303,8 +303,8 @@ bench: $(BIN)/server tools
 	sh bench/run.sh
 
 # CI's check that the benchmark still runs: one quick round of A, C and E
-# against all three servers (about 8 s), results kept out of the committed
-# ones.
+# against all four servers (about 8 s before the Go twin joined), results
+# kept out of the committed ones.
 bench-smoke: $(BIN)/server tools
 	BENCH_ROUNDS=1 BENCH_ONLY="A C E" BENCH_E_CLIENTS=500 \
 	BENCH_E_IRC_CLIENTS=200 BENCH_RESULTS=bench/out/smoke/RESULTS.md \
