@@ -2,8 +2,9 @@
 # make test-go: the Go twin (go/) held to the C server's tests.
 #
 #   1. gofmt and go vet: the Go sources are clean.
-#   2. go test in go/: the Go twin's own unit tests, among them the check
-#      that its error lines are proto.h's PROTO_ERR_* lines, byte for byte.
+#   2. go test in go/: the Go twin's own tests, among them the check that
+#      its error lines are proto.h's PROTO_ERR_* lines, byte for byte, and
+#      its [STATS] line on SIGUSR1 (stats_test.go, against the binary).
 #   3. The core integration suites (tests/test_server.c, test_policies.c,
 #      test_faults.c, test_stress.c, test_abuse.c, test_manners.c), built
 #      as build/core-tests, run against build/hubchat-go through
@@ -30,7 +31,7 @@ policy/trace_shows_threads_queue_depths_and_evictions
 policy/no_trace_lines_without_the_flag
 	the same: without trace lines at all it would pass without testing anything
 manners/sigusr1_and_stats_log_a_stats_line
-	it asserts threads=5, the C main thread and two per client; the Go [STATS] line says its OS threads and goroutines= (the rest of the line is the same)
+	it asserts threads=5, the C main thread and two per client; the Go [STATS] line says its OS threads and goroutines=, and go/stats_test.go checks the rest of the line
 '
 
 filter=$(echo "$EXCLUDED" | grep -v '^	' | grep . | paste -sd'|' -)
@@ -44,7 +45,7 @@ fi
 (cd go && GOPROXY=off go vet ./...)
 
 echo "== go test (go/: the twin's unit tests)"
-(cd go && GOPROXY=off go test ./ 2>&1)
+(cd go && HUBCHAT_SERVER=$(cd .. && pwd)/$SERVER GOPROXY=off go test -count=1 ./ 2>&1)
 
 echo "== the core suites against $SERVER"
 echo "   not run (C-only; see go/README.md):"
