@@ -45,7 +45,8 @@ fi
 (cd go && GOPROXY=off go vet ./...)
 
 echo "== go test (go/: the twin's unit tests)"
-(cd go && HUBCHAT_SERVER=$(cd .. && pwd)/$SERVER GOPROXY=off go test -count=1 ./ 2>&1)
+case $SERVER in /*) abs=$SERVER ;; *) abs=$(pwd)/$SERVER ;; esac
+(cd go && HUBCHAT_SERVER=$abs GOPROXY=off go test -count=1 ./ 2>&1)
 
 echo "== the core suites against $SERVER"
 echo "   not run (C-only; see go/README.md):"
