@@ -70,14 +70,17 @@ func main() {
 	s := newServer(cfg)
 	statsDone := make(chan struct{})
 	go s.statsLoop(usr1, statsDone)
+	// The sessions' own context is done only once shutdown has closed the
+	// hub, as the C sets its stopping flag after hub_close.
+	sessions, stopSessions := context.WithCancel(context.Background())
 	acceptDone := make(chan struct{})
 	go func() {
 		defer close(acceptDone)
-		s.acceptLoop(ctx)
+		s.acceptLoop(ctx, sessions)
 	}()
 
 	<-ctx.Done()
-	s.shutdown(signalName(which), acceptDone)
+	s.shutdown(signalName(which), acceptDone, stopSessions)
 	close(statsDone)
 }
 
@@ -162,8 +165,9 @@ func signalName(which <-chan os.Signal) string {
 // acceptLoop runs until the listener is closed. A full server leaves
 // newcomers in the kernel's backlog for up to fullWait, for a session that
 // is ending may free a slot (its reader gives it back before it closes
-// its connection); after that, while full, each is refused.
-func (s *server) acceptLoop(ctx context.Context) {
+// its connection); after that, while full, each is refused. ctx is the
+// signals'; sessions is what each session watches (main says why).
+func (s *server) acceptLoop(ctx, sessions context.Context) {
 	for {
 		slot := s.takeSlot(ctx)
 		conn, err := s.ln.AcceptTCP()
@@ -184,7 +188,7 @@ func (s *server) acceptLoop(ctx context.Context) {
 			refuse(conn, errFull)
 			continue
 		}
-		s.start(ctx, conn)
+		s.start(sessions, conn)
 	}
 }
 
@@ -313,19 +317,21 @@ func (s *server) live() int {
 
 // shutdown stops accepting, turns join and leave notices off (each
 // client's next line is the farewell, not a storm of others leaving),
-// wakes every reader, and waits for every session to end; each one's own
-// ending is bounded (flushGrace).
-func (s *server) shutdown(sig string, acceptDone <-chan struct{}) {
+// then tells the sessions (stopSessions) and wakes every reader, and waits
+// for every session to end; each one's own ending is bounded
+// (flushGrace).
+func (s *server) shutdown(sig string, acceptDone <-chan struct{}, stopSessions context.CancelFunc) {
 	logf("SHUTDOWN", "signal=%s clients=%d", sig, s.live())
 	s.ln.Close()
 	<-acceptDone
 	s.hub.close()
+	stopSessions()
 	s.wakeReaders()
 	s.wg.Wait()
 	logf("SHUTDOWN", "done")
 }
 
-// wakeReaders makes every reader's blocked Read return now. The context
+// wakeReaders makes every reader's blocked Read return now. Their context
 // is already done, so each reader, seeing the error, ends its session.
 func (s *server) wakeReaders() {
 	s.mu.Lock()
