@@ -24,16 +24,20 @@ SAN ?=
 ifeq ($(SAN),)
 B      = build
 BIN    = .
+# Sanitizer builds run at -O1, where gcc's value ranges are too coarse for
+# -Wformat-truncation (it warns of snprintf's whose numbers it cannot
+# bound); the -O2 build keeps that check as an error.
 else ifeq ($(SAN),address)
 B      = build/address
 BIN    = $(B)
 SANFLAGS = -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
-           -fno-sanitize-recover=all -DTHREAD_STACK_KIB=512
+           -fno-sanitize-recover=all -DTHREAD_STACK_KIB=512 \
+           -Wno-format-truncation
 else ifeq ($(SAN),thread)
 B      = build/thread
 BIN    = $(B)
 SANFLAGS = -O1 -fno-omit-frame-pointer -fsanitize=thread \
-           -DTHREAD_STACK_KIB=512
+           -DTHREAD_STACK_KIB=512 -Wno-format-truncation
 else
 $(error SAN must be empty, address or thread)
 endif
@@ -52,12 +56,17 @@ INSTALLED = hubchat-server:server hubchat:client hubchat-peer:peer
 PORT ?=
 HOST ?=
 NAME ?=
+# run-server shows the features: the web page on WEB_PORT, and rooms'
+# history kept on disk in DATA_DIR across restarts.
+WEB_PORT ?= 8000
+DATA_DIR ?= hubchat-data
 
 # ---- Sources: each program's, and what the test binary links ------------
 
-CORE_SRC   = msg.c queue.c hub.c proto.c net.c log.c flood.c writer.c die.c
-SERVER_SRC = server.c session.c cmd.c transport.c addrlimit.c stats.c \
-             config.c rlimits.c $(CORE_SRC)
+CORE_SRC   = msg.c queue.c hub.c room.c archive.c proto.c net.c log.c \
+             flood.c writer.c die.c
+SERVER_SRC = server.c session.c cmd.c transport.c transport_ws.c web.c \
+             addrlimit.c stats.c config.c rlimits.c $(CORE_SRC) $(WEB_SRC)
 # The web listener's codecs (HTTP head, WebSocket frames), and what the
 # peer's challenge-response uses (HMAC-SHA1).
 WEB_SRC    = sha1.c base64.c ws.c http.c http_response.c
@@ -66,19 +75,20 @@ WEB_SRC    = sha1.c base64.c ws.c http.c http_response.c
 RESP_SRC   = resp.c resp_encode.c resp_conn.c
 # The terminal line editor (lineedit.h), for the client and the peer.
 LINED_SRC  = lineedit.c keys.c utf8.c linehist.c rawtty.c
-CLIENT_SRC = client.c login.c show.c term.c proto.c net.c die.c \
-             $(LINED_SRC)
+CLIENT_SRC = client.c login.c show.c term.c typed.c pending.c proto.c \
+             net.c die.c $(LINED_SRC)
 PEER_SRC   = peer.c peeropts.c handshake.c peeraddr.c term.c msg.c queue.c \
              proto.c net.c writer.c die.c sha1.c \
              $(LINED_SRC)
 TEST_SRC   = tests/test_queue.c tests/test_hub.c tests/test_proto.c \
              tests/test_server.c tests/test_policies.c tests/test_client.c \
              tests/test_peer.c tests/test_stress.c tests/test_faults.c \
-             tests/test_abuse.c tests/test_manners.c \
+             tests/test_abuse.c tests/test_manners.c tests/test_rooms.c \
+             tests/test_history.c tests/test_web.c tests/wsclient.c \
              tests/test_sha1.c tests/test_base64.c tests/test_ws.c \
              tests/test_http.c tests/test_resp.c tests/test_lineedit.c \
              tests/test_client_tty.c tests/test_peer_tty.c tests/pty.c \
-             tests/harness.c
+             tests/ports.c tests/harness.c
 
 obj = $(patsubst %.c,$(B)/%.o,$(1))
 
@@ -86,14 +96,27 @@ PROGRAMS = $(BIN)/server $(BIN)/client $(BIN)/peer
 
 .PHONY: all run-server run-client run-peer-a run-peer-b test sanitize fuzz \
         churn valgrind demos docs test-netns install uninstall \
-        test-install test-container check-criterion bench bench-smoke \
-        tools clean go run-go-server test-go demos-go check-go \
-        check-excerpts
+        test-install test-container test-tls check-criterion bench \
+        bench-smoke tools clean go run-go-server test-go demos-go \
+        check-go check-excerpts
 
 all: $(PROGRAMS)
 
-$(BIN)/server: $(call obj,$(SERVER_SRC))
+$(BIN)/server: $(call obj,$(SERVER_SRC)) $(B)/web_assets.o
 	$(LINK) -o $@ $^ $(LDLIBS)
+
+# The web page is built into the server: build/embed writes web/'s files
+# as C arrays (web_assets.h), so one binary is the whole deployment.
+WEB_FILES = web/index.html web/app.js web/style.css
+$(B)/embed: web/embed.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ web/embed.c
+
+$(B)/web_assets.c: $(WEB_FILES) $(B)/embed
+	$(B)/embed $(WEB_FILES) > $@
+
+$(B)/web_assets.o: $(B)/web_assets.c
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(BIN)/client: $(call obj,$(CLIENT_SRC))
 	$(LINK) -o $@ $^ $(LDLIBS)
@@ -110,7 +133,11 @@ $(B)/%.o: %.c
 # ---- Running it ---------------------------------------------------------
 
 run-server: $(BIN)/server
-	$(BIN)/server $(if $(PORT),-p $(PORT))
+	@echo "hubchat: open http://127.0.0.1:$(WEB_PORT)/ in a browser, or" \
+	    "run 'make run-client' in another terminal; history is kept in" \
+	    "$(DATA_DIR)/. Ctrl-C stops the server."
+	$(BIN)/server $(if $(PORT),-p $(PORT)) --web $(WEB_PORT) \
+	    --data-dir $(DATA_DIR)
 
 run-client: $(BIN)/client
 	$(BIN)/client $(if $(HOST),-H $(HOST)) $(if $(PORT),-p $(PORT)) \
@@ -262,10 +289,23 @@ test-install: all
 test-container: $(BIN)/client
 	sh scripts/test-container.sh
 
+# TLS in front, as docs/OPERATIONS.md's recipe has it: stunnel4 before the
+# chat and web ports, ./client through stunnel, openssl s_client.
+test-tls: $(BIN)/server $(BIN)/client $(B)/load
+	sh tests/tls.sh
+
 # Three hosts in network namespaces: the server on one, clients on two
 # (tests/netns.sh; needs root, skips otherwise).
 test-netns: $(BIN)/server $(BIN)/client
 	sh tests/netns.sh
+
+# The web page: an independent WebSocket client (ws) and a real browser
+# (Debian's Chromium driven by puppeteer-core), versions pinned in
+# tests/web/package-lock.json and installed there by npm when missing;
+# the browser part is skipped, and says so, when Chromium cannot be had.
+.PHONY: test-web
+test-web: $(BIN)/server
+	SERVER=$(abspath $(BIN)/server) bash tests/web/run.sh
 
 # ---- Install ------------------------------------------------------------
 

@@ -7,20 +7,30 @@
  * It logs in (login.h: asking "Enter your nickname:" before connecting when
  * no name is given), and then runs two threads:
  *   terminal (main thread)  reads typed lines, turns them into commands and
- *                           sends them; sends a PING when the person has
- *                           been quiet for a heartbeat, so the server's idle
- *                           timeout does not cut them off.
+ *                           sends them (typed.h); sends a PING when the
+ *                           person has been quiet for a heartbeat, so the
+ *                           server's idle timeout does not cut them off.
  *   network                 reads the server's lines and shows them
  *                           (show.h) with a local timestamp, made safe for
- *                           the terminal.
+ *                           the terminal; keeps the room and the prompt.
  * Only the terminal thread writes to the socket, so sends need no lock.
  *
+ * Rooms: the client is in one room at a time, #lobby after logging in.
+ * /join, /who, /rooms and /history are questions whose answers must be
+ * told apart from other lines (a JOIN's OK from a HISTORY's, an error for
+ * a JOIN from one for a message sent before it): pending.h fences each
+ * question and pairs it with its answer. The room changes only when the
+ * OK of a JOIN comes, so a JOIN that fails leaves it as it was. The OK
+ * does not name the room, so the client shows it as the person typed it
+ * (#rust), which may differ in case from the server's spelling (#Rust,
+ * from whoever made it; /rooms shows that one).
+ *
  * On a terminal the typing happens in the line editor (lineedit.h): the
- * prompt shows who you are, a line arriving while you type is printed
- * above your half-typed line instead of through it, and your own lines are
- * shown as everyone else's are. On a pipe or a file, lines are read plainly
- * and your own lines are not shown again, so a script's output is what the
- * others said.
+ * prompt shows who you are and your room, a line arriving while you type
+ * is printed above your half-typed line instead of through it, and your
+ * own lines are shown as everyone else's are; history is dimmed. On a pipe
+ * or a file, lines are read plainly and your own lines are not shown
+ * again, so a script's output is what the others said, in plain text.
  *
  * How they stop each other: when the person quits (/quit, !exit, Ctrl-C in
  * the editor, or the end of stdin) the terminal thread sends QUIT and waits
@@ -37,13 +47,11 @@
  * cannot connect or log in, the server says nothing in time, or the
  * connection fails; 2 for a bad option.
  */
-#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,22 +62,20 @@
 #include "die.h"
 #include "lineedit.h"
 #include "login.h"
-#include "net.h"
+#include "pending.h"
 #include "proto.h"
 #include "show.h"
 #include "sync.h"
 #include "term.h"
+#include "typed.h"
 #include "version.h"
 
 #define QUIT_GRACE_MS 2000   /* how long to wait for the server's close */
-/* The longest typed line that can still become a line the server takes:
- * "/dm u TEXT" becomes "DM u TEXT", one byte shorter. Each command checks
- * its own limit (typed_dm, typed_msg). */
-#define TYPED_MAX     (PROTO_MAX_LINE + 1)
 /* Without the editor, lines are read up to this, so that a line a little
  * too long is refused with its length. */
 #define TYPED_READ_MAX (4 * PROTO_MAX_LINE)
-#define MSG_MAX       (PROTO_MAX_LINE - 4)   /* after "MSG " */
+/* "alice #rust> ": a name, a room with its '#', a space and "> ". */
+#define PROMPT_MAX    (PROTO_MAX_NAME + PROTO_MAX_ROOM + 5)
 
 struct client {
 	const char *host;
@@ -83,6 +89,12 @@ struct client {
 	struct framer *tty_in;   /* terminal thread's, without the editor */
 	struct lined *ed;        /* the line editor, or NULL */
 	int wake_rd, wake_wr;    /* network thread -> terminal: it is over */
+	struct pending *pending; /* questions asked (terminal thread) that
+	                            await answers (network thread) */
+	struct typed typed;      /* the terminal thread's, once logged in */
+	char room[PROTO_MAX_ROOM + 2];  /* the room we are in, as typed: main's
+	                                   until the network thread starts,
+	                                   then that thread's alone */
 	int net_status;          /* exit status the network thread found;
 	                            read by main only after joining it */
 };
@@ -92,20 +104,20 @@ static void log_in(struct client *cl);
 static void start_editor(struct client *cl);
 static void stop_editor(struct client *cl);
 static void *network_main(void *arg);
+static void network_line(struct client *cl, const char *line, size_t len);
 static void terminal_loop(struct client *cl);
-static bool handle_typed(void *ctx, char *line, size_t len);
-static void send_line(struct client *cl, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
 
 int
 main(int argc, char **argv)
 {
-	struct client cl = { .heartbeat = 20, .timeout = 10, .fd = -1 };
+	struct client cl = { .heartbeat = 20, .timeout = 10, .fd = -1,
+		.room = "#lobby" };      /* where LOGIN puts everyone */
 	pthread_t network;
 	int pipefd[2];
 
 	parse_args(&cl, argc, argv);
-	if ((cl.tty_in = framer_new(TYPED_READ_MAX)) == NULL)
+	if ((cl.tty_in = framer_new(TYPED_READ_MAX)) == NULL ||
+	    (cl.pending = pending_new()) == NULL)
 		die("out of memory");
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
 		die("pipe:");
@@ -116,7 +128,11 @@ main(int argc, char **argv)
 	term_block_winch();             /* before the network thread */
 	if (lined_wanted())
 		start_editor(&cl);
-	term_say("* logged in as %s; /help for commands", cl.user);
+	show_set_dim(cl.ed != NULL);    /* the editor means a terminal */
+	cl.typed = (struct typed){ .fd = cl.fd, .user = cl.user,
+		.editor = cl.ed != NULL, .pending = cl.pending };
+	term_say("* logged in as %s, in %s; /help for commands", cl.user,
+	    cl.room);
 	int rc = pthread_create(&network, NULL, network_main, &cl);
 	if (rc != 0) {
 		lined_restore();
@@ -129,6 +145,7 @@ main(int argc, char **argv)
 	close(cl.fd);
 	framer_free(cl.net_in);
 	framer_free(cl.tty_in);
+	pending_free(cl.pending);
 	return cl.net_status;
 }
 
@@ -169,14 +186,6 @@ usage(void)
 	    stdout);
 }
 
-static const char help[] =
-"Typed lines go to everyone. Commands:\n"
-"  /dm USER TEXT   a private message to USER\n"
-"  /who            who is online\n"
-"  /quit or !exit  leave (so do Ctrl-D and, while typing, Ctrl-C)\n"
-"  /help           this list\n"
-"  //TEXT          sends /TEXT: a line that starts with a slash\n";
-
 /* A whole decimal number in [min, max] from flag's value s; exits 2 if
  * it is not one. */
 static int
@@ -215,7 +224,9 @@ parse_args(struct client *cl, int argc, char **argv)
 			cl->timeout = number("--timeout", optarg, 0, 86400);
 			break;
 		case 'h': usage(); exit(0);
-		case 'V': printf("hubchat client %s\n", HUBCHAT_VERSION); exit(0);
+		case 'V':
+			printf("hubchat client %s\n", HUBCHAT_VERSION);
+			exit(0);
 		case ':': die_with(2, "missing value for %s (try --help)",
 		    argv[optind - 1]);
 		default: die_with(2, "unknown option: %s (try --help)",
@@ -223,7 +234,8 @@ parse_args(struct client *cl, int argc, char **argv)
 		}
 	}
 	if (optind < argc)
-		die_with(2, "unexpected argument: %s (try --help)", argv[optind]);
+		die_with(2, "unexpected argument: %s (try --help)",
+		    argv[optind]);
 	number(cl->port == env ? "CHAT_PORT" : "-p", cl->port, 1, 65535);
 	if (*cl->host == '\0')
 		die_with(2, "an empty -H value (try --help)");
@@ -246,12 +258,12 @@ log_in(struct client *cl)
 	snprintf(cl->user, sizeof(cl->user), "%s", l.user);
 }
 
-/* The prompt: who you are. Rooms, when they come, go here too ("alice
- * #games> "). */
+/* The prompt: who you are and where ("alice #games> "). Call on the
+ * thread that owns cl->room. */
 static void
 prompt_for(const struct client *cl, char *out, size_t outsz)
 {
-	snprintf(out, outsz, "%s> ", cl->user);
+	snprintf(out, outsz, "%s %s> ", cl->user, cl->room);
 }
 
 /* Hands the terminal to the line editor, and term_say's lines to it. A
@@ -259,7 +271,7 @@ prompt_for(const struct client *cl, char *out, size_t outsz)
 static void
 start_editor(struct client *cl)
 {
-	char prompt[64];
+	char prompt[PROMPT_MAX];
 
 	cl->ed = lined_start(TYPED_MAX);
 	if (cl->ed == NULL) {
@@ -297,7 +309,7 @@ network_main(void *arg)
 
 	while ((n = term_read_line(cl->fd, cl->net_in, PROTO_MAX_REPLY, &line,
 	    -1)) >= 0)
-		show_line(line, (size_t)n);
+		network_line(cl, line, (size_t)n);
 	if (errno != 0) {
 		term_say("! connection lost: %s", strerror(errno));
 		cl->net_status = 1;
@@ -309,12 +321,69 @@ network_main(void *arg)
 	return NULL;
 }
 
+/* The OK of a JOIN: we are in room now. */
+static void
+moved(struct client *cl, const char *room)
+{
+	char prompt[PROMPT_MAX];
+
+	snprintf(cl->room, sizeof(cl->room), "%s", room);
+	term_say("* you are in %s now", room);
+	if (cl->ed != NULL) {
+		prompt_for(cl, prompt, sizeof(prompt));
+		lined_set_prompt(cl->ed, prompt);
+	}
+}
+
+/* What the answer line to question q means: an error (and nothing was
+ * done), or what q asked for. */
+static void
+answered(struct client *cl, const struct pending_question *q,
+    const char *line, size_t len)
+{
+	if (q->refused)
+		show_line(line, len);   /* a JOIN's: the room stays */
+	else if (q->kind == PENDING_JOIN)
+		moved(cl, q->room);
+	else if (q->kind == PENDING_HISTORY && q->hist == 0)
+		term_say("* no messages kept in %s", cl->room);
+	else if (q->kind == PENDING_WHO)
+		show_who(line, len, q->room[0] != '\0' ? q->room : cl->room);
+	else if (q->kind == PENDING_ROOMS)
+		show_line(line, len);
+}
+
+/* One line from the server: a fence of ours, the answer to a question,
+ * or something to show. */
+static void
+network_line(struct client *cl, const char *line, size_t len)
+{
+	struct pending_question q;
+
+	switch (pending_match(cl->pending, line, &q)) {
+	case PENDING_OTHER:
+		show_line(line, len);
+		break;
+	case PENDING_FENCE:
+		break;
+	case PENDING_ANSWER:
+		answered(cl, &q, line, len);
+		break;
+	}
+}
+
 /* ---- The terminal thread ----------------------------------------------- */
+
+static bool
+on_typed(void *ctx, char *line, size_t len)
+{
+	return typed_line(ctx, line, len);
+}
 
 static void
 send_heartbeat(void *ctx)
 {
-	send_line(ctx, "PING");
+	typed_send(ctx, "PING");
 }
 
 /* Reads typed lines until the person quits (or stdin ends) or the network
@@ -326,12 +395,13 @@ terminal_loop(struct client *cl)
 	struct term_input in = {
 		.f = cl->tty_in,
 		.ed = cl->ed,
-		.too_long = "! not sent: over 4096 bytes; a message may hold 1020",
+		.too_long = "! not sent: over 4096 bytes; a message may hold "
+		    "1020",
 		.wake = { cl->wake_rd, -1 },
 		.idle_ms = cl->heartbeat > 0 ? cl->heartbeat * 1000 : -1,
-		.on_line = handle_typed,
+		.on_line = on_typed,
 		.on_idle = send_heartbeat,
-		.ctx = cl,
+		.ctx = &cl->typed,
 	};
 
 	if (term_read_typed(&in) == TERM_WOKEN)
@@ -339,98 +409,7 @@ terminal_loop(struct client *cl)
 
 	/* Quitting: ask the server to close, and wait for it a while. */
 	struct pollfd pf = { .fd = cl->wake_rd, .events = POLLIN };
-	send_line(cl, "QUIT");
+	typed_send(&cl->typed, "QUIT");
 	if (poll(&pf, 1, QUIT_GRACE_MS) == 0)
 		shutdown(cl->fd, SHUT_RDWR);
-}
-
-/* A message to everyone, if it fits. */
-static void
-typed_msg(struct client *cl, const char *text, size_t len)
-{
-	if (len > MSG_MAX) {
-		term_say("! not sent: a message may hold %d bytes; this one "
-		    "has %zu", MSG_MAX, len);
-		return;
-	}
-	send_line(cl, "MSG %s", text);
-	if (cl->ed != NULL)
-		term_say("%s: %s", cl->user, text);
-}
-
-/* "/dm USER TEXT", args pointing after "/dm": a private message, if the
- * line has both parts and "DM USER TEXT" fits in a line. */
-static void
-typed_dm(struct client *cl, const char *args)
-{
-	size_t ulen = strcspn(args, " ");
-	const char *text = args[ulen] == ' ' ? args + ulen + 1 : args + ulen;
-	size_t used = strlen("DM  ") + ulen;
-	size_t room = used < PROTO_MAX_LINE ? PROTO_MAX_LINE - used : 0;
-
-	if (ulen == 0 || *text == '\0') {
-		term_say("! usage: /dm USER TEXT");
-		return;
-	}
-	if (strlen(text) > room) {
-		term_say("! not sent: a private message to %.*s may hold %zu "
-		    "bytes; this one has %zu", (int)ulen, args, room,
-		    strlen(text));
-		return;
-	}
-	send_line(cl, "DM %.*s %s", (int)ulen, args, text);
-	if (cl->ed != NULL)
-		term_say("[dm → %.*s] %s", (int)ulen, args, text);
-}
-
-/* /help, a line at a time, so the editor keeps its row below. */
-static void
-print_help(void)
-{
-	for (const char *l = help; *l != '\0'; l += strcspn(l, "\n") + 1)
-		term_put("%.*s", (int)strcspn(l, "\n"), l);
-}
-
-/* Turns one typed line (valid text, not empty) into a command; false when
- * the person quits. A line that starts with a slash is a command, unless
- * it starts with two: then the first is dropped and the rest is sent. */
-static bool
-handle_typed(void *ctx, char *line, size_t len)
-{
-	struct client *cl = ctx;
-
-	if (strcmp(line, "/quit") == 0 || strcmp(line, "!exit") == 0)
-		return false;
-	if (line[0] != '/')
-		typed_msg(cl, line, len);
-	else if (line[1] == '/')
-		typed_msg(cl, line + 1, len - 1);
-	else if (strcmp(line, "/who") == 0)
-		send_line(cl, "WHO");
-	else if (strcmp(line, "/help") == 0)
-		print_help();
-	else if (strcmp(line, "/dm") == 0 || strncmp(line, "/dm ", 4) == 0)
-		typed_dm(cl, line + 3 + (line[3] == ' '));
-	else
-		term_say("! unknown command %.40s; /help lists them (// sends "
-		    "a line that starts with /)", line);
-	return true;
-}
-
-/* ---- Helpers ----------------------------------------------------------- */
-
-/* Sends one protocol line. A failure is left for the network thread to
- * notice: the connection is gone, and it will say so. */
-static void
-send_line(struct client *cl, const char *fmt, ...)
-{
-	char buf[2 * PROTO_MAX_LINE];
-	va_list ap;
-
-	va_start(ap, fmt);
-	int n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
-	va_end(ap);
-	assert(n >= 0 && n < (int)sizeof(buf) - 1);  /* callers check sizes */
-	buf[n++] = '\n';
-	net_write_all(cl->fd, buf, (size_t)n);
 }

@@ -14,6 +14,7 @@
 #include "session_internal.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
@@ -33,7 +34,10 @@ static enum end_reason cmd_msg(struct session *c, const char *text);
 static enum end_reason cmd_dm(struct session *c, const char *user,
     const char *text);
 static enum end_reason cmd_ping(struct session *c, const char *token);
-static enum end_reason cmd_who(struct session *c);
+static enum end_reason cmd_join(struct session *c, const char *room);
+static enum end_reason cmd_send_costly(struct session *c, struct msg *reply);
+static enum end_reason cmd_who(struct session *c, const char *arg);
+static enum end_reason cmd_history(struct session *c, const char *arg);
 static struct hub_trace *cmd_trace_start(struct hub_trace *t);
 static void cmd_trace_log(struct session *c, const char *verb, size_t lines,
     const struct hub_trace *t);
@@ -54,8 +58,9 @@ cmd_handle_line(struct session *c, char *line, size_t len)
 	bool in = c->member != NULL;
 	bool broadcast = in && (cmd.verb == VERB_MSG || cmd.verb == VERB_NONE);
 
-	if (!broadcast)
-		cmd_flush(c);           /* what came before goes out first */
+	enum end_reason why = broadcast ? END_NONE : cmd_flush(c);
+	if (why != END_NONE)            /* what came before goes out first */
+		return why;
 	if (!in && !cmd_before_login(cmd.verb))
 		return session_reply(c, PROTO_ERR_NOT_IN);
 	switch (cmd.verb) {
@@ -76,7 +81,13 @@ cmd_handle_line(struct session *c, char *line, size_t len)
 	case VERB_DM:
 		return cmd_dm(c, cmd.user, cmd.text);
 	case VERB_WHO:
-		return cmd_who(c);
+		return cmd_who(c, cmd.text);
+	case VERB_JOIN:
+		return cmd_join(c, cmd.text);
+	case VERB_ROOMS:
+		return cmd_send_costly(c, hub_rooms(c->env->hub));
+	case VERB_HISTORY:
+		return cmd_history(c, cmd.text);
 	}
 	return END_NONE;
 }
@@ -89,6 +100,9 @@ cmd_before_login(enum proto_verb verb)
 	case VERB_MSG:
 	case VERB_DM:
 	case VERB_WHO:
+	case VERB_JOIN:
+	case VERB_ROOMS:
+	case VERB_HISTORY:
 		return false;
 	default:
 		return true;
@@ -148,9 +162,13 @@ cmd_help(struct session *c)
 {
 	static const char *const lines[] = {
 		"INFO LOGIN <name>: log in (or just type your name)",
-		"INFO MSG <text>: say text to everyone (or just type it)",
+		"INFO MSG <text>: say text to your room (or just type it)",
 		"INFO DM <user> <text>: say text to user alone",
-		"INFO WHO: who is online",
+		"INFO WHO [#room]: who is in your room, or in that room",
+		"INFO JOIN <#room>: move to a room (made if new); its history "
+		    "comes first",
+		"INFO ROOMS: every room with someone in it, and #lobby",
+		"INFO HISTORY [n]: your room's last n messages again",
 		"INFO PING [token]: the server answers PONG [token]",
 		"INFO QUIT: leave (!exit works too)",
 		"INFO HELP: this list",
@@ -164,44 +182,128 @@ cmd_help(struct session *c)
 	return why;
 }
 
-/* excerpt: cmd-msg */
-/* Formats a broadcast and adds it to the batch; cmd_flush delivers it
- * before any other command runs and before the reader waits for more
+/* Makes a message's lines and adds them to the batch; cmd_flush delivers
+ * it before any other command runs and before the reader waits for more
  * input, so a sender's lines keep their order. */
 static enum end_reason
 cmd_msg(struct session *c, const char *text)
 {
 	char quoted[2 * PROTO_MAX_LINE + 3];
+	enum end_reason why = END_NONE;
 
 	if (*text == '\0')
 		return session_reply(c, PROTO_ERR_USAGE_MSG);
-	struct msg *line = hub_msg_line(c->member, text);
-	if (line == NULL)
-		return session_reply(c, PROTO_ERR_BUSY);
 	if (c->nbatch == SESSION_BATCH)
-		cmd_flush(c);
-	c->batch[c->nbatch++] = line;
-	log_chat(LOG_MSG, "id=%lu from=%s text=%s", c->id,
-	    hub_member_name(c->member), log_quote(text, quoted, sizeof(quoted)));
-	return END_NONE;
+		why = cmd_flush(c);
+	if (!hub_line_make(c->env->hub, c->member, text,
+	    &c->batch[c->nbatch]))
+		return session_reply(c, PROTO_ERR_BUSY);
+	c->nbatch++;
+	log_chat(LOG_MSG, "id=%lu from=%s room=%s text=%s", c->id,
+	    hub_member_name(c->member), hub_member_room(c->member),
+	    log_quote(text, quoted, sizeof(quoted)));
+	return why;
 }
-/* end excerpt */
 
-void
+enum end_reason
 cmd_flush(struct session *c)
 {
 	struct hub_trace trace;
 	struct hub_trace *t;
+	enum end_reason why = END_NONE;
 
 	if (c->nbatch == 0)
-		return;
+		return END_NONE;
 	t = cmd_trace_start(&trace);
-	hub_broadcast_lines(c->env->hub, c->member, c->batch, c->nbatch, t);
+	enum hub_status st = hub_say(c->env->hub, c->member, c->batch,
+	    c->nbatch, t);
 	if (t != NULL)
 		cmd_trace_log(c, "MSG", c->nbatch, t);
+	if (st == HUB_BUSY) {           /* never a silent gap: say so */
+		log_limited(LOG_REJECT, "id=%lu user=%s reason=archive-full "
+		    "lines=%zu", c->id, hub_member_name(c->member), c->nbatch);
+		for (size_t i = 0; why == END_NONE && i < c->nbatch; i++)
+			why = session_reply(c, PROTO_ERR_ARCHIVE);
+	}
 	for (size_t i = 0; i < c->nbatch; i++)
-		msg_unref(c->batch[i]);
+		hub_line_free(&c->batch[i]);
 	c->nbatch = 0;
+	return why;
+}
+
+/* JOIN <#room>. A room that is on disk but not held is read back first,
+ * holding no lock (hub.h, HUB_LOAD); it may be forgotten again before the
+ * JOIN comes back for it, so this tries a few times. */
+static enum end_reason
+cmd_join(struct session *c, const char *room)
+{
+	enum hub_status st = HUB_LOAD;
+
+	if (*room == '\0')
+		return session_reply(c, PROTO_ERR_USAGE_JOIN);
+	if (!proto_room_ok(room))
+		return cmd_refuse(c, PROTO_ERR_BAD_ROOM, "bad-room", NULL);
+	for (int tries = 0; st == HUB_LOAD && tries < 3; tries++) {
+		st = hub_enter(c->env->hub, c->member, room);
+		if (st == HUB_LOAD && (st = hub_load_room(c->env->hub, room)) ==
+		    HUB_OK)
+			st = HUB_LOAD;          /* loaded: enter it now */
+	}
+	switch (st) {
+	case HUB_OK:
+		log_event(LOG_JOIN, "id=%lu user=%s room=%s", c->id,
+		    hub_member_name(c->member), hub_member_room(c->member));
+		return END_NONE;
+	case HUB_TOO_MANY_ROOMS:
+		return session_reply(c, PROTO_ERR_ROOMS);
+	default:        /* memory ran out, or its own queue took no OK */
+		return session_reply(c, PROTO_ERR_BUSY);
+	}
+}
+
+/* ROOMS, and WHO: replies that may be far longer than a line, so they cost
+ * the asker's flood budget a line per PROTO_MAX_LINE bytes of them, beside
+ * the line that asked: asking again and again is slowed in proportion to
+ * what the replies cost to hold and send. */
+static enum end_reason
+cmd_send_costly(struct session *c, struct msg *reply)
+{
+	if (reply == NULL)
+		return session_reply(c, PROTO_ERR_BUSY);
+	flood_charge(&c->flood, (double)(msg_len(reply) / PROTO_MAX_LINE));
+	return session_send(c, reply);
+}
+
+/* WHO lists the asker's room; WHO <#room> that room. Anything else after
+ * WHO is ignored, as it always was. */
+static enum end_reason
+cmd_who(struct session *c, const char *arg)
+{
+	if (arg[0] != '#')
+		return cmd_send_costly(c, hub_who(c->env->hub, c->member, NULL));
+	if (!proto_room_ok(arg))
+		return session_reply(c, PROTO_ERR_BAD_ROOM);
+	return cmd_send_costly(c, hub_who(c->env->hub, c->member, arg));
+}
+
+/* HISTORY [n]: the last n messages of the room again (all it keeps when n
+ * is missing), then OK. */
+static enum end_reason
+cmd_history(struct session *c, const char *arg)
+{
+	size_t kept = c->env->cfg->history;
+	char *end;
+	long n = 0;
+
+	if (*arg != '\0') {
+		n = strtol(arg, &end, 10);
+		if (*end != '\0' || n < 1 || (size_t)n > kept || kept == 0)
+			return session_reply(c, PROTO_ERR_USAGE_HISTORY);
+	}
+	flood_charge(&c->flood, (double)(n > 0 ? (size_t)n : kept));
+	if (hub_history(c->env->hub, c->member, (size_t)n) != HUB_OK)
+		return session_why(c, END_SLOW);
+	return END_NONE;
 }
 
 static enum end_reason
@@ -230,21 +332,6 @@ cmd_dm(struct session *c, const char *user, const char *text)
 	    " text=" : "", c->env->cfg->log_dm ? log_quote(text, quoted,
 	    sizeof(quoted)) : "");
 	return END_NONE;
-}
-
-/* WHO. Its reply may be far longer than a line, so it costs the asker's
- * flood budget a line per PROTO_MAX_LINE bytes of it, beside the line
- * that asked: asking again and again is slowed in proportion to what the
- * replies cost to hold and send. */
-static enum end_reason
-cmd_who(struct session *c)
-{
-	struct msg *users = hub_who(c->env->hub);
-
-	if (users == NULL)
-		return session_reply(c, PROTO_ERR_BUSY);
-	flood_charge(&c->flood, (double)(msg_len(users) / PROTO_MAX_LINE));
-	return session_send(c, users);
 }
 
 static enum end_reason

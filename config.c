@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "die.h"
+#include "http.h"
 
 enum config_kind {
 	CONFIG_COUNT,           /* size_t, a whole number */
@@ -23,6 +24,7 @@ enum config_kind {
 	CONFIG_TEXT,            /* char[], a string that must fit */
 	CONFIG_PORT,            /* char[6], a number from 0 to 65535 */
 	CONFIG_GONE,            /* a flag that was replaced: say by what */
+	CONFIG_ORIGIN,          /* --web-origin: one more of a list */
 };
 
 struct config_option {
@@ -44,6 +46,19 @@ static const struct config_option config_options[] = {
 	{ "addr", 'a', CONFIG_TEXT, FIELD(addr), sizeof(((struct config *)0)->addr),
 	  0, 0, "ADDR", "listen address (default 127.0.0.1; :: = every\n"
 	  "IPv4 and IPv6 address)" },
+	{ "web", 0, CONFIG_PORT, FIELD(web_port), 0, 0, 0, "PORT",
+	  "serve the web page and WebSocket chat on PORT\n"
+	  "(default: no web listener; 0 = any port)" },
+	{ "web-addr", 0, CONFIG_TEXT, FIELD(web_addr),
+	  sizeof(((struct config *)0)->web_addr), 0, 0, "ADDR",
+	  "the web listener's address (default: --addr's)" },
+	{ "web-origin", 0, CONFIG_ORIGIN, 0, 0, 0, 0, "ORIGIN",
+	  "let pages from ORIGIN (http://host:port) use the\n"
+	  "WebSocket too; up to 8 times (default: the page's\n"
+	  "own origin only)" },
+	{ "metrics", 0, CONFIG_FLAG, FIELD(metrics), 0, 0, 0, NULL,
+	  "GET /metrics on the web listener: counters in\n"
+	  "Prometheus's text format" },
 	{ "max-clients", 0, CONFIG_COUNT, FIELD(max_clients), 0, 1, 1000000,
 	  "N", "connections at once, logged in or not (default 1000)" },
 	{ "max-per-addr", 0, CONFIG_COUNT, FIELD(max_per_addr), 0, 0, 1000000,
@@ -69,8 +84,22 @@ static const struct config_option config_options[] = {
 	  "N", "... and per second after that; more are read\n"
 	  "later, never dropped (default 10; 0 = no limit)" },
 	{ "notices-max", 0, CONFIG_COUNT, FIELD(notices_max), 0, 0, 1000000,
-	  "N", "join and leave notices only while at most N\n"
-	  "users are online (default 500; 0 = none)" },
+	  "N", "join and leave notices only while a room has at\n"
+	  "most N users (default 500; 0 = none)" },
+	{ "history", 0, CONFIG_COUNT, FIELD(history), 0, 0, 100000, "N",
+	  "messages each room keeps for newcomers and HISTORY\n"
+	  "(default 50; 0 = none)" },
+	{ "max-rooms", 0, CONFIG_COUNT, FIELD(max_rooms), 0, 1, 1000000, "N",
+	  "rooms held in memory, #lobby included (default\n"
+	  "1000)" },
+	{ "data-dir", 0, CONFIG_TEXT, FIELD(data_dir),
+	  sizeof(((struct config *)0)->data_dir), 0, 0, "DIR",
+	  "keep every room's messages in DIR/rooms/, so\n"
+	  "history survives a restart (default: memory only)" },
+	{ "fsync", 0, CONFIG_TEXT, FIELD(fsync),
+	  sizeof(((struct config *)0)->fsync), 0, 0, "WHEN",
+	  "always, second or no: when --data-dir's writes\n"
+	  "reach the disk (default second)" },
 	{ "quiet", 'q', CONFIG_FLAG, FIELD(quiet), 0, 0, 0, NULL,
 	  "do not log each message" },
 	{ "log-dm", 0, CONFIG_FLAG, FIELD(log_dm), 0, 0, 0, NULL,
@@ -85,6 +114,9 @@ static const struct config_option config_options[] = {
 	{ "sndbuf", 0, CONFIG_SIZE, FIELD(sndbuf), 0, 1, 1 << 24, "BYTES",
 	  "test-only: a small socket send buffer per client,\n"
 	  "to force short writes" },
+	{ "archive-queue", 0, CONFIG_SIZE, FIELD(archive_queue), 0, 4096,
+	  (long long)1 << 32, "SIZE", "lines waiting for --data-dir's disk;\n"
+	  "past it a message is refused (default 8M)" },
 	{ "queue", 0, CONFIG_GONE, 0, 0, 0, 0, "N",
 	  "--queue-hard and --queue-soft" },
 };
@@ -161,6 +193,14 @@ config_set(struct config *cfg, const struct config_option *o, const char *v)
 	case CONFIG_GONE:
 		die_with(2, "--%s is gone: use %s (see --help)", o->name,
 		    o->help);
+	case CONFIG_ORIGIN:
+		if (cfg->n_web_origins == 8)
+			config_fail("--web-origin given more than 8 times", v);
+		if (!http_origin_valid(v))
+			config_fail("--web-origin wants http(s)://host[:port]", v);
+		snprintf(cfg->web_origins[cfg->n_web_origins++],
+		    sizeof(cfg->web_origins[0]), "%s", v);
+		break;
 	}
 }
 
@@ -179,7 +219,11 @@ config_defaults(struct config *cfg)
 	cfg->queue_soft_sec = 10;
 	cfg->flood_burst = 32;
 	cfg->flood_rate = 10;
-	cfg->notices_max = 500;         /* hub.c, hub_announce_join: why */
+	cfg->notices_max = 500;         /* room.c, room_announce_join: why */
+	cfg->history = 50;
+	cfg->archive_queue = 8 << 20;
+	cfg->max_rooms = 1000;
+	snprintf(cfg->fsync, sizeof(cfg->fsync), "second");
 }
 
 /* Prints --help, made from the table. */
@@ -201,8 +245,8 @@ config_usage(void)
 			    (char[]){ *h, '\0' }, stdout);
 		putchar('\n');
 	}
-	printf("  -h, --help                 show this help\n"
-	    "  -V, --version              show the version\n");
+	printf("  %-26s%s\n  %-26s%s\n", "-h, --help", "show this help",
+	    "-V, --version", "show the version");
 }
 
 /* The getopt_long table and short options, made from config_options. */
@@ -271,6 +315,11 @@ config_parse(int argc, char **argv, struct config *cfg)
 	}
 	if (optind < argc)
 		config_fail("unexpected argument", argv[optind]);
+	if (strcmp(cfg->fsync, "always") != 0 &&
+	    strcmp(cfg->fsync, "second") != 0 && strcmp(cfg->fsync, "no") != 0)
+		config_fail("--fsync wants always, second or no", cfg->fsync);
+	if (cfg->web_addr[0] == '\0')
+		snprintf(cfg->web_addr, sizeof(cfg->web_addr), "%s", cfg->addr);
 	if (!port_given && env != NULL)
 		snprintf(cfg->port, sizeof(cfg->port), "%lld",
 		    config_number("CHAT_PORT", env, 0, 65535, false));

@@ -11,11 +11,16 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define HUBCHAT_VERSION "0.2.0"
+#include "version.h"
 
 struct config {
 	char addr[64];          /* numeric listen address; "::" = all */
 	char port[6];           /* "0" asks the kernel for a free port */
+	char web_port[6];       /* the web listener's; "" = none */
+	char web_addr[64];      /* its address; "" = the same as addr */
+	char web_origins[8][256];   /* --web-origin, n_web_origins of them */
+	size_t n_web_origins;
+	bool metrics;           /* GET /metrics on the web listener */
 	size_t max_clients;     /* connections at once, logged in or not */
 	size_t max_per_addr;    /* connections at once from one address (an
 	                           IPv6 /64); 0 = no limit */
@@ -25,6 +30,10 @@ struct config {
 	size_t flood_burst;     /* lines a client may send at once ... */
 	size_t flood_rate;      /* ... and per second after that; 0 = off */
 	size_t notices_max;     /* join/leave notices up to this room size */
+	size_t history;         /* messages kept per room; 0 = none */
+	size_t max_rooms;       /* rooms held in memory */
+	char data_dir[1024];    /* where room logs go; "" = memory only */
+	char fsync[8];          /* "always", "second" or "no" */
 	int idle_timeout;       /* seconds without a complete line; 0 = never */
 	int login_timeout;      /* seconds to log in; 0 = never */
 	bool quiet;             /* no per-message log lines */
@@ -32,6 +41,7 @@ struct config {
 	int stats_sec;          /* a [STATS] line this often; 0 = on SIGUSR1 */
 	bool trace;             /* [TRACE] lines: threads, queues, evictions */
 	size_t sndbuf;          /* test-only: SO_SNDBUF per client; 0 = as is */
+	size_t archive_queue;   /* bytes of lines waiting for the disk */
 };
 
 /* Fills cfg from argv and CHAT_PORT. Prints help or the version and exits

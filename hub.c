@@ -1,72 +1,90 @@
 /*
- * hub.c - the member list and delivery; see hub.h for the contract.
+ * hub.c - members and rooms; see hub.h for the contract, room.c for what
+ * happens inside one room.
  *
- * Members live in an array sorted by name ignoring ASCII case, so LOGIN's
- * uniqueness check and DM's lookup are binary searches and WHO lists the
- * array in order. Joins and leaves move pointers with memmove, which is
- * cheap next to the thread start-up that comes with every client.
+ * The hub keeps two sorted arrays under its lock: members by name ignoring
+ * ASCII case (LOGIN's uniqueness check and DM's lookup are binary searches)
+ * and rooms by key. Beside each room it counts the members assigned to it
+ * (member->room: listed there, or evicted and not yet gone) and when it
+ * was last used. A room is held while anyone is assigned to it; an empty
+ * one is forgotten at once unless it has history to offer the next
+ * joiner, and then kept until a new room needs its place (--max-rooms):
+ * the least recently used empty room goes first. #lobby is never
+ * forgotten. So the rooms held, and their history, are bounded: at most
+ * max_rooms x history lines (docs/DESIGN.md gives the figure).
  *
- * Eviction happens in two steps inside one critical section: a failed push
- * only marks the member (so a loop over the array is never disturbed), and
- * hub_settle then takes each marked member off the list and announces it.
- * An announcement can fill another queue and mark another member, so
- * hub_settle loops until nothing is marked; each round removes one member,
- * so it ends. Outside the lock no marked member is ever on the list.
+ * A room that is not held but may be on disk is read back by the JOIN
+ * that needs it, holding no lock (hub_load_room): the hub says HUB_LOAD
+ * and the reader comes back.
  */
-#include "hub.h"
+#include "hub_internal.h"
 
 #include <assert.h>
-#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
+#include "archive.h"
 #include "msg.h"
-#include "proto.h"
 #include "queue.h"
 #include "sync.h"
 
-struct hub_member {
-	char name[PROTO_MAX_NAME + 1];  /* fixed at join */
-	struct queue *out;              /* the owner's; pushed to while listed */
-	hub_kick_fn *kick;
-	void *kick_arg;
-	bool evicted;                   /* protected by the hub lock */
+struct hub_room {
+	struct room *room;
+	size_t assigned;        /* members whose ->room this is */
+	uint64_t used;          /* h->clock when last entered or left */
 };
 
-/* excerpt: hub */
 struct hub {
-	pthread_mutex_t lock;           /* protects everything below and each
-	                                   member's evicted flag */
+	pthread_mutex_t lock;           /* protects everything below but pol,
+	                                   and every member's room pointer */
 	struct hub_member **members;    /* sorted by strcasecmp of name; names
 	                                   unique ignoring case */
 	size_t count;
 	size_t cap;
-	struct msg *slow_consumer;      /* evicted members' last line; const */
-	size_t notices_max;             /* const; see hub_announce_join */
-	struct queue_wakes *wakes;      /* the lock holder's; see hub_lock */
-	struct msg *who;                /* the USERS line while the list is
-	                                   unchanged, or NULL: see hub_who */
-	struct hub_stats stats;         /* counted under the lock; members is
-	                                   filled in by hub_stats */
-	bool closing;                   /* the server is stopping: no more
-	                                   join or leave notices */
+	struct hub_room *rooms;         /* sorted by key; rooms[..].room of
+	                                   #lobby is lobby */
+	size_t nrooms;
+	size_t max_rooms;               /* const */
+	struct room *lobby;
+	uint64_t clock;                 /* ticks at each enter and leave */
+	struct room_policy pol;         /* const but its atomics */
+	hub_load_fn *load;              /* const: clustered only */
+	void *load_arg;                 /* const */
 };
-/* end excerpt */
+
+/* ---- Making and freeing ----------------------------------------------- */
 
 struct hub *
-hub_new(size_t notices_max)
+hub_new(const struct hub_config *cfg, struct msg *const *lobby, size_t n)
 {
 	struct hub *h = calloc(1, sizeof(*h));
+
 	if (h == NULL)
 		return NULL;
-	h->notices_max = notices_max;
-	h->slow_consumer = msg_printf(PROTO_ERR_SLOW);
-	if (h->slow_consumer == NULL) {
+	h->pol.notices_max = cfg->notices_max;
+	h->pol.history = cfg->history;
+	h->pol.archive = cfg->archive;
+	h->pol.clustered = cfg->clustered;
+	h->load = cfg->load;
+	h->load_arg = cfg->load_arg;
+	assert(!cfg->clustered || (cfg->load != NULL && cfg->archive == NULL));
+	h->max_rooms = cfg->max_rooms > 0 ? cfg->max_rooms : 1;
+	h->pol.slow_consumer = msg_printf(PROTO_ERR_SLOW);
+	h->rooms = calloc(h->max_rooms, sizeof(*h->rooms));
+	h->lobby = room_new("#lobby", &h->pol, lobby, n);
+	if (h->pol.slow_consumer == NULL || h->rooms == NULL ||
+	    h->lobby == NULL) {
+		msg_unref(h->pol.slow_consumer);
+		room_free(h->lobby);
+		free(h->rooms);
 		free(h);
 		return NULL;
 	}
+	h->rooms[h->nrooms++] = (struct hub_room){ .room = h->lobby };
 	sync_mutex_init(&h->lock);
 	return h;
 }
@@ -76,39 +94,19 @@ hub_free(struct hub *h)
 {
 	if (h == NULL)
 		return;
-	msg_unref(h->slow_consumer);
-	msg_unref(h->who);
+	assert(h->count == 0);
+	for (size_t i = 0; i < h->nrooms; i++)
+		room_free(h->rooms[i].room);
+	msg_unref(h->pol.slow_consumer);
 	pthread_mutex_destroy(&h->lock);
+	free(h->rooms);
 	free(h->members);
 	free(h);
 }
 
-/*
- * The lock is held for the pushes only. Each push that wakes a writer
- * leaves that wake-up in *w, and hub_unlock delivers them all once the lock
- * is released. Holding it across 100 wake-ups (system calls, often trips to
- * the other CPU) kept the other readers waiting and halved throughput; see
- * bench/README.md. The lines are in the queues before the lock is
- * released, so the global order is the same.
- */
-static void
-hub_lock(struct hub *h, struct queue_wakes *w)
-{
-	sync_lock(&h->lock);
-	h->wakes = w;
-}
+/* ---- The member table (hub lock held) ---------------------------------- */
 
-static void
-hub_unlock(struct hub *h)
-{
-	struct queue_wakes *w = h->wakes;
-
-	h->wakes = NULL;
-	sync_unlock(&h->lock);
-	queue_wake_all(w);
-}
-
-/* Index of name in the array, or where it would go; sets *found. Lock held. */
+/* Index of name in the member table, or where it would go; sets *found. */
 static size_t
 hub_find(struct hub *h, const char *name, bool *found)
 {
@@ -130,177 +128,178 @@ hub_find(struct hub *h, const char *name, bool *found)
 	return lo;
 }
 
-/* excerpt: hub-evict */
-/* Marks m evicted: its backlog is replaced by the final error line and its
- * owner is woken. Lock held. */
-static void
-hub_evict(struct hub *h, struct hub_member *m)
+/* Lists m at index i, making room; false when memory ran out. */
+static bool
+hub_list(struct hub *h, size_t i, struct hub_member *m)
 {
-	assert(!m->evicted);
-	m->evicted = true;
-	h->stats.evictions++;
-	queue_abort(m->out, h->slow_consumer);
-	m->kick(m->kick_arg);
-}
-/* end excerpt */
-
-/* Records one push for --trace. Lock held; no I/O. */
-static void
-hub_trace_push(struct hub_trace *t, const struct hub_member *to, bool full)
-{
-	if (t->n == HUB_TRACE_MAX) {
-		t->more++;
-		return;
+	if (h->count == h->cap) {
+		size_t cap = h->cap ? 2 * h->cap : 16;
+		struct hub_member **grown = realloc(h->members,
+		    cap * sizeof(*grown));
+		if (grown == NULL)
+			return false;
+		h->members = grown;
+		h->cap = cap;
 	}
-	snprintf(t->to[t->n].name, sizeof(t->to[t->n].name), "%s", to->name);
-	t->to[t->n].depth = full ? 0 : queue_len(to->out);
-	t->to[t->n++].evicted = full;
-}
-
-/* excerpt: hub-push */
-/* Pushes n msgs, costing cost (queue_cost), to one member; without room
- * for all, it is evicted. trace may be NULL. Lock held. */
-static void
-hub_push(struct hub *h, struct hub_member *to, struct msg **msgs, size_t n,
-    size_t cost, struct hub_trace *trace)
-{
-	if (to->evicted)
-		return;
-	bool full = queue_push_batch(to->out, msgs, n, cost, h->wakes) ==
-	    QUEUE_FULL;
-	if (full)
-		hub_evict(h, to);
-	else
-		h->stats.deliveries += n;
-	if (trace != NULL)
-		hub_trace_push(trace, to, full);
-}
-/* end excerpt */
-
-/* Pushes n msgs to every member but except (which may be NULL). Lock
- * held. */
-static void
-hub_push_all(struct hub *h, const struct hub_member *except,
-    struct msg **msgs, size_t n, struct hub_trace *trace)
-{
-	size_t cost = queue_cost(msgs, n);      /* once, not per member */
-
-	for (size_t i = 0; i < h->count; i++)
-		if (h->members[i] != except)
-			hub_push(h, h->members[i], msgs, n, cost, trace);
-}
-
-/* Pushes one notice (NULL: memory ran out, and the notice is lost for
- * all) to every member but except. Lock held. */
-static void
-hub_push_notice(struct hub *h, const struct hub_member *except,
-    struct msg *msg)
-{
-	if (msg != NULL)
-		hub_push_all(h, except, &msg, 1, NULL);
-}
-
-/* The member list changed: the shared USERS line no longer holds. Lock
- * held. */
-static void
-hub_changed(struct hub *h)
-{
-	msg_unref(h->who);
-	h->who = NULL;
+	memmove(&h->members[i + 1], &h->members[i],
+	    (h->count - i) * sizeof(h->members[0]));
+	h->members[i] = m;
+	h->count++;
+	return true;
 }
 
 static void
-hub_remove_at(struct hub *h, size_t i)
+hub_unlist(struct hub *h, struct hub_member *m)
 {
-	assert(i < h->count);
-	hub_changed(h);
+	bool found;
+	size_t i = hub_find(h, m->name, &found);
+
+	assert(found && h->members[i] == m);
 	memmove(&h->members[i], &h->members[i + 1],
 	    (h->count - i - 1) * sizeof(h->members[0]));
 	h->count--;
 }
 
-/*
- * Join and leave notices. Each goes to every member, so a room filling up
- * one login at a time costs about N^2/2 deliveries, and as many writer
- * wake-ups: 50 million for 10,000 users, which a human could not read
- * anyway. So notices go out only while the room has at most notices_max
- * members, counting the one joining or leaving, and crossing that line is
- * announced once each way. A storm of notices alone then never fills a
- * default queue.
- */
+/* ---- The room table (hub lock held) ------------------------------------- */
 
-/* Announces m, just listed, to the others. Past the line, m alone is told
- * that it will hear no notices, except on the join that crosses the line,
- * which tells everyone. Lock held. */
+/* Lowercases a room name without its '#' into key. */
 static void
-hub_announce_join(struct hub *h, struct hub_member *m)
-{
-	if (h->closing)
-		return;
-	bool quiet = h->count > h->notices_max;
-	struct msg *notice = quiet ? msg_printf("INFO more than %zu users "
-	    "online: join and leave notices are off", h->notices_max) :
-	    msg_printf("INFO %s joined", m->name);
-
-	if (notice == NULL)
-		return;
-	if (!quiet || h->count == h->notices_max + 1)
-		hub_push_all(h, m, &notice, 1, NULL);
-	if (quiet)
-		hub_push(h, m, &notice, 1, queue_cost(&notice, 1), NULL);
-	msg_unref(notice);
-}
-
-/* Tells every member that name, just taken off the list, has left. Lock
- * held. */
-static void
-hub_announce_leave(struct hub *h, const char *name)
-{
-	struct msg *notice = NULL;
-
-	if (h->closing)
-		return;
-	if (h->count + 1 <= h->notices_max)
-		notice = msg_printf("INFO %s disconnected", name);
-	else if (h->count == h->notices_max)
-		notice = msg_printf("INFO %zu users online: join and leave "
-		    "notices are on", h->count);
-	hub_push_notice(h, NULL, notice);
-	msg_unref(notice);
-}
-
-/* Takes every evicted member off the list, announcing each. Lock held. */
-static void
-hub_settle(struct hub *h)
+hub_room_key(const char *room, char key[PROTO_MAX_ROOM + 1])
 {
 	size_t i = 0;
 
-	while (i < h->count) {
-		if (!h->members[i]->evicted) {
-			i++;
-			continue;
-		}
-		struct hub_member *gone = h->members[i];
-		hub_remove_at(h, i);
-		hub_announce_leave(h, gone->name);
-		i = 0;          /* the announcement may have evicted others */
-	}
+	for (; room[i + 1] != '\0' && i < PROTO_MAX_ROOM; i++)
+		key[i] = (char)(room[i + 1] | ((room[i + 1] >= 'A' &&
+		    room[i + 1] <= 'Z') ? 0x20 : 0));
+	key[i] = '\0';
 }
 
-/* Makes room for one more member. Lock held. */
-static bool
-hub_reserve(struct hub *h)
+/* Index of key in the room table, or where it would go; sets *found. */
+static size_t
+hub_room_find(struct hub *h, const char *key, bool *found)
 {
-	if (h->count < h->cap)
-		return true;
-	size_t cap = h->cap ? 2 * h->cap : 16;
-	struct hub_member **grown = realloc(h->members, cap * sizeof(*grown));
-	if (grown == NULL)
+	size_t lo = 0, hi = h->nrooms;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(room_key(h->rooms[mid].room), key);
+		if (c == 0) {
+			*found = true;
+			return mid;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = false;
+	return lo;
+}
+
+static struct hub_room *
+hub_room_of(struct hub *h, const struct room *r)
+{
+	bool found;
+	size_t i = hub_room_find(h, room_key(r), &found);
+
+	assert(found && h->rooms[i].room == r);
+	return &h->rooms[i];
+}
+
+static void
+hub_room_drop(struct hub *h, size_t i)
+{
+	assert(i < h->nrooms && h->rooms[i].assigned == 0 &&
+	    h->rooms[i].room != h->lobby);
+	room_free(h->rooms[i].room);
+	memmove(&h->rooms[i], &h->rooms[i + 1],
+	    (h->nrooms - i - 1) * sizeof(h->rooms[0]));
+	h->nrooms--;
+}
+
+/* Forgets the least recently used empty room (not #lobby) to make room
+ * for another; false when every room held has someone in it. */
+static bool
+hub_room_evict_lru(struct hub *h)
+{
+	size_t best = h->nrooms;
+
+	for (size_t i = 0; i < h->nrooms; i++)
+		if (h->rooms[i].assigned == 0 && h->rooms[i].room != h->lobby &&
+		    (best == h->nrooms || h->rooms[i].used < h->rooms[best].used))
+			best = i;
+	if (best == h->nrooms)
 		return false;
-	h->members = grown;
-	h->cap = cap;
+	hub_room_drop(h, best);
 	return true;
 }
+
+/* Adds a room named name with history preload; NULL with *st set when
+ * there is no room for it (HUB_TOO_MANY_ROOMS) or no memory. */
+static struct room *
+hub_room_add(struct hub *h, const char *name, struct msg *const *preload,
+    size_t n, enum hub_status *st)
+{
+	char key[PROTO_MAX_ROOM + 1];
+	bool found;
+
+	if (h->nrooms == h->max_rooms && !hub_room_evict_lru(h)) {
+		*st = HUB_TOO_MANY_ROOMS;
+		return NULL;
+	}
+	struct room *r = room_new(name, &h->pol, preload, n);
+	if (r == NULL) {
+		*st = HUB_REFUSED;
+		return NULL;
+	}
+	hub_room_key(name, key);
+	size_t i = hub_room_find(h, key, &found);
+	assert(!found);
+	memmove(&h->rooms[i + 1], &h->rooms[i],
+	    (h->nrooms - i) * sizeof(h->rooms[0]));
+	h->rooms[i] = (struct hub_room){ .room = r, .used = ++h->clock };
+	h->nrooms++;
+	return r;
+}
+
+/* m is now in r (assigned, not yet listed). */
+static void
+hub_assign(struct hub *h, struct hub_member *m, struct room *r)
+{
+	struct hub_room *e = hub_room_of(h, r);
+
+	e->assigned++;
+	e->used = ++h->clock;
+	m->room = r;
+}
+
+/* m is no longer in its room; an empty room without history is forgotten
+ * (empty_kept: it has history, and waits for the next joiner). */
+static void
+hub_unassign(struct hub *h, struct hub_member *m, bool empty_kept)
+{
+	bool found;
+	size_t i = hub_room_find(h, room_key(m->room), &found);
+
+	assert(found && h->rooms[i].assigned > 0);
+	h->rooms[i].used = ++h->clock;
+	if (--h->rooms[i].assigned == 0 && !empty_kept &&
+	    h->rooms[i].room != h->lobby)
+		hub_room_drop(h, i);
+	m->room = NULL;
+}
+
+/* Whether a room held here is still being read from the cluster. */
+static bool
+hub_room_loading(struct room *r)
+{
+	room_lock(r);
+	bool loading = room_loading(r);
+	room_unlock(r);
+	return loading;
+}
+
+/* ---- Logging in and out -------------------------------------------------- */
 
 static struct hub_member *
 hub_member_new(const char *name, struct queue *out, hub_kick_fn *kick,
@@ -316,29 +315,6 @@ hub_member_new(const char *name, struct queue *out, hub_kick_fn *kick,
 	return m;
 }
 
-/* Lists m at index i after pushing "OK" to it, and announces it. Lock held,
- * room reserved. */
-static enum hub_status
-hub_insert(struct hub *h, size_t i, struct hub_member *m)
-{
-	struct msg *ok = msg_printf("OK");
-	enum hub_status st = HUB_REFUSED;
-
-	assert(h->count < h->cap && i <= h->count);
-	if (ok != NULL && queue_push_many(m->out, &ok, 1, h->wakes) == QUEUE_OK) {
-		memmove(&h->members[i + 1], &h->members[i],
-		    (h->count - i) * sizeof(h->members[0]));
-		h->members[i] = m;
-		h->count++;
-		hub_changed(h);
-		hub_announce_join(h, m);
-		hub_settle(h);
-		st = HUB_OK;
-	}
-	msg_unref(ok);
-	return st;
-}
-
 enum hub_status
 hub_join(struct hub *h, const char *name, struct queue *out,
     hub_kick_fn *kick, void *kick_arg, struct hub_member **member)
@@ -351,14 +327,24 @@ hub_join(struct hub *h, const char *name, struct queue *out,
 	assert(proto_name_ok(name) && out != NULL && kick != NULL);
 	if (m == NULL)
 		return HUB_REFUSED;
-	hub_lock(h, &wakes);
+	sync_lock(&h->lock);
 	size_t i = hub_find(h, name, &taken);
-	if (taken)
+	if (taken) {
 		st = HUB_NAME_TAKEN;
-	else if (hub_reserve(h))
-		st = hub_insert(h, i, m);
-	hub_unlock(h);
-
+	} else if (hub_list(h, i, m)) {
+		hub_assign(h, m, h->lobby);
+		room_lock(h->lobby);
+		bool in = room_enter(h->lobby, m, &wakes);
+		room_unlock(h->lobby);
+		if (in) {
+			st = HUB_OK;
+		} else {
+			hub_unassign(h, m, true);
+			hub_unlist(h, m);
+		}
+	}
+	sync_unlock(&h->lock);
+	queue_wake_all(&wakes);
 	if (st == HUB_OK)
 		*member = m;
 	else
@@ -370,55 +356,221 @@ void
 hub_leave(struct hub *h, struct hub_member *m)
 {
 	struct queue_wakes wakes = { 0 };
-	bool found;
+	struct room *r = m->room;
 
-	hub_lock(h, &wakes);
-	if (!m->evicted) {             /* an evicted member is off the list */
-		size_t i = hub_find(h, m->name, &found);
-		assert(found && h->members[i] == m);
-		hub_remove_at(h, i);
-		hub_announce_leave(h, m->name);
-		hub_settle(h);
-	}
-	hub_unlock(h);
+	sync_lock(&h->lock);
+	hub_unlist(h, m);
+	room_lock(r);
+	room_exit(r, m, "disconnected", &wakes);
+	bool kept = room_history_len(r) > 0;
+	room_unlock(r);
+	hub_unassign(h, m, kept);
+	sync_unlock(&h->lock);
+	queue_wake_all(&wakes);
 	free(m);
 }
 
-struct msg *
-hub_msg_line(const struct hub_member *from, const char *text)
+/* ---- Rooms ----------------------------------------------------------------- */
+
+/* JOIN of the room m is in: "OK" and the history again. */
+static enum hub_status
+hub_reenter(struct room *r, struct hub_member *m, struct queue_wakes *w)
 {
-	return msg_printf("MSG %s %s", from->name, text);
+	struct msg *ok = msg_printf("OK");
+	enum hub_status st = HUB_REFUSED;
+
+	room_lock(r);
+	if (ok != NULL && room_history(r, m, 0, ok, NULL, w))
+		st = HUB_OK;
+	room_unlock(r);
+	msg_unref(ok);
+	return st;
 }
 
-void
-hub_broadcast_lines(struct hub *h, struct hub_member *from,
-    struct msg **lines, size_t n, struct hub_trace *trace)
+/* Moves m from its room to r (both held, r != m's room). */
+static enum hub_status
+hub_move(struct hub *h, struct hub_member *m, struct room *r,
+    struct queue_wakes *w)
 {
-	struct queue_wakes wakes = { 0 };
+	struct room *old = m->room;
 
-	assert(from != NULL && (n == 0 || lines != NULL));
-	hub_lock(h, &wakes);
-	if (!from->evicted) {           /* an evicted member has no voice */
-		h->stats.messages += n;
-		hub_push_all(h, from, lines, n, trace);
-		hub_settle(h);
-	}
-	hub_unlock(h);
-}
-
-enum hub_status
-hub_broadcast(struct hub *h, struct hub_member *from, const char *text,
-    struct hub_trace *trace)
-{
-	struct msg *line = hub_msg_line(from, text);
-
-	if (line == NULL)
+	room_lock(old);
+	bool gone = m->evicted;         /* cut off meanwhile: it goes nowhere */
+	room_exit(old, m, "left", w);
+	bool kept = room_history_len(old) > 0;
+	room_unlock(old);
+	if (gone)
 		return HUB_REFUSED;
-	hub_broadcast_lines(h, from, &line, 1, trace);
-	msg_unref(line);
+	hub_unassign(h, m, kept);
+	hub_assign(h, m, r);
+	room_lock(r);
+	if (!room_enter(r, m, w))
+		room_evict_unlisted(r, m);      /* no memory: cut off */
+	room_unlock(r);
 	return HUB_OK;
 }
 
+enum hub_status
+hub_enter(struct hub *h, struct hub_member *m, const char *room)
+{
+	struct queue_wakes wakes = { 0 };
+	char key[PROTO_MAX_ROOM + 1];
+	enum hub_status st = HUB_OK;
+	bool found;
+
+	assert(proto_room_ok(room));
+	hub_room_key(room, key);
+	sync_lock(&h->lock);
+	size_t i = hub_room_find(h, key, &found);
+	struct room *r = found ? h->rooms[i].room : NULL;
+	if (r == m->room)
+		st = hub_reenter(r, m, &wakes);
+	else if (r == NULL && (h->pol.archive != NULL || h->pol.clustered))
+		st = HUB_LOAD;
+	else if (r != NULL && hub_room_loading(r))
+		st = HUB_LOAD;
+	else if (r == NULL)
+		r = hub_room_add(h, room, NULL, 0, &st);
+	if (r != NULL && r != m->room && st == HUB_OK)
+		st = hub_move(h, m, r, &wakes);
+	sync_unlock(&h->lock);
+	queue_wake_all(&wakes);
+	return st;
+}
+
+/* hub_load_room, clustered: make the room, read, merge (hub.h). */
+static enum hub_status
+hub_load_clustered(struct hub *h, const char *room)
+{
+	char key[PROTO_MAX_ROOM + 1];
+	struct hub_hist *lines = NULL;
+	enum hub_status st = HUB_OK;
+	bool found;
+	long n = 0;
+
+	hub_room_key(room, key);
+	sync_lock(&h->lock);
+	hub_room_find(h, key, &found);
+	if (!found)
+		hub_room_add(h, room, NULL, 0, &st);
+	sync_unlock(&h->lock);
+	if (st != HUB_OK)
+		return st;
+	if (h->pol.history > 0 &&
+	    (n = h->load(h->load_arg, key, h->pol.history, &lines)) < 0)
+		return HUB_UNAVAILABLE;
+	sync_lock(&h->lock);
+	size_t i = hub_room_find(h, key, &found);
+	if (found) {                    /* else forgotten meanwhile: JOIN
+	                                   comes back and makes it again */
+		room_lock(h->rooms[i].room);
+		if (!room_merge(h->rooms[i].room, lines, (size_t)n))
+			st = HUB_REFUSED;
+		room_unlock(h->rooms[i].room);
+	}
+	sync_unlock(&h->lock);
+	for (long j = 0; j < n; j++)
+		msg_unref(lines[j].line);
+	free(lines);
+	return st;
+}
+
+enum hub_status
+hub_load_room(struct hub *h, const char *room)
+{
+	char key[PROTO_MAX_ROOM + 1];
+	struct msg **lines = NULL;
+	enum hub_status st = HUB_OK;
+	bool found;
+
+	if (h->pol.clustered)
+		return hub_load_clustered(h, room);
+	hub_room_key(room, key);
+	size_t n = archive_load(h->pol.archive, key, h->pol.history, &lines);
+	sync_lock(&h->lock);
+	hub_room_find(h, key, &found);
+	if (!found)                     /* else someone made it meanwhile */
+		hub_room_add(h, room, lines, n, &st);
+	sync_unlock(&h->lock);
+	for (size_t i = 0; i < n; i++)
+		msg_unref(lines[i]);
+	free(lines);
+	return st;
+}
+
+/* ---- Saying things ------------------------------------------------------- */
+
+/* UTC now as "YYYY-MM-DDTHH:MM:SSZ", made once a second per thread. */
+static const char *
+hub_now_text(void)
+{
+	static __thread char text[32];
+	static __thread time_t made;
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (now != made) {
+		gmtime_r(&now, &tm);
+		strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		made = now;
+	}
+	return text;
+}
+
+bool
+hub_line_make(struct hub *h, const struct hub_member *from,
+    const char *text, struct hub_line *out)
+{
+	const char *now = h->pol.history > 0 || h->pol.archive != NULL ?
+	    hub_now_text() : NULL;
+
+	*out = (struct hub_line){ 0 };
+	out->live = msg_printf("MSG %s %s", from->name, text);
+	if (h->pol.history > 0)
+		out->hist = msg_printf("HIST %s %s %s", now, from->name, text);
+	if (h->pol.archive != NULL)
+		out->archive = msg_printf("%s %s %s %s", room_key(from->room),
+		    now, from->name, text);
+	if (out->live == NULL || (h->pol.history > 0 && out->hist == NULL) ||
+	    (h->pol.archive != NULL && out->archive == NULL)) {
+		hub_line_free(out);
+		return false;
+	}
+	return true;
+}
+
+void
+hub_line_free(struct hub_line *l)
+{
+	msg_unref(l->live);
+	msg_unref(l->hist);
+	msg_unref(l->archive);
+	*l = (struct hub_line){ 0 };
+}
+
+enum hub_status
+hub_say(struct hub *h, struct hub_member *from, const struct hub_line *lines,
+    size_t n, struct hub_trace *trace)
+{
+	struct queue_wakes wakes = { 0 };
+	struct room *r = from->room;    /* only from's reader changes it */
+
+	assert(from != NULL && r != NULL && (n == 0 || lines != NULL));
+	room_lock(r);
+	bool said = room_say(r, from, lines, n, &wakes, trace);
+	room_unlock(r);
+	queue_wake_all(&wakes);
+	(void)h;
+	return said ? HUB_OK : HUB_BUSY;
+}
+
+/*
+ * A DM holds the hub lock (to find the recipient, and to keep it in its
+ * room) and the recipient's room lock (to push, and to evict if need be).
+ * The sender's evicted flag belongs to another room's lock, which may not
+ * be taken beside this one; an evicted sender's reader stops before its
+ * next line anyway, so a DM racing its own eviction may still go out.
+ */
 enum hub_status
 hub_dm(struct hub *h, struct hub_member *from, const char *to,
     const char *text, struct hub_trace *trace)
@@ -429,63 +581,250 @@ hub_dm(struct hub *h, struct hub_member *from, const char *to,
 
 	if (line == NULL)
 		return HUB_REFUSED;
-	hub_lock(h, &wakes);
+	sync_lock(&h->lock);
 	size_t i = hub_find(h, to, &found);
-	if (found && !from->evicted) {
-		h->stats.dms++;
-		hub_push(h, h->members[i], &line, 1, queue_cost(&line, 1),
-		    trace);
-		hub_settle(h);
+	if (found) {
+		struct hub_member *m = h->members[i];
+		atomic_fetch_add_explicit(&h->pol.dms, 1, memory_order_relaxed);
+		room_lock(m->room);
+		room_push_to(m->room, m, line, &wakes, trace);
+		room_unlock(m->room);
 	}
-	hub_unlock(h);
+	sync_unlock(&h->lock);
+	queue_wake_all(&wakes);
 	msg_unref(line);
 	return found ? HUB_OK : HUB_NO_SUCH_USER;
 }
 
-/* The USERS line for the list as it is. Lock held; NULL when memory runs
- * out. */
-static struct msg *
-hub_who_line(struct hub *h)
-{
-	char *names = malloc(h->count * (PROTO_MAX_NAME + 1) + 1);
-	struct msg *line = NULL;
+/* ---- Clustered: the bus -------------------------------------------------- */
 
-	if (names == NULL)
-		return NULL;
-	char *p = names;
-	for (size_t i = 0; i < h->count; i++)
-		p += sprintf(p, " %s", h->members[i]->name);
-	*p = '\0';
-	line = msg_printf("USERS%s", names);
-	free(names);
+/* The room held here whose key is key, or NULL. Hub lock held. */
+static struct room *
+hub_room_named(struct hub *h, const char *key)
+{
+	bool found;
+	size_t i = hub_room_find(h, key, &found);
+
+	return found ? h->rooms[i].room : NULL;
+}
+
+void
+hub_bus_say(struct hub *h, const char *key, unsigned long long seq,
+    const char *time, const char *from, const char *text)
+{
+	struct queue_wakes wakes = { 0 };
+	struct msg *live = msg_printf("MSG %s %s", from, text);
+	struct msg *hist = h->pol.history > 0 ? msg_printf("HIST %s %s %s",
+	    time, from, text) : NULL;
+
+	if (live != NULL && (hist != NULL || h->pol.history == 0)) {
+		sync_lock(&h->lock);
+		struct room *r = hub_room_named(h, key);
+		if (r != NULL) {
+			room_lock(r);
+			room_bus_say(r, seq, from, live, hist, &wakes);
+			room_unlock(r);
+		}
+		sync_unlock(&h->lock);
+	}
+	queue_wake_all(&wakes);
+	msg_unref(live);
+	msg_unref(hist);
+}
+
+void
+hub_bus_notice(struct hub *h, const char *key, const char *name,
+    const char *how)
+{
+	struct queue_wakes wakes = { 0 };
+	struct msg *notice = msg_printf("INFO %s %s", name, how);
+
+	if (notice == NULL)
+		return;
+	sync_lock(&h->lock);
+	struct room *r = hub_room_named(h, key);
+	if (r != NULL) {
+		room_lock(r);
+		room_bus_notice(r, name, notice, &wakes);
+		room_unlock(r);
+	}
+	sync_unlock(&h->lock);
+	queue_wake_all(&wakes);
+	msg_unref(notice);
+}
+
+void
+hub_bus_dm(struct hub *h, const char *to, const char *from, const char *text)
+{
+	struct queue_wakes wakes = { 0 };
+	struct msg *line = msg_printf("DM %s %s", from, text);
+	bool found;
+
+	if (line == NULL)
+		return;
+	sync_lock(&h->lock);
+	size_t i = hub_find(h, to, &found);
+	if (found) {
+		struct hub_member *m = h->members[i];
+		atomic_fetch_add_explicit(&h->pol.dms, 1, memory_order_relaxed);
+		room_lock(m->room);
+		room_push_to(m->room, m, line, &wakes, NULL);
+		room_unlock(m->room);
+	}
+	sync_unlock(&h->lock);
+	queue_wake_all(&wakes);
+	msg_unref(line);
+}
+
+void
+hub_tell_all(struct hub *h, const char *text)
+{
+	struct queue_wakes wakes = { 0 };
+	struct msg *line = msg_printf("%s", text);
+
+	if (line == NULL)
+		return;
+	sync_lock(&h->lock);
+	for (size_t i = 0; i < h->nrooms; i++) {
+		room_lock(h->rooms[i].room);
+		room_tell_all(h->rooms[i].room, line, &wakes);
+		room_unlock(h->rooms[i].room);
+	}
+	sync_unlock(&h->lock);
+	queue_wake_all(&wakes);
+	msg_unref(line);
+}
+
+size_t
+hub_rooms_held(struct hub *h, char (*names)[PROTO_MAX_ROOM + 2], size_t max)
+{
+	size_t n = 0;
+
+	sync_lock(&h->lock);
+	for (size_t i = 0; i < h->nrooms && n < max; i++)
+		snprintf(names[n++], sizeof(names[0]), "%s",
+		    room_name(h->rooms[i].room));
+	sync_unlock(&h->lock);
+	return n;
+}
+
+void
+hub_forget_history(struct hub *h)
+{
+	sync_lock(&h->lock);
+	for (size_t i = 0; i < h->nrooms; i++) {
+		room_lock(h->rooms[i].room);
+		room_forget(h->rooms[i].room);
+		room_unlock(h->rooms[i].room);
+	}
+	sync_unlock(&h->lock);
+}
+
+size_t
+hub_roster(struct hub *h, struct hub_roster **out)
+{
+	sync_lock(&h->lock);
+	size_t n = h->count;
+	*out = n > 0 ? malloc(n * sizeof(**out)) : NULL;
+	for (size_t i = 0; *out != NULL && i < n; i++) {
+		snprintf((*out)[i].name, sizeof((*out)[i].name), "%s",
+		    h->members[i]->name);
+		snprintf((*out)[i].room, sizeof((*out)[i].room), "%s",
+		    room_name(h->members[i]->room));
+	}
+	sync_unlock(&h->lock);
+	return *out != NULL ? n : 0;
+}
+
+/* ---- Asking about things ------------------------------------------------- */
+
+struct msg *
+hub_who(struct hub *h, struct hub_member *m, const char *room)
+{
+	char key[PROTO_MAX_ROOM + 1];
+	struct msg *line;
+	bool found;
+
+	if (room == NULL) {             /* m's own: only its reader moves it */
+		room_lock(m->room);
+		line = room_who(m->room);
+		room_unlock(m->room);
+		return line;
+	}
+	hub_room_key(room, key);
+	sync_lock(&h->lock);
+	size_t i = hub_room_find(h, key, &found);
+	if (found) {
+		room_lock(h->rooms[i].room);
+		line = room_who(h->rooms[i].room);
+		room_unlock(h->rooms[i].room);
+	} else {
+		line = msg_printf("USERS");
+	}
+	sync_unlock(&h->lock);
 	return line;
 }
 
-/*
- * A USERS line is as long as the room: 33 bytes a member. Every WHO used to
- * make its own copy, so a few clients asking again and again without
- * reading pinned hundreds of megabytes. Now one line is shared by every
- * reply until the list changes; each queue still counts its full size
- * against its limit (queue.h), and the asker's flood budget pays for it in
- * proportion (cmd.c).
- */
 struct msg *
-hub_who(struct hub *h)
+hub_rooms(struct hub *h)
 {
-	struct msg *line;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	struct msg *line = NULL;
 
+	if (f == NULL)
+		return NULL;
 	sync_lock(&h->lock);
-	if (h->who == NULL)
-		h->who = hub_who_line(h);
-	line = h->who != NULL ? msg_ref(h->who) : NULL;
+	for (size_t i = 0; i < h->nrooms; i++) {
+		struct room *r = h->rooms[i].room;
+		room_lock(r);
+		size_t count = room_count(r);
+		room_unlock(r);
+		if (count > 0 || r == h->lobby)
+			fprintf(f, " %s %zu", room_name(r), count);
+	}
 	sync_unlock(&h->lock);
+	if (fclose(f) == 0)
+		line = msg_printf("ROOMS%s", text);
+	free(text);
 	return line;
+}
+
+enum hub_status
+hub_history(struct hub *h, struct hub_member *m, size_t n)
+{
+	struct queue_wakes wakes = { 0 };
+	struct msg *ok = msg_printf("OK");
+	bool done = false;
+
+	(void)h;
+	if (ok != NULL) {
+		room_lock(m->room);
+		done = room_history(m->room, m, n, NULL, ok, &wakes);
+		room_unlock(m->room);
+	}
+	queue_wake_all(&wakes);
+	msg_unref(ok);
+	return done ? HUB_OK : HUB_REFUSED;
 }
 
 const char *
 hub_member_name(const struct hub_member *m)
 {
 	return m->name;
+}
+
+const char *
+hub_member_room(const struct hub_member *m)
+{
+	return room_name(m->room);
+}
+
+void
+hub_close(struct hub *h)
+{
+	atomic_store(&h->pol.closing, true);
 }
 
 size_t
@@ -501,15 +840,27 @@ void
 hub_stats(struct hub *h, struct hub_stats *out)
 {
 	sync_lock(&h->lock);
-	*out = h->stats;
 	out->members = h->count;
+	out->rooms = h->nrooms;
 	sync_unlock(&h->lock);
+	out->messages = atomic_load(&h->pol.messages);
+	out->dms = atomic_load(&h->pol.dms);
+	out->deliveries = atomic_load(&h->pol.deliveries);
+	out->evictions = atomic_load(&h->pol.evictions);
+	out->refused = atomic_load(&h->pol.refused);
 }
 
 void
-hub_close(struct hub *h)
+hub_stats_queues(struct hub *h, struct hub_stats *out)
 {
+	struct queue_usage u;
+
+	out->queued_lines = out->queued_bytes = 0;
 	sync_lock(&h->lock);
-	h->closing = true;
+	for (size_t i = 0; i < h->count; i++) {
+		queue_usage(h->members[i]->out, &u);
+		out->queued_lines += u.lines;
+		out->queued_bytes += u.bytes;
+	}
 	sync_unlock(&h->lock);
 }

@@ -16,6 +16,7 @@
 #define LOG_LISTEN     "LISTEN"
 #define LOG_CONNECT    "CONNECT"
 #define LOG_LOGIN      "LOGIN"
+#define LOG_JOIN       "JOIN"
 #define LOG_MSG        "MSG"
 #define LOG_DM         "DM"
 #define LOG_DISCONNECT "DISCONNECT"
@@ -24,6 +25,8 @@
 #define LOG_SHUTDOWN   "SHUTDOWN"
 #define LOG_REJECT     "REJECT"     /* input refused: bad name, bad text */
 #define LOG_STATS      "STATS"
+#define LOG_ARCHIVE    "ARCHIVE"    /* the history log on disk */
+#define LOG_HTTP       "HTTP"       /* a request to the web listener */
 
 #define LOG_TRACE      "TRACE"
 

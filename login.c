@@ -14,6 +14,7 @@
  */
 #include "login.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdbool.h>
@@ -163,8 +164,8 @@ login_wait(struct login *l, long long deadline, const char *what)
 			continue;       /* past PROTO_MAX_REPLY: not for us */
 		long long left = deadline ? deadline - login_now_ms() : -1;
 		if (deadline && left <= 0)
-			die("no %s from %s port %s within %d s; is it a hubchat "
-			    "server?", what, l->host, l->port,
+			die("no %s from %s port %s within %d s; is it a "
+			    "hubchat server?", what, l->host, l->port,
 			    l->timeout_ms / 1000);
 		int n = poll(pf, 2, (int)left);
 		if (n < 0 && errno != EINTR)
@@ -250,6 +251,8 @@ login_run(struct login *l)
 	char asked[LOGIN_NAME_BYTES];
 	const char *name = l->name;
 
+	assert(l->host != NULL && l->port != NULL && l->typed != NULL);
+	assert(l->timeout_ms >= 0);
 	l->held = -1;
 	for (;;) {
 		if (l->name == NULL) {
@@ -263,7 +266,7 @@ login_run(struct login *l)
 			exit(1);
 		login_hang_up(l);
 	}
-	snprintf(l->user, sizeof(l->user), "%s", name);
+	snprintf(l->user, sizeof(l->user), "%.*s", PROTO_MAX_NAME, name);
 	if (l->held >= 0) {
 		size_t room;
 		*framer_space(l->typed, &room) = (char)l->held;

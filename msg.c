@@ -7,9 +7,11 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 struct msg {
 	atomic_uint refs;   /* > 0 while anyone may still read data */
+	bool raw;           /* msg_raw's: bytes, not a line; const */
 	size_t len;         /* bytes in data, '\n' included */
 	char data[];        /* the line; also NUL-terminated for logging */
 };
@@ -34,8 +36,30 @@ msg_printf(const char *fmt, ...)
 	m->data[n] = '\n';
 	m->data[n + 1] = '\0';
 	m->len = (size_t)n + 1;
+	m->raw = false;
 	atomic_init(&m->refs, 1);
 	return m;
+}
+
+struct msg *
+msg_raw(const void *bytes, size_t len)
+{
+	struct msg *m = malloc(sizeof(*m) + len + 1);
+
+	if (m == NULL)
+		return NULL;
+	memcpy(m->data, bytes, len);
+	m->data[len] = '\0';
+	m->len = len;
+	m->raw = true;
+	atomic_init(&m->refs, 1);
+	return m;
+}
+
+bool
+msg_is_raw(const struct msg *m)
+{
+	return m->raw;
 }
 
 struct msg *

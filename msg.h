@@ -10,6 +10,7 @@
 #ifndef HUBCHAT_MSG_H
 #define HUBCHAT_MSG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct msg;
@@ -19,14 +20,23 @@ struct msg;
 struct msg *msg_printf(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
 
+/* A msg of len bytes sent as they are, not as a protocol line: an HTTP
+ * response, a WebSocket control frame. A line transport never sees one;
+ * a framing transport sends it unframed (transport.h). One reference for
+ * the caller; NULL when memory runs out. */
+struct msg *msg_raw(const void *bytes, size_t len);
+
+/* True for a msg made by msg_raw. */
+bool msg_is_raw(const struct msg *m);
+
 /* Takes one more reference; returns m. Safe from any thread. */
 struct msg *msg_ref(struct msg *m);
 
 /* Drops one reference; frees m with the last. NULL is ignored. */
 void msg_unref(struct msg *m);
 
-/* The line's bytes, '\n' included, and their count. Valid while a
- * reference is held. */
+/* The line's bytes, '\n' included (a raw msg: its bytes), and their
+ * count. Valid while a reference is held. */
 const char *msg_data(const struct msg *m);
 size_t msg_len(const struct msg *m);
 

@@ -116,7 +116,9 @@ static const struct {
 	{ "LOGIN", VERB_LOGIN, true }, { "MSG", VERB_MSG, true },
 	{ "DM", VERB_DM, true }, { "WHO", VERB_WHO, false },
 	{ "PING", VERB_PING, true }, { "QUIT", VERB_QUIT, false },
-	{ "HELP", VERB_HELP, false }, { "!exit", VERB_QUIT, false },
+	{ "HELP", VERB_HELP, false }, { "JOIN", VERB_JOIN, true },
+	{ "ROOMS", VERB_ROOMS, false }, { "HISTORY", VERB_HISTORY, true },
+	{ "!exit", VERB_QUIT, false },
 };
 
 #define PROTO_NVERBS (sizeof(proto_verbs) / sizeof(proto_verbs[0]))
@@ -310,6 +312,19 @@ proto_name_ok(const char *name)
 	for (size_t i = 0; i < sizeof(proto_reserved) /
 	    sizeof(proto_reserved[0]); i++)
 		if (strcasecmp(name, proto_reserved[i]) == 0)
+			return false;
+	return true;
+}
+
+bool
+proto_room_ok(const char *room)
+{
+	size_t n = strlen(room);
+
+	if (n < 2 || n > PROTO_MAX_ROOM + 1 || room[0] != '#')
+		return false;
+	for (size_t i = 1; i < n; i++)
+		if (!proto_is_name_char(room[i]))
 			return false;
 	return true;
 }

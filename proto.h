@@ -16,6 +16,7 @@
 
 #define PROTO_MAX_LINE 1024   /* bytes in a client's line, without CR/LF */
 #define PROTO_MAX_NAME 32     /* bytes in a user name */
+#define PROTO_MAX_ROOM 32     /* bytes in a room's name, without its '#' */
 /* The longest line a client must accept from the server: a relayed
  * message is longer than PROTO_MAX_LINE (it gains "MSG <name> "), and a
  * USERS line lists everyone in a room. A generous bound, far above what
@@ -58,10 +59,13 @@ enum proto_verb {
 	VERB_LOGIN,   /* LOGIN <name> */
 	VERB_MSG,     /* MSG <text> */
 	VERB_DM,      /* DM <user> <text> */
-	VERB_WHO,     /* WHO */
+	VERB_WHO,     /* WHO [#room] */
 	VERB_PING,    /* PING [token] */
 	VERB_QUIT,    /* QUIT or !exit */
 	VERB_HELP,    /* HELP */
+	VERB_JOIN,    /* JOIN <#room> */
+	VERB_ROOMS,   /* ROOMS */
+	VERB_HISTORY, /* HISTORY [n] */
 	VERB_MISTYPED,  /* a verb in the wrong case or after a '/' (who, /quit,
 	                   msg hi): a mistake, not text; text is the verb as
 	                   it should be written */
@@ -112,6 +116,15 @@ void proto_parse(char *line, struct command *cmd);
 #define PROTO_ERR_USAGE_LOGIN "ERR usage LOGIN <name>"
 #define PROTO_ERR_USAGE_MSG "ERR usage MSG <text>"
 #define PROTO_ERR_USAGE_DM "ERR usage DM <user> <text>"
+#define PROTO_ERR_USAGE_JOIN "ERR usage JOIN <#room>"
+#define PROTO_ERR_USAGE_HISTORY "ERR usage HISTORY [n] (n from 1 to the " \
+	"history kept)"
+#define PROTO_ERR_BAD_ROOM "ERR bad-room rooms are # and 1-32 characters: " \
+	"letters, digits, _ or -"
+#define PROTO_ERR_ROOMS "ERR too-many-rooms every room held has someone " \
+	"in it; try an existing room"
+#define PROTO_ERR_ARCHIVE "ERR server-busy the history cannot keep up; " \
+	"nobody got your message, send it again"
 
 /* ---- Text and name rules ----------------------------------------------- */
 
@@ -132,6 +145,10 @@ bool proto_utf8_ok(const char *s, size_t len);
  * that starts a server line such as OK or INFO, or one set aside; proto.c
  * lists them). */
 bool proto_name_ok(const char *name);
+
+/* True when room is '#' and then 1-32 ASCII letters, digits, '_' or '-'.
+ * Rooms are compared ignoring ASCII case, and shown as first created. */
+bool proto_room_ok(const char *room);
 
 /* Copies s[0..len) to out for showing on a terminal: each character that
  * proto_text_ok refuses, and each invalid byte, becomes '?', so no escape

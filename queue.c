@@ -26,6 +26,7 @@
 #include "queue.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -34,6 +35,8 @@
 
 #include "msg.h"
 #include "sync.h"
+
+static size_t queue_take(struct queue *q, struct msg **out, size_t max);
 
 #define QUEUE_FIRST_SLOTS 16    /* a new queue's ring; see queue_room */
 #define QUEUE_SHRINK_FROM 4096  /* an emptied ring this big goes back to 16:
@@ -340,11 +343,20 @@ queue_push_wait(struct queue *q, struct msg *m)
 size_t
 queue_pop(struct queue *q, struct msg **out, size_t max)
 {
-	size_t n = 0;
-
 	sync_lock(&q->lock);
 	while (q->count == 0 && !q->closed)
 		sync_wait(&q->nonempty, &q->lock);
+	size_t n = queue_take(q, out, max);
+	sync_unlock(&q->lock);
+	return n;
+}
+
+/* Moves up to max msgs into out. Call with q->lock held. */
+static size_t
+queue_take(struct queue *q, struct msg **out, size_t max)
+{
+	size_t n = 0;
+
 	for (; n < max && q->count > 0; n++, q->count--) {
 		out[n] = q->ring[q->head];
 		q->bytes -= queue_cost(&out[n], 1);
@@ -357,6 +369,24 @@ queue_pop(struct queue *q, struct msg **out, size_t max)
 	if (q->waiters > 0 && n > 0)
 		sync_check(pthread_cond_broadcast(&q->notfull),
 		    "pthread_cond_broadcast");
+	return n;
+}
+
+size_t
+queue_pop_timed(struct queue *q, struct msg **out, size_t max, int ms,
+    bool *ended)
+{
+	struct timespec until = sync_deadline(ms);
+	int rc = 0;
+
+	sync_lock(&q->lock);
+	while (q->count == 0 && !q->closed && rc != ETIMEDOUT) {
+		rc = pthread_cond_timedwait(&q->nonempty, &q->lock, &until);
+		if (rc != ETIMEDOUT)
+			sync_check(rc, "pthread_cond_timedwait");
+	}
+	size_t n = queue_take(q, out, max);
+	*ended = q->closed && q->count == 0;
 	sync_unlock(&q->lock);
 	return n;
 }

@@ -124,6 +124,12 @@ enum queue_status queue_push_wait(struct queue *q, struct msg *m);
  * is closed and empty. The caller owns one reference to each msg. */
 size_t queue_pop(struct queue *q, struct msg **out, size_t max);
 
+/* Like queue_pop, but waits at most ms: returns 0 then too. *ended is set
+ * when q is closed and empty (no msg will ever come). For a consumer with
+ * work of its own to do now and then (the archive's fsync each second). */
+size_t queue_pop_timed(struct queue *q, struct msg **out, size_t max, int ms,
+    bool *ended);
+
 /* Closes q; later pushes get QUEUE_CLOSED, the consumer drains what is left.
  * Idempotent. */
 void queue_close(struct queue *q);

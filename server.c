@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #include "addrlimit.h"
+#include "archive.h"
 #include "config.h"
 #include "die.h"
 #include "hub.h"
@@ -53,6 +54,7 @@
 #include "session.h"
 #include "stats.h"
 #include "sync.h"
+#include "web.h"
 
 /*
  * Thread stacks. glibc's default is 8 MiB of address space per thread; at
@@ -77,8 +79,11 @@ struct server {
 	struct config cfg;
 	struct session_env env;     /* what each session gets; const */
 	struct hub *hub;
+	struct archive *archive;    /* --data-dir's, or NULL */
 	struct msg *welcome;        /* shared by every session; const */
 	int listen_fd;
+	int web_fd;                 /* the web listener's, or -1 */
+	struct web *web;            /* its settings, or NULL */
 	int signal_fd;              /* SIGINT, SIGTERM, SIGHUP, SIGUSR1 */
 	int stop_rd, stop_wr;       /* a pipe: closing stop_wr tells every
 	                               reader the server is stopping ... */
@@ -109,6 +114,10 @@ struct server {
 };
 
 static void server_init(struct server *s, int argc, char **argv);
+static int server_listen(const char *addr, const char *port);
+static void server_open_web(struct server *s);
+static void server_metrics(void *arg, FILE *out);
+static void server_open_hub(struct server *s);
 static void server_log_listen(struct server *s);
 static int server_signals_fd(void);
 static void server_accept_loop(struct server *s);
@@ -116,12 +125,15 @@ static int server_listen_wait(struct server *s);
 static bool server_signal(struct server *s);
 static int server_stats_due(struct server *s);
 static void server_log_stats(struct server *s);
-static bool server_accept_one(struct server *s);
-static bool server_admit(struct server *s, int fd,
+static bool server_accept_one(struct server *s, int listen_fd,
+    enum session_kind kind);
+static bool server_admit(struct server *s, int fd, enum session_kind kind,
     const struct net_addr_key *key);
-static bool server_accept_failed(struct server *s, int err);
-static void server_refuse_with_spare(struct server *s);
-static void server_refuse(int fd, const char *line);
+static bool server_accept_failed(struct server *s, int listen_fd,
+    enum session_kind kind, int err);
+static void server_refuse_with_spare(struct server *s, int listen_fd,
+    enum session_kind kind);
+static void server_refuse(int fd, enum session_kind kind, const char *line);
 static void server_session_done(struct session *c, void *arg);
 static void server_reap(struct server *s);
 static int64_t server_now_ms(void);
@@ -143,7 +155,6 @@ main(int argc, char **argv)
 static void
 server_init(struct server *s, int argc, char **argv)
 {
-	char err[256];
 	int pipefd[2];
 
 	memset(s, 0, sizeof(*s));
@@ -152,11 +163,10 @@ server_init(struct server *s, int argc, char **argv)
 	log_quiet = s->cfg.quiet;
 	log_tracing = s->cfg.trace;
 	s->signal_fd = server_signals_fd();
-	s->listen_fd = net_listen(s->cfg.addr, s->cfg.port, err, sizeof(err));
-	if (s->listen_fd < 0)
-		die("%s", err);
-	if (fcntl(s->listen_fd, F_SETFL, O_NONBLOCK) < 0)
-		die("fcntl:");
+	s->listen_fd = server_listen(s->cfg.addr, s->cfg.port);
+	s->web_fd = -1;
+	if (s->cfg.web_port[0] != '\0')
+		server_open_web(s);
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
 		die("pipe:");
 	s->stop_rd = pipefd[0];
@@ -165,7 +175,7 @@ server_init(struct server *s, int argc, char **argv)
 		die("eventfd:");
 	if ((s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)
 		die("/dev/null:");
-	s->hub = hub_new(s->cfg.notices_max);
+	server_open_hub(s);
 	s->done = calloc(s->cfg.max_clients, sizeof(*s->done));
 	s->per_addr = addrlimit_new(s->cfg.max_clients, s->cfg.max_per_addr);
 	s->welcome = msg_printf("INFO welcome to hubchat; log in with LOGIN "
@@ -180,7 +190,8 @@ server_init(struct server *s, int argc, char **argv)
 	s->env = (struct session_env){ .hub = s->hub, .cfg = &s->cfg,
 	    .stop_fd = s->stop_rd, .stopping = &s->stopping,
 	    .thread_attr = &s->thread_attr, .welcome = s->welcome,
-	    .stats = &s->stats, .finished = server_session_done,
+	    .stats = &s->stats, .web = s->web,
+	    .finished = server_session_done,
 	    .finished_arg = s };
 	s->started_ms = server_now_ms();
 	rlimits_check(s->cfg.max_clients);
@@ -195,6 +206,69 @@ server_init(struct server *s, int argc, char **argv)
 	server_log_listen(s);
 }
 
+/* A non-blocking listening socket on addr and port; exits 1 when there is
+ * none. */
+static int
+server_listen(const char *addr, const char *port)
+{
+	char err[256];
+	int fd = net_listen(addr, port, err, sizeof(err));
+
+	if (fd < 0)
+		die("%s", err);
+	if (fcntl(fd, F_SETFL, O_NONBLOCK) < 0)
+		die("fcntl:");
+	return fd;
+}
+
+/* --web: the web listener and its settings (web.h). */
+static void
+server_open_web(struct server *s)
+{
+	struct web_config wc = { .metrics = s->cfg.metrics,
+	    .metrics_fn = server_metrics, .metrics_arg = s,
+	    .head_ms = WEB_HEAD_MS };
+
+	for (size_t i = 0; i < s->cfg.n_web_origins; i++)
+		wc.origins[wc.norigins++] = s->cfg.web_origins[i];
+	if (s->cfg.login_timeout > 0 && s->cfg.login_timeout * 1000 < wc.head_ms)
+		wc.head_ms = s->cfg.login_timeout * 1000;
+	s->web_fd = server_listen(s->cfg.web_addr, s->cfg.web_port);
+	if ((s->web = web_new(&wc)) == NULL)
+		die("out of memory");
+}
+
+/* Opens --data-dir's archive, if any, and makes the hub, with #lobby's
+ * history read back from the archive. Exits 1 when the directory cannot
+ * be used. */
+static void
+server_open_hub(struct server *s)
+{
+	static const char *const modes[] = { "no", "second", "always" };
+	struct hub_config hc = { .notices_max = s->cfg.notices_max,
+	    .history = s->cfg.history, .max_rooms = s->cfg.max_rooms };
+	struct msg **lobby = NULL;
+	char err[512];
+	size_t n = 0;
+
+	if (s->cfg.data_dir[0] != '\0') {
+		enum archive_fsync mode = ARCHIVE_FSYNC_NO;
+		for (size_t i = 0; i < 3; i++)
+			if (strcmp(s->cfg.fsync, modes[i]) == 0)
+				mode = (enum archive_fsync)i;
+		s->archive = archive_open(s->cfg.data_dir, mode,
+		    s->cfg.archive_queue, err, sizeof(err));
+		if (s->archive == NULL)
+			die("%s", err);
+		n = archive_load(s->archive, "lobby", s->cfg.history, &lobby);
+	}
+	hc.archive = s->archive;
+	s->hub = hub_new(&hc, lobby, n);
+	for (size_t i = 0; i < n; i++)
+		msg_unref(lobby[i]);
+	free(lobby);
+}
+
 /* The LISTEN line: where, and every limit in force. */
 static void
 server_log_listen(struct server *s)
@@ -203,11 +277,16 @@ server_log_listen(struct server *s)
 
 	log_event(LOG_LISTEN, "addr=%s port=%d max-clients=%zu max-per-addr=%zu "
 	    "queue-hard=%zu queue-soft=%zu queue-soft-sec=%d flood-burst=%zu "
-	    "flood-rate=%zu notices-max=%zu idle-timeout=%d login-timeout=%d",
+	    "flood-rate=%zu notices-max=%zu idle-timeout=%d login-timeout=%d "
+	    "history=%zu max-rooms=%zu data-dir=%s fsync=%s web-addr=%s "
+	    "web-port=%d",
 	    c->addr, net_local_port(s->listen_fd), c->max_clients,
 	    c->max_per_addr, c->queue_hard, c->queue_soft, c->queue_soft_sec,
 	    c->flood_burst, c->flood_rate, c->notices_max, c->idle_timeout,
-	    c->login_timeout);
+	    c->login_timeout, c->history, c->max_rooms,
+	    c->data_dir[0] ? c->data_dir : "-", c->data_dir[0] ? c->fsync : "-",
+	    s->web_fd >= 0 ? c->web_addr : "-",
+	    s->web_fd >= 0 ? net_local_port(s->web_fd) : 0);
 }
 
 /* excerpt: signals */
@@ -247,21 +326,23 @@ server_signals_fd(void)
 static void
 server_accept_loop(struct server *s)
 {
-	struct pollfd pf[3] = {
+	struct pollfd pf[4] = {
 		{ .fd = s->signal_fd, .events = POLLIN },
 		{ .fd = s->reap_fd, .events = POLLIN },
 		{ .fd = s->listen_fd, .events = POLLIN },
+		{ .fd = s->web_fd, .events = POLLIN },
 	};
 	bool backoff = false;
 
 	for (;;) {
-		/* wait > 0: leave the listening socket alone that long. */
+		/* wait > 0: leave the listening sockets alone that long. */
 		int timeout = server_stats_due(s);
 		int wait = backoff ? ACCEPT_BACKOFF_MS : server_listen_wait(s);
 		if (wait > 0 && (timeout < 0 || timeout > wait))
 			timeout = wait;
 		pf[2].fd = wait > 0 ? -1 : s->listen_fd;
-		if (poll(pf, 3, timeout) < 0) {
+		pf[3].fd = wait > 0 ? -1 : s->web_fd;
+		if (poll(pf, 4, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			die("poll:");
@@ -272,7 +353,9 @@ server_accept_loop(struct server *s)
 		if (pf[1].revents & POLLIN)
 			server_reap(s);
 		if (pf[2].revents & POLLIN)
-			backoff = server_accept_one(s);
+			backoff = server_accept_one(s, s->listen_fd, SESSION_LINES);
+		if (pf[3].revents & POLLIN)
+			backoff |= server_accept_one(s, s->web_fd, SESSION_WEB);
 		if (server_stats_due(s) == 0)
 			server_log_stats(s);
 	}
@@ -330,31 +413,44 @@ server_stats_due(struct server *s)
 	return left > 0 ? (int)left : 0;
 }
 
+/* --metrics: web.h's metrics_fn, on a reader thread, holding no lock. */
+static void
+server_metrics(void *arg, FILE *out)
+{
+	struct server *s = arg;
+	struct hub_stats hub;
+
+	hub_stats(s->hub, &hub);
+	hub_stats_queues(s->hub, &hub);
+	stats_metrics(out, &s->stats, &hub, s->archive,
+	    atomic_load(&s->in_use));
+}
+
 static void
 server_log_stats(struct server *s)
 {
 	struct hub_stats hub;
 
 	hub_stats(s->hub, &hub);
-	stats_log(&s->stats, &hub, atomic_load(&s->in_use), s->started_ms,
-	    server_now_ms(), &s->stats_prev);
+	stats_log(&s->stats, &hub, s->archive, atomic_load(&s->in_use),
+	    s->started_ms, server_now_ms(), &s->stats_prev);
 }
 
 /* Accepts one connection and starts its session, or refuses it with one
  * line when the server is full or out of resources. Returns true when the
  * accept loop should back off. */
 static bool
-server_accept_one(struct server *s)
+server_accept_one(struct server *s, int listen_fd, enum session_kind kind)
 {
 	struct net_addr_key key;
-	int fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
 
 	if (fd < 0)
-		return server_accept_failed(s, errno);
+		return server_accept_failed(s, listen_fd, kind, errno);
 	net_addr_key(fd, &key);
-	if (!server_admit(s, fd, &key))
+	if (!server_admit(s, fd, kind, &key))
 		return false;
-	struct session *c = session_new(&s->env, fd, ++s->next_id, &key);
+	struct session *c = session_new(&s->env, fd, ++s->next_id, &key, kind);
 	if (c == NULL || session_start(c) != 0) {
 		if (c == NULL)
 			log_event(LOG_ERROR, "refused: out of memory");
@@ -362,7 +458,7 @@ server_accept_one(struct server *s)
 		addrlimit_give(s->per_addr, &key);
 		atomic_fetch_sub(&s->in_use, 1);
 		stats_count(&s->stats.refused_busy);
-		server_refuse(fd, PROTO_ERR_BUSY);
+		server_refuse(fd, kind, PROTO_ERR_BUSY);
 		return true;
 	}
 	s->live++;
@@ -375,7 +471,8 @@ server_accept_one(struct server *s)
 /* Takes a slot of --max-clients and one of --max-per-addr for fd, or
  * refuses it (logged, told why, closed) and returns false. */
 static bool
-server_admit(struct server *s, int fd, const struct net_addr_key *key)
+server_admit(struct server *s, int fd, enum session_kind kind,
+    const struct net_addr_key *key)
 {
 	char peer[64], addr[64];
 
@@ -384,7 +481,7 @@ server_admit(struct server *s, int fd, const struct net_addr_key *key)
 		net_peer_name(fd, peer, sizeof(peer));
 		log_event(LOG_ERROR, "refused: server full (max-clients=%zu) "
 		    "peer=%s", s->cfg.max_clients, peer);
-		server_refuse(fd, PROTO_ERR_FULL);
+		server_refuse(fd, kind, PROTO_ERR_FULL);
 		return false;
 	}
 	if (!addrlimit_take(s->per_addr, key)) {
@@ -393,7 +490,7 @@ server_admit(struct server *s, int fd, const struct net_addr_key *key)
 		log_event(LOG_ERROR, "refused: %zu connections from %s already "
 		    "(max-per-addr=%zu)", s->cfg.max_per_addr, addr,
 		    s->cfg.max_per_addr);
-		server_refuse(fd, PROTO_ERR_PER_ADDR);
+		server_refuse(fd, kind, PROTO_ERR_PER_ADDR);
 		return false;
 	}
 	atomic_fetch_add(&s->in_use, 1);
@@ -402,7 +499,8 @@ server_admit(struct server *s, int fd, const struct net_addr_key *key)
 
 /* Deals with accept's errno; returns true when the loop should back off. */
 static bool
-server_accept_failed(struct server *s, int err)
+server_accept_failed(struct server *s, int listen_fd, enum session_kind kind,
+    int err)
 {
 	char hint[128];
 
@@ -418,7 +516,7 @@ server_accept_failed(struct server *s, int err)
 		log_event(LOG_ERROR, "accept: %s; refusing a connection "
 		    "(clients=%zu; %s)", strerror(err), s->live,
 		    rlimits_hint(err, hint, sizeof(hint)));
-		server_refuse_with_spare(s);
+		server_refuse_with_spare(s, listen_fd, kind);
 		return true;
 	default:
 		log_event(LOG_ERROR, "accept: %s", strerror(err));
@@ -432,23 +530,30 @@ server_accept_failed(struct server *s, int err)
  * up for a moment so that one connection can be accepted and refused.
  */
 static void
-server_refuse_with_spare(struct server *s)
+server_refuse_with_spare(struct server *s, int listen_fd,
+    enum session_kind kind)
 {
 	if (s->spare_fd < 0)
 		return;
 	close(s->spare_fd);
-	int fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
 	if (fd >= 0)
-		server_refuse(fd, PROTO_ERR_BUSY);
+		server_refuse(fd, kind, PROTO_ERR_BUSY);
 	s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
-/* Best effort: tells a connection we will not serve it why, and closes it. */
+/* Best effort: tells a connection we will not serve it why, and closes
+ * it: the error line as it is, or for the web listener as the body of a
+ * 503. */
 static void
-server_refuse(int fd, const char *line)
+server_refuse(int fd, enum session_kind kind, const char *line)
 {
-	char buf[256];
-	int n = snprintf(buf, sizeof(buf), "%s\n", line);
+	char buf[512];
+	int n = kind == SESSION_WEB ? snprintf(buf, sizeof(buf),
+	    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; "
+	    "charset=utf-8\r\nContent-Length: %zu\r\nConnection: close\r\n"
+	    "\r\n%s\n", strlen(line) + 1, line) :
+	    snprintf(buf, sizeof(buf), "%s\n", line);
 
 	send(fd, buf, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
 	close(fd);
@@ -521,6 +626,8 @@ static void
 server_shutdown(struct server *s)
 {
 	close(s->listen_fd);
+	if (s->web_fd >= 0)
+		close(s->web_fd);
 	hub_close(s->hub);
 	atomic_store(&s->stopping, true);
 	close(s->stop_wr);
@@ -531,6 +638,8 @@ server_shutdown(struct server *s)
 		server_reap(s);
 	}
 	hub_free(s->hub);
+	web_free(s->web);
+	archive_close(s->archive);      /* writes what is queued, fsyncs */
 	addrlimit_free(s->per_addr);
 	msg_unref(s->welcome);
 	free(s->done);

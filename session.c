@@ -61,9 +61,12 @@ static const struct {
 	[END_SLOW] = { "slow-consumer", NULL },   /* queued at eviction */
 	[END_SHUTDOWN] = { "shutdown", "INFO server shutting down" },
 	[END_LOGIN] = { "login-timeout", "INFO disconnected: no login in time" },
+	[END_PROTOCOL] = { "protocol-error", NULL },  /* a close frame says */
+	[END_SERVED] = { "served", NULL },
 };
 
 static void *session_reader_main(void *arg);
+static enum end_reason session_begin(struct session *c);
 static enum end_reason session_read_loop(struct session *c);
 static enum end_reason session_handle_buffered(struct session *c);
 static enum end_reason session_too_long(struct session *c);
@@ -86,7 +89,7 @@ static void session_name_thread(const char *role, unsigned long id);
 /* excerpt: session-new */
 struct session *
 session_new(const struct session_env *env, int fd, unsigned long id,
-    const struct net_addr_key *addr)
+    const struct net_addr_key *addr, enum session_kind kind)
 {
 	const struct config *cfg = env->cfg;
 	const struct queue_limits lim = { .hard = cfg->queue_hard,
@@ -101,7 +104,8 @@ session_new(const struct session_env *env, int fd, unsigned long id,
 	c->fd = fd;
 	c->addr = *addr;
 	c->out = queue_new(&lim);
-	c->wire = transport_lines_new();
+	c->wire = kind == SESSION_WEB ? transport_ws_new(env->web) :
+	    transport_lines_new();
 	if (c->out == NULL || c->wire == NULL) {
 		session_free(c);
 		return NULL;
@@ -196,16 +200,38 @@ session_reader_main(void *arg)
 
 	session_name_thread("rd", c->id);
 	log_trace("thread rd/%lu starts: reads %s", c->id, c->peer);
+	enum end_reason why = session_begin(c);
 	/* The welcome is queued here, once both threads exist, so a client
 	 * refused for want of threads hears only the refusal. Nothing else
 	 * reaches a queue before login, so it is still the first line. */
-	enum end_reason why = session_send(c, msg_ref(c->env->welcome));
+	if (why == END_NONE)
+		why = session_send(c, msg_ref(c->env->welcome));
 	session_end(c, why != END_NONE ? why : session_read_loop(c));
 	log_trace("thread rd/%lu exits; the accept loop joins it", c->id);
 	c->env->finished(c, c->env->finished_arg);
 	session_close_gently(fd);   /* c stays valid until this thread is
 	                               joined */
 	return NULL;
+}
+
+/* The transport's handshake, if it has one (a web connection's HTTP
+ * request): END_NONE when a chat session follows, END_SERVED when a
+ * request was answered, END_EOF when the peer left or was too slow. */
+static enum end_reason
+session_begin(struct session *c)
+{
+	struct transport_io io = { .fd = c->fd, .out = c->out,
+	    .stop_fd = c->env->stop_fd, .id = c->id, .peer = c->peer };
+
+	switch (transport_begin(c->wire, &io)) {
+	case TRANSPORT_CHAT:
+		c->chatting = true;
+		return END_NONE;
+	case TRANSPORT_SERVED:
+		return END_SERVED;
+	default:
+		return END_EOF;
+	}
 }
 
 /* Frames and handles lines until the session must end; returns why. */
@@ -236,20 +262,31 @@ session_handle_buffered(struct session *c)
 	char *line;
 	size_t len;
 
-	while (why == END_NONE &&
-	    (ev = transport_next(c->wire, &line, &len)) != TRANSPORT_NEED_MORE) {
+	struct msg *reply;
+
+	while (why == END_NONE && (ev = transport_next(c->wire, &line, &len,
+	    &reply)) != TRANSPORT_NEED_MORE) {
+		if (ev == TRANSPORT_CLOSED || ev == TRANSPORT_BROKEN) {
+			cmd_flush(c);   /* what came before it goes out */
+			session_send(c, reply);
+			return ev == TRANSPORT_CLOSED ? END_EOF : END_PROTOCOL;
+		}
 		int64_t now = session_now_ms();
-		if ((why = session_may_run(c, now)) != END_NONE)
+		if ((why = session_may_run(c, now)) != END_NONE) {
+			msg_unref(reply);
 			break;          /* the line is not run */
+		}
 		c->idle_deadline = now + c->env->cfg->idle_timeout * 1000LL;
 		flood_charge(&c->flood, 1);
-		if (ev == TRANSPORT_TOO_LONG)
+		if (ev == TRANSPORT_REPLY)
+			why = session_send(c, reply);   /* a pong */
+		else if (ev == TRANSPORT_TOO_LONG)
 			why = session_too_long(c);
 		else
 			why = cmd_handle_line(c, line, len);
 	}
-	cmd_flush(c);
-	return why;
+	enum end_reason flushed = cmd_flush(c);
+	return why != END_NONE ? why : flushed;
 }
 
 /* A line over PROTO_MAX_LINE: told, counted and logged (rate-limited);
@@ -438,7 +475,8 @@ session_end(struct session *c, enum end_reason why)
 {
 	why = session_why(c, why);
 	assert(why != END_NONE);
-	session_log_end(c, why);
+	if (c->chatting)        /* a served request has its [HTTP] line */
+		session_log_end(c, why);
 	if (why == END_IDLE)
 		stats_count(&c->env->stats->idle_timeouts);
 	else if (why == END_LOGIN)
@@ -449,6 +487,9 @@ session_end(struct session *c, enum end_reason why)
 	}
 	if (session_endings[why].farewell != NULL)
 		session_reply(c, session_endings[why].farewell);
+	if (c->chatting && session_endings[why].farewell != NULL)
+		session_send(c, transport_farewell(c->wire, why ==
+		    END_SHUTDOWN));     /* a WebSocket's close frame */
 	queue_close(c->out);
 	session_join_writer(c);
 }

@@ -31,6 +31,7 @@
 
 struct config;
 struct hub;
+struct web;
 struct msg;
 struct session;
 struct stats;
@@ -51,6 +52,7 @@ struct session_env {
 	                                   reader checks it between lines */
 	const pthread_attr_t *thread_attr;  /* for both threads */
 	struct stats *stats;            /* counted into by every session */
+	const struct web *web;          /* the web listener's, or NULL */
 	struct msg *welcome;            /* every session's first line, made
 	                                   once: a connection never goes
 	                                   without it for want of memory */
@@ -58,12 +60,20 @@ struct session_env {
 	void *finished_arg;
 };
 
+/* How a session's client speaks: lines over TCP, or the web listener's
+ * HTTP and then WebSocket (transport.h). */
+enum session_kind {
+	SESSION_LINES,
+	SESSION_WEB,
+};
+
 /* A session for the connected socket fd, numbered id (for logs and thread
  * names), from the address whose key is addr (kept for the server, which
- * counts connections per address). Starts no thread. NULL when memory runs
- * out. */
+ * counts connections per address), speaking as kind says. Starts no
+ * thread. NULL when memory runs out. */
 struct session *session_new(const struct session_env *env, int fd,
-    unsigned long id, const struct net_addr_key *addr);
+    unsigned long id, const struct net_addr_key *addr,
+    enum session_kind kind);
 
 /* Starts the writer, then the reader. 0, or -1 (logged) with no thread
  * left running; then the caller still owns fd and the session. */

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "flood.h"
+#include "hub.h"
 #include "session.h"
 
 struct hub_member;
@@ -32,6 +33,8 @@ enum end_reason {
 	END_SLOW,       /* its queue overflowed: a slow consumer */
 	END_SHUTDOWN,   /* the server is stopping */
 	END_LOGIN,      /* not logged in within the login timeout */
+	END_PROTOCOL,   /* broke its transport's framing (a bad frame) */
+	END_SERVED,     /* a web request answered: no chat session */
 };
 
 /* One client. Fields marked "reader only" are touched by the reader thread
@@ -48,14 +51,16 @@ struct session {
 	int64_t idle_deadline;      /* reader only; ms on CLOCK_MONOTONIC */
 	int64_t login_deadline;     /* reader only; likewise; 0 = none */
 	struct flood flood;         /* reader only */
-	struct msg *batch[SESSION_BATCH]; /* reader only: broadcasts read but
-	                               not yet delivered; empty whenever
+	struct hub_line batch[SESSION_BATCH]; /* reader only: messages read
+	                               but not yet delivered; empty whenever
 	                               cmd_flush has run */
 	size_t nbatch;
 	int read_errno;             /* reader only */
 	atomic_int write_errno;     /* set once by the writer when a send
 	                               fails */
 	atomic_bool evicted;        /* set once by the hub's kick */
+	bool chatting;              /* reader only: past the transport's
+	                               handshake, a chat session */
 	pthread_t reader;
 	pthread_t writer;
 };
@@ -86,8 +91,9 @@ int64_t session_now_ms(void);
 /* cmd.c: runs one line (NUL-terminated, len bytes) for the session. */
 enum end_reason cmd_handle_line(struct session *c, char *line, size_t len);
 
-/* cmd.c: delivers the broadcasts batched so far, in order, in one hub
- * call. Runs before any other command and before the reader waits. */
-void cmd_flush(struct session *c);
+/* cmd.c: delivers the messages batched so far, in order, in one hub
+ * call. Runs before any other command and before the reader waits.
+ * END_NONE, or why the session must end (its own replies did not fit). */
+enum end_reason cmd_flush(struct session *c);
 
 #endif

@@ -12,7 +12,9 @@
 
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 
+struct archive;
 struct hub_stats;
 
 struct stats {
@@ -32,6 +34,7 @@ struct stats_prev {
 	int64_t at_ms;                  /* 0 before the first line */
 	unsigned long long messages;
 	unsigned long long deliveries;
+	unsigned long long archived;
 };
 
 /* Adds one to a counter, from any thread. */
@@ -41,13 +44,23 @@ stats_count(atomic_ulong *counter)
 	atomic_fetch_add_explicit(counter, 1, memory_order_relaxed);
 }
 
-/* Logs one [STATS] line: clients connected and logged in, messages and
- * deliveries since start and per second since *prev (or since start),
- * evictions, refusals, rejected lines, timeouts, the server's RSS and
- * threads. Updates *prev. now_ms and started_ms are CLOCK_MONOTONIC. */
+/* Logs one [STATS] line: clients connected and logged in, rooms,
+ * messages and deliveries since start and per second since *prev (or since
+ * start), evictions, refusals, rejected lines, timeouts, with an archive
+ * the lines written (and per second), failed and refused, the server's
+ * RSS and threads. Updates *prev. now_ms and started_ms are
+ * CLOCK_MONOTONIC. */
 void stats_log(const struct stats *s, const struct hub_stats *hub,
-    unsigned long clients, int64_t started_ms, int64_t now_ms,
-    struct stats_prev *prev);
+    struct archive *archive, unsigned long clients,
+    int64_t started_ms, int64_t now_ms, struct stats_prev *prev);
+
+/* Writes the counters in Prometheus's text format (version 0.0.4), for
+ * GET /metrics: clients connected and logged in, rooms, messages, DMs and
+ * deliveries, evictions, refusals and rejected lines by reason, timeouts,
+ * what the queues hold, the archive's lines, RSS and threads. */
+void stats_metrics(FILE *out, const struct stats *s,
+    const struct hub_stats *hub, struct archive *archive,
+    unsigned long clients);
 
 /* The server's resident memory in KiB and its threads, from
  * /proc/self/status; -1 each when it cannot be read. */

@@ -3,6 +3,7 @@
  */
 #include "term.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -38,59 +39,92 @@ term_editor_print(void *ctx, const char *line)
 	lined_print(ctx, line);
 }
 
-/* Formats the line for the printer, into small when it fits and else into
- * a buffer of its own; call with stdout locked. Without memory for a long
- * line, the line is cut to small's size rather than lost. */
+/* Formats pre, the text and post for the printer, into small when they
+ * fit and else into a buffer of their own; call with stdout locked.
+ * Without memory for a long line, the text is cut to fit small, and post
+ * still ends it (it may be what resets the display). */
 static void
-term_to_printer(const char *stamp, const char *fmt, va_list ap)
+term_to_printer(const char *pre, const char *post, const char *fmt,
+    va_list ap)
 {
-	char small[1024], *big = NULL;
+	char small[1024], *big = NULL, *out = small;
+	size_t plen = strlen(post), size = sizeof(small) - plen;
 	va_list again;
 
+	assert(strlen(pre) + plen < sizeof(small) / 2);
 	va_copy(again, ap);
-	int n = snprintf(small, sizeof(small), "%s", stamp);
-	int m = vsnprintf(small + n, sizeof(small) - (size_t)n, fmt, ap);
-	if (m >= 0 && (size_t)(n + m) >= sizeof(small) &&
-	    (big = malloc((size_t)(n + m) + 1)) != NULL) {
-		memcpy(big, stamp, (size_t)n);
+	int n = snprintf(small, size, "%s", pre);
+	int m = vsnprintf(small + n, size - (size_t)n, fmt, ap);
+	if (m < 0)
+		m = 0;
+	if ((size_t)(n + m) >= size &&
+	    (big = malloc((size_t)(n + m) + plen + 1)) != NULL) {
+		memcpy(big, pre, (size_t)n);
 		vsnprintf(big + n, (size_t)m + 1, fmt, again);
+		out = big;
 	}
 	va_end(again);
-	term_printer(term_printer_ctx, big != NULL ? big : small);
+	strcat(out, post);
+	term_printer(term_printer_ctx, out);
 	free(big);
 }
 
-/* One line, with the stamp "[hh:mm:ss] " when stamped is set. */
+/* One line: pre, the formatted text, post and a newline. */
 static void
-term_emit(bool stamped, const char *fmt, va_list ap)
+term_emit(const char *pre, const char *post, const char *fmt, va_list ap)
 {
-	char stamp[16] = "";
-	time_t now = time(NULL);
-	struct tm tm;
-
-	if (stamped) {
-		localtime_r(&now, &tm);
-		strftime(stamp, sizeof(stamp), "[%H:%M:%S] ", &tm);
-	}
 	flockfile(stdout);
 	if (term_printer != NULL) {
-		term_to_printer(stamp, fmt, ap);
+		term_to_printer(pre, post, fmt, ap);
 	} else {
-		fputs(stamp, stdout);
+		fputs(pre, stdout);
 		vprintf(fmt, ap);
+		fputs(post, stdout);
 		putchar('\n');
 		fflush(stdout);
 	}
 	funlockfile(stdout);
 }
 
+/* The stamp for when, in local time: "[hh:mm:ss] ", with the date before
+ * the hour when that is not now's date. */
+static void
+term_stamp(time_t when, time_t now, char *out, size_t outsz)
+{
+	struct tm tm, today;
+
+	localtime_r(&when, &tm);
+	localtime_r(&now, &today);
+	bool same_day = tm.tm_year == today.tm_year &&
+	    tm.tm_yday == today.tm_yday;
+	strftime(out, outsz, same_day ? "[%H:%M:%S] " :
+	    "[%Y-%m-%d %H:%M:%S] ", &tm);
+}
+
 void
 term_say(const char *fmt, ...)
 {
+	char stamp[32];
+	time_t now = time(NULL);
 	va_list ap;
 
+	term_stamp(now, now, stamp, sizeof(stamp));
 	va_start(ap, fmt);
-	term_emit(true, fmt, ap);
+	term_emit(stamp, "", fmt, ap);
+	va_end(ap);
+}
+
+void
+term_say_at(time_t when, bool dim, const char *fmt, ...)
+{
+	char pre[48];
+	va_list ap;
+
+	strcpy(pre, dim ? TERM_DIM : "");
+	term_stamp(when, time(NULL), pre + strlen(pre), sizeof(pre) -
+	    strlen(pre));
+	va_start(ap, fmt);
+	term_emit(pre, dim ? TERM_PLAIN : "", fmt, ap);
 	va_end(ap);
 }
 
@@ -100,7 +134,7 @@ term_put(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	term_emit(false, fmt, ap);
+	term_emit("", "", fmt, ap);
 	va_end(ap);
 }
 
@@ -171,11 +205,30 @@ term_block_winch(void)
 	    "pthread_sigmask");
 }
 
+static long long
+term_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* term_read_typed's loop: its input, and when on_idle is next due (-1:
+ * never). Quiet means no line handed on: keys typed into the editor do
+ * not count, since the server hears nothing of them. */
+struct term_loop {
+	const struct term_input *in;
+	long long idle_at;
+};
+
 /* Hands one typed line on if it may be sent; false once on_line says to
  * quit. */
 static bool
-term_hand_on(const struct term_input *in, char *line, size_t len)
+term_hand_on(struct term_loop *lp, char *line, size_t len)
 {
+	const struct term_input *in = lp->in;
+
 	if (len == 0)
 		return true;
 	if (!proto_text_ok(line, len)) {
@@ -183,14 +236,17 @@ term_hand_on(const struct term_input *in, char *line, size_t len)
 		    "among them) or invalid UTF-8");
 		return true;
 	}
+	if (in->idle_ms >= 0)
+		lp->idle_at = term_now_ms() + in->idle_ms;
 	return in->on_line(in->ctx, line, len);
 }
 
 /* Hands every typed line already buffered in f on; false once on_line
  * says to quit. */
 static bool
-term_drain_typed(const struct term_input *in)
+term_drain_typed(struct term_loop *lp)
 {
+	const struct term_input *in = lp->in;
 	enum framer_event ev;
 	char *line;
 	size_t len;
@@ -199,7 +255,7 @@ term_drain_typed(const struct term_input *in)
 	    (ev = framer_next(in->f, &line, &len)) != FRAMER_NEED_MORE) {
 		if (ev == FRAMER_TOO_LONG)
 			term_say("%s", in->too_long);
-		else if (!term_hand_on(in, line, len))
+		else if (!term_hand_on(lp, line, len))
 			return false;
 	}
 	return true;
@@ -208,14 +264,14 @@ term_drain_typed(const struct term_input *in)
 /* Hands on the lines the editor has after stdin became readable. Returns
  * the end it reached, or -1 to go on polling. */
 static int
-term_edited(const struct term_input *in)
+term_edited(struct term_loop *lp)
 {
 	enum lined_event ev;
 	char *line;
 	size_t len;
 
-	while ((ev = lined_read(in->ed, &line, &len)) == LINED_LINE)
-		if (!term_hand_on(in, line, len))
+	while ((ev = lined_read(lp->in->ed, &line, &len)) == LINED_LINE)
+		if (!term_hand_on(lp, line, len))
 			return TERM_QUIT;
 	if (ev == LINED_EOF)
 		return TERM_EOF;
@@ -250,13 +306,31 @@ term_resized(const struct term_input *in, int fd)
 /* stdin is readable: reads and hands on what came. Returns the end it
  * reached, or -1 to go on. */
 static int
-term_typed_input(const struct term_input *in)
+term_typed_input(struct term_loop *lp)
 {
-	if (in->ed != NULL)
-		return term_edited(in);
-	if (!term_fill(STDIN_FILENO, in->f))
+	if (lp->in->ed != NULL)
+		return term_edited(lp);
+	if (!term_fill(STDIN_FILENO, lp->in->f))
 		return TERM_EOF;
-	return term_drain_typed(in) ? -1 : TERM_QUIT;
+	return term_drain_typed(lp) ? -1 : TERM_QUIT;
+}
+
+/* How long poll may wait before on_idle is due, calling it first if it
+ * is due now. */
+static int
+term_idle_wait(struct term_loop *lp)
+{
+	const struct term_input *in = lp->in;
+	long long now = term_now_ms();
+
+	if (lp->idle_at < 0)
+		return -1;
+	if (now >= lp->idle_at) {
+		if (in->on_idle != NULL)
+			in->on_idle(in->ctx);
+		lp->idle_at = now + in->idle_ms;
+	}
+	return (int)(lp->idle_at - now);
 }
 
 enum term_end
@@ -268,22 +342,22 @@ term_read_typed(const struct term_input *in)
 		{ .fd = STDIN_FILENO, .events = POLLIN },
 		{ .fd = term_winch_fd(in), .events = POLLIN },
 	};
-	int end = term_drain_typed(in) ? -1 : TERM_QUIT;
+	struct term_loop lp = { .in = in, .idle_at = in->idle_ms < 0 ? -1 :
+	    term_now_ms() + in->idle_ms };
+	int end = term_drain_typed(&lp) ? -1 : TERM_QUIT;
 
 	while (end < 0) {
-		int n = poll(pf, 4, in->idle_ms);
+		int n = poll(pf, 4, term_idle_wait(&lp));
 		if (n < 0 && errno != EINTR)
 			end = TERM_EOF;         /* stdin is unusable */
-		else if (n == 0 && in->on_idle != NULL)
-			in->on_idle(in->ctx);
 		else if (n <= 0)
-			continue;
+			continue;       /* term_idle_wait calls on_idle */
 		else if (pf[0].revents != 0 || pf[1].revents != 0)
 			end = TERM_WOKEN;
 		else if (pf[3].revents != 0)
 			term_resized(in, pf[3].fd);
 		else
-			end = term_typed_input(in);
+			end = term_typed_input(&lp);
 	}
 	if (pf[3].fd >= 0)
 		close(pf[3].fd);

@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 struct framer;
 struct lined;
@@ -21,6 +22,17 @@ struct lined;
  * stdout, and flushes; or hands the line to the printer, if one is set.
  * Any length. Safe from any thread. */
 void term_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* term_say for something that happened at when rather than now (a line of
+ * history): the stamp is when's local time, with the date before the hour
+ * when that is not today, "[2026-11-22 09:58:02] ". With dim set, the
+ * whole line is dimmed (ANSI SGR 2, TERM_DIM ... TERM_PLAIN): only for a
+ * terminal that takes ANSI sequences, never for a pipe or a file. */
+void term_say_at(time_t when, bool dim, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#define TERM_DIM   "\033[2m"
+#define TERM_PLAIN "\033[0m"
 
 /* term_say without the stamp: for text that is not an event, such as the
  * lines of /help. */
@@ -65,7 +77,8 @@ struct term_input {
 	struct lined *ed;       /* the editor, or NULL for plain input */
 	const char *too_long;   /* said when a line is over f's limit */
 	int wake[2];            /* descriptors that stop the loop; -1 = none */
-	int idle_ms;            /* call on_idle after this much quiet; -1 */
+	int idle_ms;            /* call on_idle after this long without a
+	                           line handed on (keys do not count); -1 */
 	bool (*on_line)(void *ctx, char *line, size_t len);
 	void (*on_idle)(void *ctx);
 	void *ctx;

@@ -32,10 +32,11 @@ lines_recv(struct transport *t, int fd)
 }
 
 static enum transport_event
-lines_next(struct transport *t, char **line, size_t *len)
+lines_next(struct transport *t, char **line, size_t *len, struct msg **reply)
 {
 	struct line_transport *lt = (struct line_transport *)t;
 
+	(void)reply;            /* plain lines have nothing to say back */
 	switch (framer_next(lt->in, line, len)) {
 	case FRAMER_LINE:
 		return TRANSPORT_LINE;
@@ -63,9 +64,11 @@ lines_free(struct transport *t)
 }
 
 static const struct transport_ops line_ops = {
+	.begin = NULL,          /* no handshake: the chat starts at once */
 	.recv = lines_recv,
 	.next = lines_next,
 	.send = lines_send,
+	.farewell = NULL,       /* the farewell line is the last word */
 	.free = lines_free,
 };
 

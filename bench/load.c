@@ -4,9 +4,10 @@
  * or enough RESP3 to drive Redis's pub/sub.
  *
  *   load --proto hub|irc|redis -p PORT -n CLIENTS [-t THREADS]
- *        [-P SERVER_PID] [-l LABEL] [--hold] [--name NAME]
+ *        [-P SERVER_PID] [-l LABEL] [--hold] [--ws] [--name NAME]
  *        [--keeps-threads] [--usr1]
  *        then either  -s SENDERS -m MESSAGES [-w WINDOW | -r RATE]
+ *                     [-R ROOMS]            (hubchat: client i in #r<i%ROOMS>)
  *        or           -c SECONDS            (connect-login-quit churn)
  *   load --free-port | --probe PORT          (helpers for bench/run.sh)
  *
@@ -16,12 +17,17 @@
  * with at most WINDOW of each sender's messages not yet seen by the last
  * client (the first, for the last sender), or at RATE messages per second
  * in all. Every other client
- * receives. Each message carries its sender, sequence number and send
+ * receives; with -R, every other client of the sender's room. Each message carries its sender, sequence number and send
  * time, so every receiver counts deliveries, losses, duplicates and
  * per-sender order violations, and the send-to-receive latency of each
  * delivery is kept for percentiles. Redis, unlike the other two, sends a
  * sender its own messages too: those echoes are counted apart, never as
  * deliveries, so a message always makes CLIENTS - 1 deliveries.
+ *
+ * --ws: hubchat over its web listener (-p is then --web's port): each
+ * client upgrades with GET /ws, then sends every line as one masked text
+ * frame and reads each line from one text frame. The mask key is zero, so
+ * the tool spends nothing on masking while the server unmasks as always.
  *
  * Churn (-c): N clients at a time each connect, log in, wait for the
  * welcome, quit and wait for the server to close, over and over for
@@ -84,7 +90,7 @@
 #define RESP_PUBLISH "*3\r\n$7\r\nPUBLISH\r\n$5\r\nbench\r\n$%d\r\n%s\r\n"
 
 enum proto { HUB, IRC, REDIS };
-enum cstate { LOGGING_IN, READY, QUITTING };
+enum cstate { LOGGING_IN, JOINING, READY, QUITTING };
 
 struct client {
 	int fd;
@@ -95,6 +101,7 @@ struct client {
 	char *wbuf;             /* pending output */
 	size_t wlen, wcap;
 	int *next;              /* per sender: the next sequence expected */
+	bool upgraded;          /* --ws: the server's 101 has come */
 };
 
 /* One thread's share: clients id % nthreads == index. Only its thread
@@ -116,7 +123,9 @@ struct worker {
 static enum proto proto = HUB;
 static int port, nclients = 100, nsenders = 10, nmsgs = 1000, nthreads = 2;
 static int window = 100, rate = 0, server_pid = 0, churn_s = 0;
+static int nrooms = 0;                  /* -R: 0 = everyone in #lobby */
 static bool hold, keeps_threads, usr1;
+static bool ws;                         /* --ws: hubchat over WebSocket */
 static const char *name_flag;           /* --name, or NULL */
 static const char *label = "";
 
@@ -202,6 +211,37 @@ out(struct client *c, const char *s, size_t n)
 	c->wlen += n;
 }
 
+/* Queues one hubchat line (ending in LF): as it is, or with --ws as one
+ * masked text frame without the LF. */
+static void
+say(struct client *c, const char *line, size_t n)
+{
+	unsigned char h[8];
+	size_t hn = 0;
+
+	if (!ws) {
+		out(c, line, n);
+		return;
+	}
+	n--;                                    /* the LF */
+	h[hn++] = 0x81;                         /* FIN, text */
+	if (n < 126) {
+		h[hn++] = (unsigned char)(0x80 | n);
+	} else {
+		h[hn++] = 0x80 | 126;
+		h[hn++] = (unsigned char)(n >> 8);
+		h[hn++] = (unsigned char)n;
+	}
+	memset(h + hn, 0, 4);                   /* the mask key: zero */
+	out(c, (const char *)h, hn + 4);
+	out(c, line, n);
+}
+
+#define WS_UPGRADE "GET /ws HTTP/1.1\r\nHost: bench\r\n" \
+	"Upgrade: websocket\r\nConnection: Upgrade\r\n" \
+	"Sec-WebSocket-Key: YmVuY2ggYmVuY2ggYmVuYw==\r\n" \
+	"Sec-WebSocket-Version: 13\r\n\r\n"
+
 /* c's login in its protocol, into line; returns its length. */
 static int
 login_text(const struct client *c, char *line, size_t size)
@@ -234,9 +274,14 @@ open_client(struct client *c)
 	fcntl(c->fd, F_SETFL, O_NONBLOCK);
 	c->state = LOGGING_IN;
 	c->rlen = c->wlen = 0;
+	c->upgraded = false;
 	watch(c, EPOLL_CTL_ADD);
-	n = login_text(c, line, sizeof(line));
-	out(c, line, (size_t)n);
+	if (ws) {
+		out(c, WS_UPGRADE, strlen(WS_UPGRADE));   /* login after 101 */
+	} else {
+		n = login_text(c, line, sizeof(line));
+		out(c, line, (size_t)n);
+	}
 	flush(c);
 }
 
@@ -276,7 +321,10 @@ send_message(int s)
 		n = snprintf(line, sizeof(line), "PRIVMSG #bench :%s\r\n", body);
 	else
 		n = snprintf(line, sizeof(line), RESP_PUBLISH, BODY, body);
-	out(&cl[s], line, (size_t)n);
+	if (proto == HUB)
+		say(&cl[s], line, (size_t)n);
+	else
+		out(&cl[s], line, (size_t)n);
 	sent[s]++;
 }
 
@@ -298,12 +346,24 @@ digits(const char **p)
 	return v;
 }
 
-/* The client whose progress paces sender s's window: the last client, or
- * the first when s is the last (a sender never hears itself). */
+/* With -R, client i is in room i % ROOMS and hears that room's senders
+ * only; without, everyone is in #lobby. */
+static int
+room_of(int i)
+{
+	return nrooms > 0 ? i % nrooms : 0;
+}
+
+/* The client whose progress paces sender s's window: the last client in
+ * s's room, or the first when s is that one (a sender never hears
+ * itself). */
 static int
 probe_of(int s)
 {
-	return s == nclients - 1 ? 0 : nclients - 1;
+	int step = nrooms > 0 ? nrooms : 1;
+	int last = s + (nclients - 1 - s) / step * step;
+
+	return last != s ? last : room_of(s) != s ? room_of(s) : s + step;
 }
 
 /* A message body "s<sender> <seq> <ns> xxx...": counts the delivery. */
@@ -321,6 +381,10 @@ got_message(struct client *c, const char *body, int64_t now)
 		return;
 	if (s == c->id) {
 		w->echoes++;    /* Redis: its own message; not a delivery */
+		return;
+	}
+	if (room_of((int)s) != room_of(c->id)) {
+		w->reorders++;  /* from another room: misdelivered */
 		return;
 	}
 	if (seq < c->next[s]) {
@@ -362,7 +426,10 @@ logged_in(struct client *c)
 	if (churn_s > 0) {
 		const char *quit = proto == HUB ? "QUIT\n" :
 		    proto == IRC ? "QUIT\r\n" : RESP_QUIT;
-		out(c, quit, strlen(quit));
+		if (proto == HUB)
+			say(c, quit, strlen(quit));
+		else
+			out(c, quit, strlen(quit));
 		c->state = QUITTING;
 		return;
 	}
@@ -377,7 +444,15 @@ got_line(struct client *c, char *line, int64_t now)
 	char *p;
 
 	if (proto == HUB) {
-		if (c->state == LOGGING_IN && strcmp(line, "OK") == 0)
+		if (c->state == LOGGING_IN && strcmp(line, "OK") == 0 &&
+		    nrooms > 0 && churn_s == 0) {
+			char join[32];
+			int n = snprintf(join, sizeof(join), "JOIN #r%d\n",
+			    room_of(c->id));
+			say(c, join, (size_t)n);
+			c->state = JOINING;
+		} else if ((c->state == LOGGING_IN || c->state == JOINING) &&
+		    strcmp(line, "OK") == 0)
 			logged_in(c);
 		else if (strncmp(line, "MSG ", 4) == 0 &&
 		    (p = strchr(line + 4, ' ')) != NULL)
@@ -416,6 +491,67 @@ take_lines(struct client *c, int64_t now)
 			lf[-1] = '\0';
 		got_line(c, c->rbuf + start, now);
 		start = (size_t)(lf - c->rbuf) + 1;
+	}
+	return start;
+}
+
+/* ---- hubchat over WebSocket (--ws) -------------------------------------- */
+
+/* The server's 101 at the start of c's buffer: its length once whole (and
+ * the login sent), 0 while it is not. Anything but a 101 ends the run. */
+static size_t
+ws_head(struct client *c)
+{
+	char line[128];
+	char *end = memmem(c->rbuf, c->rlen, "\r\n\r\n", 4);
+
+	if (end == NULL)
+		return 0;
+	if (strncmp(c->rbuf, "HTTP/1.1 101 ", 13) != 0) {
+		fprintf(stderr, "load: client %d: the upgrade was refused: "
+		    "%.40s\n", c->id, c->rbuf);
+		exit(1);
+	}
+	c->upgraded = true;
+	int n = login_text(c, line, sizeof(line));
+	say(c, line, (size_t)n);
+	return (size_t)(end - c->rbuf) + 4;
+}
+
+/* Handles the 101 and then every whole frame at the start of c's read
+ * buffer: each text frame is one line. Returns the bytes they took. */
+static size_t
+ws_take(struct client *c, int64_t now)
+{
+	size_t start = c->upgraded ? 0 : ws_head(c);
+
+	if (!c->upgraded)
+		return 0;
+	for (;;) {
+		const unsigned char *f = (unsigned char *)c->rbuf + start;
+		size_t left = c->rlen - start, head = 2, n;
+		if (left < 2)
+			break;
+		n = f[1] & 0x7F;
+		if (n == 126) {
+			if (left < 4)
+				break;
+			n = (size_t)f[2] << 8 | f[3];
+			head = 4;
+		} else if (n == 127) {
+			fprintf(stderr, "load: client %d: a 64-bit frame\n",
+			    c->id);
+			exit(1);
+		}
+		if (left < head + n)
+			break;
+		char *text = c->rbuf + start + head, keep = text[n];
+		if ((f[0] & 0x0F) == 0x1) {             /* a text frame */
+			text[n] = '\0';
+			got_line(c, text, now);
+			text[n] = keep;
+		}
+		start += head + n;
 	}
 	return start;
 }
@@ -587,7 +723,7 @@ readable(struct client *c)
 			return false;
 		c->rlen += (size_t)n;
 		size_t used = proto == REDIS ? resp_take(c, now) :
-		    take_lines(c, now);
+		    ws ? ws_take(c, now) : take_lines(c, now);
 		memmove(c->rbuf, c->rbuf + used, c->rlen - used);
 		c->rlen -= used;
 		if (c->rlen == RBUF && proto == REDIS) {
@@ -875,8 +1011,9 @@ parse_args(int argc, char **argv)
 	port_helpers(argc, argv);
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : "0";
-		if (strcmp(a, "--hold") == 0) {
-			hold = true;
+		if (strcmp(a, "--hold") == 0 || strcmp(a, "--ws") == 0) {
+			hold = hold || strcmp(a, "--hold") == 0;
+			ws = ws || strcmp(a, "--ws") == 0;
 			continue;
 		}
 		if (strcmp(a, "--keeps-threads") == 0) {
@@ -911,6 +1048,8 @@ parse_args(int argc, char **argv)
 			server_pid = atoi(v);
 		else if (strcmp(a, "-l") == 0)
 			label = v;
+		else if (strcmp(a, "-R") == 0)
+			nrooms = atoi(v);
 		else {
 			fprintf(stderr, "load: unknown option %s\n", a);
 			exit(2);
@@ -942,9 +1081,11 @@ setup(void)
 		cl[i].next = calloc((size_t)nsenders + 1, sizeof(int));
 		if (cl[i].rbuf == NULL || cl[i].next == NULL)
 			die("malloc");
-		/* every sender's messages reach every client but itself */
-		wk[i % nthreads].expected += (long)nmsgs *
-		    (nsenders - (i < nsenders));
+		/* every sender's messages reach every client of its room
+		 * but itself */
+		for (int s = 0; s < nsenders; s++)
+			if (s != i && room_of(s) == room_of(i))
+				wk[i % nthreads].expected += nmsgs;
 	}
 	for (int t = 0; t < nthreads; t++) {
 		wk[t].index = t;
@@ -999,7 +1140,7 @@ server_name(void)
 {
 	if (name_flag != NULL)
 		return name_flag;
-	return proto == HUB ? "hubchat" : proto == IRC ? "ngircd" : "redis";
+	return proto == HUB ? (ws ? "hubchat-ws" : "hubchat") : proto == IRC ? "ngircd" : "redis";
 }
 
 /* µs of server CPU for each of n (deliveries, sessions); 0 for none. */

@@ -12,7 +12,8 @@ OUT=build/demos
 set -- \
 	locked-push 'policy/slow_consumer_is_cut_off_and_others_get_everything' \
 	close-first 'server/a_reused_fd_never_gets_another_clients_lines' \
-	unbounded-queue 'policy/memory_stays_bounded_while_a_client_never_reads'
+	unbounded-queue 'policy/memory_stays_bounded_while_a_client_never_reads' \
+	split-join 'rooms/a_joiner_sees_history_then_every_later_message_once'
 
 status=0
 while [ $# -gt 0 ]; do

@@ -14,7 +14,7 @@ BASE=docker.io/library/debian:bookworm-slim
 IMAGE=localhost/hubchat:test
 PORT=${PORT:-45123}
 RUN="podman --runtime runc --cgroup-manager cgroupfs"
-LIMITS="--ulimit nofile=1024:1024 --ulimit nproc=1024:1024"
+LIMITS="--ulimit nofile=4096:4096 --ulimit nproc=4096:4096"
 
 skip() { echo "test-container: SKIPPED: $*"; exit 0; }
 fail() { echo "test-container: FAILED: $*"; exit 1; }
@@ -52,12 +52,14 @@ podman build --isolation chroot -t $IMAGE . >/tmp/hubchat-podman-build.log 2>&1 
 
 cleanup() {
 	$RUN rm -f hubchat-test-server >/dev/null 2>&1
+	$RUN volume rm -f hubchat-test-data >/dev/null 2>&1
 }
 trap cleanup EXIT INT TERM
 cleanup
 
 echo "== a server container on 127.0.0.1:$PORT"
-$RUN run -d --name hubchat-test-server --network host $LIMITS $IMAGE \
+$RUN run -d --name hubchat-test-server --network host $LIMITS \
+	-v hubchat-test-data:/var/lib/hubchat $IMAGE \
 	-a 127.0.0.1 -p $PORT >/dev/null || fail "podman run server"
 for _ in $(seq 100); do
 	$RUN logs hubchat-test-server 2>&1 | grep -q "\[LISTEN\]" && break
@@ -77,7 +79,7 @@ sleep 0.3
 reply=$(printf 'hello from a container\n/who\n' |
 	$RUN run --rm -i --network host $LIMITS --entrypoint hubchat $IMAGE \
 	-H 127.0.0.1 -p $PORT -u boxalice 2>&1) || fail "client container: $reply"
-echo "$reply" | grep -q "online: boxalice hostbob" || fail "no WHO reply: $reply"
+echo "$reply" | grep -q "in #lobby: boxalice hostbob" || fail "no WHO reply: $reply"
 wait $listener
 grep -q "boxalice: hello from a container" "$out" || fail "host client: $(cat "$out")"
 rm -f "$out"
@@ -86,4 +88,14 @@ echo "== SIGTERM"
 $RUN stop -t 5 hubchat-test-server >/dev/null
 status=$($RUN inspect -f '{{.State.ExitCode}}' hubchat-test-server)
 [ "$status" = 0 ] || fail "the server container exited $status"
-echo "test-container: OK: image built, server and client containers talked, clean stop"
+echo "== the history survives a restart, in the volume"
+$RUN start hubchat-test-server >/dev/null || fail "podman start"
+for _ in $(seq 100); do
+	[ "$($RUN logs hubchat-test-server 2>&1 | grep -c "\[LISTEN\]")" -ge 2 ] && break
+	sleep 0.1
+done
+reply=$(printf '/history\n' | ./client -p $PORT -u hostcarol 2>&1)
+echo "$reply" | grep -q "(history) boxalice: hello from a container" ||
+	fail "no history after the restart: $reply"
+$RUN stop -t 5 hubchat-test-server >/dev/null
+echo "test-container: OK: image built, server and client containers talked, clean stop, history kept"

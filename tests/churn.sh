@@ -1,6 +1,8 @@
 #!/bin/sh
 # make churn CHURN_SESSIONS=N [CHURN_CONCURRENCY=C]: starts a server on a
-# free loopback port, runs tests/churn against it (see tests/churn.c), and
+# free loopback port, with history on disk in build/churn-run/data and the
+# web listener on another (a third of the sessions are WebSockets), runs
+# build/churn against it (see tests/churn.c), and
 # stops the server with SIGTERM, which must exit 0. With VALGRIND=1 the
 # server runs under valgrind memcheck, which must report no error and no
 # byte definitely or indirectly lost.
@@ -26,7 +28,11 @@ fi
 : >"$log"        # truncated here, not by the background redirect: an
                 # earlier run's LISTEN line must not be read as this one's
 # shellcheck disable=SC2086
-$wrap ./server -p 0 -q --max-clients 4096 2>"$log" &
+# Every session comes from one address: no per-address limit here. History
+# goes to disk, so the archive's thread and files are churned too.
+rm -rf "$OUT/data"
+$wrap ./server -p 0 -q --max-clients 4096 --max-per-addr 0 \
+	--data-dir "$OUT/data" --web 0 2>"$log" &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
 for _ in $(seq 200); do
@@ -34,10 +40,12 @@ for _ in $(seq 200); do
 	sleep 0.05
 done
 port=$(sed -n 's/.*\[LISTEN\].* port=\([0-9]*\).*/\1/p' "$log")
-[ -n "$port" ] || { echo "churn: the server did not start"; cat "$log"; exit 1; }
+web=$(sed -n 's/.*\[LISTEN\].* web-port=\([0-9]*\).*/\1/p' "$log")
+[ -n "$port" ] && [ -n "$web" ] ||
+	{ echo "churn: the server did not start"; cat "$log"; exit 1; }
 
 status=0
-build/churn -p "$port" -P "$pid" -n "$N" -c "$C" $rss || status=1
+build/churn -p "$port" -w "$web" -P "$pid" -n "$N" -c "$C" $rss || status=1
 kill -TERM "$pid"
 wait "$pid" || { echo "churn: the server exited $? after SIGTERM"; status=1; }
 trap - EXIT

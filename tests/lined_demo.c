@@ -156,7 +156,7 @@ command(struct lined *ed, const char *line)
 {
 	if (strncmp(line, "PROMPT ", 7) == 0)
 		lined_set_prompt(ed, line + 7);
-	else if (strcmp(line, "ECHO on") == 0 || strcmp(line, "ECHO off") == 0) {
+	else if (strncmp(line, "ECHO o", 6) == 0) {
 		lined_set_echo(ed, strcmp(line, "ECHO on") == 0);
 		lined_printf(ed, "ECHO is %s", line + 5);
 	} else if (strcmp(line, "EXIT") == 0)

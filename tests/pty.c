@@ -32,8 +32,10 @@
 static void
 screen_blank(struct screen *s, int row, int from)
 {
-	for (int c = from; c < PTY_COLS; c++)
+	for (int c = from; c < PTY_COLS; c++) {
 		s->cell[row][c][0] = '\0';
+		s->dim[row][c] = false;
+	}
 }
 
 static void
@@ -44,6 +46,7 @@ screen_down(struct screen *s)
 		return;
 	}
 	memmove(s->cell[0], s->cell[1], sizeof(s->cell[0]) * (PTY_ROWS - 1));
+	memmove(s->dim[0], s->dim[1], sizeof(s->dim[0]) * (PTY_ROWS - 1));
 	screen_blank(s, PTY_ROWS - 1, 0);
 }
 
@@ -57,6 +60,7 @@ screen_put(struct screen *s, const char *ch, size_t n)
 	}
 	memcpy(s->cell[s->row][s->col], ch, n);
 	s->cell[s->row][s->col][n] = '\0';
+	s->dim[s->row][s->col] = s->dimming;
 	s->col++;
 }
 
@@ -86,6 +90,8 @@ screen_csi(struct screen *s, const char *p, size_t n)
 		s->col = col + move >= PTY_COLS ? PTY_COLS - 1 : col + move;
 	else if (p[i] == 'D')
 		s->col = col - move < 0 ? 0 : col - move;
+	else if (p[i] == 'm' && (num == 2 || num <= 0))
+		s->dimming = num == 2;
 	else
 		s->unknown = true;
 	return i + 1;
@@ -156,6 +162,33 @@ pty_row(struct pty *p, int up)
 		n--;
 	text[n] = '\0';
 	return text;
+}
+
+bool
+pty_row_dim(struct pty *p, int up)
+{
+	int row = p->scr.row - up, seen = 0;
+
+	if (row < 0 || row >= PTY_ROWS)
+		return false;
+	for (int c = 0; c < PTY_COLS; c++) {
+		const char *cell = p->scr.cell[row][c];
+		if (cell[0] == '\0' || strcmp(cell, " ") == 0)
+			continue;
+		if (!p->scr.dim[row][c])
+			return false;
+		seen++;
+	}
+	return seen > 0;
+}
+
+int
+pty_find_row(struct pty *p, const char *text)
+{
+	for (int up = 0; up <= p->scr.row; up++)
+		if (strstr(pty_row(p, up), text) != NULL)
+			return up;
+	return -1;
 }
 
 const char *

@@ -7,7 +7,9 @@
  * screen, so tests assert on what a person would see.
  *
  * The model knows only what the editor may send: printable UTF-8, CR, LF,
- * BEL, and ESC [ K, ESC [ n C, ESC [ n D. Anything else sets `unknown`.
+ * BEL, and ESC [ K, ESC [ n C, ESC [ n D; and of what the client adds,
+ * ESC [ 2 m (dim) and ESC [ 0 m or ESC [ m (plain), which it keeps with
+ * each cell. Anything else sets `unknown`.
  * It takes every character as one column wide (a combining mark too); a
  * test of widths checks the cursor column, which the editor sets with
  * ESC [ n C after a CR, so it comes out right anyway.
@@ -29,6 +31,8 @@
 struct screen {
 	char cell[PTY_ROWS][PTY_COLS][8];   /* a character's bytes; "" is
 	                                       blank */
+	bool dim[PTY_ROWS][PTY_COLS];       /* the cell was written dim */
+	bool dimming;           /* ESC [ 2 m is in force */
 	int row, col;           /* the cursor; col == PTY_COLS: a wrap is
 	                           pending */
 	int bells;
@@ -77,6 +81,14 @@ bool pty_wait_output(struct pty *p, const char *text);
 /* The row `up` rows above the cursor's (0: the cursor's own), without
  * trailing blanks; "" above the top. Valid until the next call. */
 const char *pty_row(struct pty *p, int up);
+
+/* The row `up` rows above the cursor's is some text, and every character
+ * in it was written dim. */
+bool pty_row_dim(struct pty *p, int up);
+
+/* How many rows above the cursor's the nearest row holding text is (0:
+ * the cursor's own), or -1 when no row holds it. As of the last wait. */
+int pty_find_row(struct pty *p, const char *text);
 
 /* The screen as text, one row a line, and the cursor: for failure
  * messages. Valid until the next call. */

@@ -391,9 +391,9 @@ Test(abuse, a_connection_that_never_logs_in_is_closed, .timeout = 30)
 	struct server srv;
 
 	server_start(&srv, "--login-timeout", "1", NULL);
+	long long t0 = now_ms();                /* before its clock starts */
 	struct conn *lurker = conn_open(srv.port);
 	struct conn *member = conn_login(srv.port, "member");
-	long long t0 = now_ms();
 	char line[256];
 
 	send(lurker->fd, "L", 1, MSG_NOSIGNAL);

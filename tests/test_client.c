@@ -5,9 +5,7 @@
  * is slow or says nothing. tests/test_client_tty.c drives it on a
  * terminal.
  */
-#include <arpa/inet.h>
 #include <criterion/criterion.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,6 +15,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "ports.h"
 
 static struct server srv;
 static char port[16];
@@ -60,7 +59,7 @@ Test(client, scripted_through_a_pipe)
 	proc_write(&p, "hello there\n/dm alice psst\n/who\n\n/bogus\n");
 	conn_expect(alice, "MSG bob hello there");
 	conn_expect(alice, "DM bob psst");
-	cr_assert(proc_wait_output(&p, "* online: alice bob", WAIT_MS), "%s",
+	cr_assert(proc_wait_output(&p, "* in #lobby: alice bob", WAIT_MS), "%s",
 	    p.text);
 	conn_send(alice, "MSG hi bob\nDM bob secret\n");
 	cr_assert(proc_wait_output(&p, "[dm] alice: secret", WAIT_MS), "%s",
@@ -116,7 +115,7 @@ Test(client, asks_again_after_a_refused_name)
 
 	proc_start(&p, argv);
 	proc_write(&p, "9lives\ndave\n/who\n");
-	cr_assert(proc_wait_output(&p, "* online: dave", WAIT_MS), "%s",
+	cr_assert(proc_wait_output(&p, "* in #lobby: dave", WAIT_MS), "%s",
 	    p.text);
 	cr_assert(shown(p.text, "! names are 1-32 characters: a letter, then "
 	    "letters, digits, _ or -"), "%s", p.text);
@@ -236,16 +235,16 @@ Test(client, users_line_longer_than_1024_bytes_is_shown_whole)
 	server_start(&own, "--max-per-addr", "0", NULL);
 	snprintf(own_port, sizeof(own_port), "%d", own.port);
 	for (int i = 0; i < CROWD; i++) {       /* 36 names of 32 bytes */
-		snprintf(names[i], sizeof(names[i]), "u%02d%029d", i, 0);
+		snprintf(names[i], sizeof(names[i]), "u%02d%029d", i % 100, 0);
 		crowd[i] = conn_login(own.port, names[i]);
 	}
 	char *argv[] = { "CLIENT", "-p", own_port, "-u", "bob", NULL };
 	proc_start(&p, argv);
 	proc_write(&p, "/who\n");
-	cr_assert(proc_wait_output(&p, "* online:", WAIT_MS), "%s", p.text);
+	cr_assert(proc_wait_output(&p, "* in #lobby:", WAIT_MS), "%s", p.text);
 	cr_assert(proc_wait_output(&p, " bob", WAIT_MS), "%s", p.text);
 	cr_assert(proc_wait_output(&p, "\n", WAIT_MS));
-	const char *online = strstr(p.text, "* online:");
+	const char *online = strstr(p.text, "* in #lobby:");
 	size_t row = strcspn(online, "\n");
 	for (int i = 0; i < CROWD; i++)
 		cr_assert_not_null(memmem(online, row, names[i],
@@ -293,24 +292,6 @@ Test(client, typed_lines_are_checked_against_what_the_server_takes)
 
 /* ---- A server that is slow, or says nothing ---------------------------- */
 
-/* A listening socket on a loopback port, its number in port_out: the test
- * plays the server on it, or leaves it silent. */
-static int
-listen_local(char *port_out, size_t size)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	socklen_t len = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	cr_assert(fd >= 0);
-	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-	cr_assert(bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
-	cr_assert(listen(fd, 8) == 0);
-	cr_assert(getsockname(fd, (struct sockaddr *)&sa, &len) == 0);
-	snprintf(port_out, size, "%d", ntohs(sa.sin_port));
-	return fd;
-}
-
 /* Accepts one connection within WAIT_MS, as a line reader. */
 static struct conn *
 accept_conn(int lfd)
@@ -328,7 +309,7 @@ accept_conn(int lfd)
 Test(client, no_welcome_in_time_exits_one)
 {
 	char lport[16];
-	int lfd = listen_local(lport, sizeof(lport));
+	int lfd = ports_listener(lport, sizeof(lport));
 	char *argv[] = { "CLIENT", "-p", lport, "-u", "x", "--timeout", "1",
 		NULL };
 	struct proc p;
@@ -346,7 +327,7 @@ Test(client, no_welcome_in_time_exits_one)
 Test(client, no_answer_to_login_in_time_exits_one)
 {
 	char lport[16], line[256];
-	int lfd = listen_local(lport, sizeof(lport));
+	int lfd = ports_listener(lport, sizeof(lport));
 	char *argv[] = { "CLIENT", "-p", lport, "-u", "x", "--timeout", "1",
 		NULL };
 	struct proc p;
@@ -366,7 +347,7 @@ Test(client, no_answer_to_login_in_time_exits_one)
 Test(client, end_of_stdin_with_nothing_typed_stops_the_wait)
 {
 	char lport[16];
-	int lfd = listen_local(lport, sizeof(lport));
+	int lfd = ports_listener(lport, sizeof(lport));
 	char *argv[] = { "CLIENT", "-p", lport, "-u", "x", NULL };
 	struct proc p;
 
@@ -382,7 +363,7 @@ Test(client, end_of_stdin_with_nothing_typed_stops_the_wait)
 Test(client, lines_typed_before_a_slow_login_are_sent_after_it)
 {
 	char lport[16], line[256];
-	int lfd = listen_local(lport, sizeof(lport));
+	int lfd = ports_listener(lport, sizeof(lport));
 	char *argv[] = { "CLIENT", "-p", lport, "-u", "x", NULL };
 	struct proc p;
 
@@ -406,7 +387,7 @@ Test(client, lines_typed_before_a_slow_login_are_sent_after_it)
 Test(client, asks_for_the_name_before_connecting)
 {
 	char lport[16], line[256];
-	int lfd = listen_local(lport, sizeof(lport));
+	int lfd = ports_listener(lport, sizeof(lport));
 	struct pollfd pf = { .fd = lfd, .events = POLLIN };
 	char *argv[] = { "CLIENT", "-p", lport, NULL };
 	struct proc p;
@@ -449,8 +430,8 @@ Test(client, a_taken_name_is_asked_for_again)
 
 	proc_start(&p, argv);
 	proc_write(&p, "alice\ncarol\n/who\n");
-	cr_assert(proc_wait_output(&p, "* online: alice carol", WAIT_MS), "%s",
-	    p.text);
+	cr_assert(proc_wait_output(&p, "* in #lobby: alice carol", WAIT_MS),
+	    "%s", p.text);
 	cr_assert(shown(p.text, "! name taken"), "%s", p.text);
 	cr_assert_eq(count(p.text, "Enter your nickname:"), 2, "%s", p.text);
 	proc_close_stdin(&p);
@@ -536,4 +517,178 @@ Test(client, help_version_and_long_options)
 	proc_close_stdin(&p);
 	cr_assert_eq(proc_wait(&p, WAIT_MS), 0, "%s", p.text);
 	conn_close(alice);
+}
+
+/* ---- Rooms and history ------------------------------------------------- */
+
+/* Where want first is in text, for checking the order of lines; fails the
+ * test when it is not there. */
+static size_t
+at(const char *text, const char *want)
+{
+	const char *p = strstr(text, want);
+
+	cr_assert_not_null(p, "no \"%s\" in:\n%s", want, text);
+	return (size_t)(p - text);
+}
+
+Test(client, join_who_rooms_and_history_on_a_pipe)
+{
+	struct conn *alice = conn_login(srv.port, "alice");
+	struct conn *carol = conn_login(srv.port, "carol");
+	struct proc p;
+	char *argv[] = { "CLIENT", "-p", port, "-u", "bob", NULL };
+
+	conn_send(carol, "JOIN #rust\n");
+	conn_expect_eventually(carol, "OK");
+	conn_send(carol, "MSG old news\n");
+	conn_sync(carol);
+	conn_send(alice, "MSG in the lobby\n");
+	conn_sync(alice);
+	proc_start(&p, argv);
+	conn_expect(alice, "INFO bob joined");
+	cr_assert(proc_wait_output(&p, "(history) alice: in the lobby\n",
+	    WAIT_MS), "%s", p.text);
+	proc_write(&p, "/join #rust\n");
+	conn_expect(carol, "INFO bob joined");
+	conn_expect(alice, "INFO bob left");
+	cr_assert(proc_wait_output(&p, "(history) carol: old news\n", WAIT_MS),
+	    "%s", p.text);
+	conn_send(carol, "MSG live news\n");
+	cr_assert(proc_wait_output(&p, "] carol: live news\n", WAIT_MS), "%s",
+	    p.text);
+	proc_write(&p, "hello rust\n/who\n/who #lobby\n/rooms\n/history 2\n");
+	conn_expect(carol, "MSG bob hello rust");       /* to the room */
+	cr_assert(proc_wait_output(&p, "(history) bob: hello rust\n",
+	    WAIT_MS), "%s", p.text);
+	proc_close_stdin(&p);
+	cr_assert_eq(proc_wait(&p, WAIT_MS), 0, "%s", p.text);
+	cr_assert(shown(p.text, "(history) alice: in the lobby"), "%s", p.text);
+	cr_assert(shown(p.text, "* you are in #rust now"), "%s", p.text);
+	cr_assert(shown(p.text, "* in #rust: bob carol"), "%s", p.text);
+	cr_assert(shown(p.text, "* in #lobby: alice"), "%s", p.text);
+	cr_assert(shown(p.text, "* rooms: #lobby 1, #rust 2"), "%s", p.text);
+	/* History after the move, before what is said live; then again. */
+	cr_assert_lt(at(p.text, "* you are in #rust now"),
+	    at(p.text, "] (history) carol: old news"));
+	cr_assert_lt(at(p.text, "] (history) carol: old news"),
+	    at(p.text, "] carol: live news"));
+	cr_assert_lt(at(p.text, "] carol: live news"),
+	    at(p.text, "] (history) carol: live news"));
+	cr_assert_lt(at(p.text, "] (history) carol: live news"),
+	    at(p.text, "] (history) bob: hello rust"));
+	cr_assert_null(strchr(p.text, '\033'), "styled on a pipe: %s", p.text);
+	cr_assert_null(strstr(p.text, "PONG"), "%s", p.text);
+	conn_expect_quiet(alice);               /* "hello rust" stayed there */
+	conn_close(alice), conn_close(carol);
+}
+
+Test(client, room_errors_in_words_and_a_failed_join_moves_nobody)
+{
+	struct server own;
+	char own_port[16];
+	struct proc p;
+
+	server_start(&own, "--max-rooms", "2", NULL);   /* #lobby and one */
+	snprintf(own_port, sizeof(own_port), "%d", own.port);
+	struct conn *alice = conn_login(own.port, "alice");
+	conn_send(alice, "JOIN #busy\n");
+	conn_expect_eventually(alice, "OK");
+	char *argv[] = { "CLIENT", "-p", own_port, "-u", "bob", NULL };
+	proc_start(&p, argv);
+	proc_write(&p, "/join\n/join rust\n/join #a b\n/who #no!\n"
+	    "/history x\n/history 0\n/history 51\n/rooms now\n/join #other\n"
+	    "/history 1\n/who\n");
+	cr_assert(proc_wait_output(&p, "* in #lobby: bob", WAIT_MS), "%s",
+	    p.text);
+	proc_close_stdin(&p);
+	cr_assert_eq(proc_wait(&p, WAIT_MS), 0, "%s", p.text);
+	cr_assert_eq(count(p.text, "] ! usage: /join #ROOM\n"), 1, "%s",
+	    p.text);
+	cr_assert_eq(count(p.text, "] ! rooms are # and 1-32 letters, "
+	    "digits, _ or -\n"), 3, "%s", p.text);
+	/* x and 0 refused here; 51 by the server, which keeps 50. */
+	cr_assert_eq(count(p.text, "] ! usage: /history [N], N from 1 to the "
+	    "messages the server keeps\n"), 3, "%s", p.text);
+	cr_assert_eq(count(p.text, "] ! usage: /rooms\n"), 1, "%s", p.text);
+	cr_assert(shown(p.text, "! too many rooms: try an existing one"),
+	    "%s", p.text);
+	cr_assert(shown(p.text, "* no messages kept in #lobby"), "%s", p.text);
+	cr_assert_null(strstr(p.text, "you are in"), "%s", p.text);
+	cr_assert_null(strstr(p.text, "too-many-rooms"), "%s", p.text);
+	cr_assert_null(strstr(p.text, "usage HISTORY"), "%s", p.text);
+	cr_assert_null(strstr(p.text, "bad-room"), "%s", p.text);
+	conn_close(alice);
+	cr_assert_eq(server_stop(&own, SIGTERM, 3000), 0);
+}
+
+/* Reads the client's next line, which must be a fence, "PING <token>",
+ * and keeps the token. */
+static void
+expect_fence(struct conn *c, char *token, size_t size)
+{
+	char line[256];
+
+	cr_assert(conn_read_line(c, line, sizeof(line), WAIT_MS), "no fence");
+	cr_assert(strncmp(line, "PING ", 5) == 0 && line[5] != '\0', "%s",
+	    line);
+	snprintf(token, size, "%s", line + 5);
+}
+
+/* A server of the test's own answers every question at once, after all
+ * were asked, so that what answers what is decided by the client alone:
+ * an error for a message that came before a HISTORY, the HISTORY's OK
+ * before a JOIN's error, a JOIN's OK. A client that took the first OK
+ * after sending a JOIN for the JOIN's would move to #nope. */
+Test(client, answers_are_paired_with_the_questions_they_answer)
+{
+	char lport[16], t[4][256];
+	int lfd = ports_listener(lport, sizeof(lport));
+	char *argv[] = { "CLIENT", "-p", lport, "-u", "bob", NULL };
+	struct proc p;
+
+	setenv("TZ", "XXX-2", 1);       /* two hours east of UTC, all year */
+	proc_start(&p, argv);
+	struct conn *c = accept_conn(lfd);
+	conn_send(c, "INFO welcome\n");
+	conn_expect(c, "LOGIN bob");
+	conn_send(c, "OK\n");
+	proc_write(&p, "hello\n/history\n/join #nope\n/join #rust\n/who\n");
+	conn_expect(c, "MSG hello");
+	expect_fence(c, t[0], sizeof(t[0]));
+	conn_expect(c, "HISTORY");
+	expect_fence(c, t[1], sizeof(t[1]));
+	conn_expect(c, "JOIN #nope");
+	expect_fence(c, t[2], sizeof(t[2]));
+	conn_expect(c, "JOIN #rust");
+	expect_fence(c, t[3], sizeof(t[3]));
+	conn_expect(c, "WHO");
+	conn_send(c, "ERR server-busy the history cannot keep up\n"
+	    "PONG %s\nHIST 2020-01-01T23:30:00Z carol before midnight\nOK\n"
+	    "PONG %s\nERR too-many-rooms every room held has someone\n"
+	    "PONG %s\nOK\nHIST 2020-06-30T10:00:00Z carol in summer\n"
+	    "PONG %s\nUSERS bob carol\n", t[0], t[1], t[2], t[3]);
+	cr_assert(proc_wait_output(&p, "* in #rust: bob carol", WAIT_MS), "%s",
+	    p.text);
+	proc_close_stdin(&p);
+	conn_expect(c, "QUIT");
+	conn_close(c);
+	cr_assert_eq(proc_wait(&p, WAIT_MS), 0, "%s", p.text);
+	cr_assert_eq(count(p.text, "! the server is busy"), 1, "%s", p.text);
+	cr_assert_eq(count(p.text, "you are in"), 1, "%s", p.text);
+	/* UTC to local time, with the date: it is not today. */
+	size_t busy = at(p.text, "] ! the server is busy"),
+	    old = at(p.text, "[2020-01-02 01:30:00] (history) carol: before "
+	    "midnight\n"),
+	    refused = at(p.text, "] ! too many rooms: try an existing one\n"),
+	    moved = at(p.text, "] * you are in #rust now\n"),
+	    summer = at(p.text, "[2020-06-30 12:00:00] (history) carol: in "
+	    "summer\n"),
+	    who = at(p.text, "] * in #rust: bob carol\n");
+	cr_assert(busy < old && old < refused && refused < moved &&
+	    moved < summer && summer < who, "%s", p.text);
+	cr_assert_null(strstr(p.text, "no messages kept"), "%s", p.text);
+	cr_assert_null(strstr(p.text, "] OK"), "%s", p.text);
+	cr_assert_null(strstr(p.text, "PONG"), "%s", p.text);
+	close(lfd);
 }

@@ -21,6 +21,32 @@ TestSuite(hub, .fini = harness_leak_check);
 
 #define ANNOUNCE_ALL SIZE_MAX     /* notices at any room size */
 
+/* A hub as the tests use it: no history (so each stream is only what is
+ * said after a join), 10 rooms, no archive. */
+static struct hub *
+hub_make(size_t notices_max, size_t history)
+{
+	struct hub_config cfg = { .notices_max = notices_max,
+	    .history = history, .max_rooms = 10 };
+	struct hub *h = hub_new(&cfg, NULL, 0);
+
+	cr_assert_not_null(h);
+	return h;
+}
+
+/* What a reader does with one MSG: the lines, then the hub. */
+static enum hub_status
+say(struct hub *h, struct hub_member *from, const char *text,
+    struct hub_trace *trace)
+{
+	struct hub_line line;
+
+	cr_assert(hub_line_make(h, from, text, &line));
+	enum hub_status st = hub_say(h, from, &line, 1, trace);
+	hub_line_free(&line);
+	return st;
+}
+
 struct member {
 	struct queue *q;
 	struct hub_member *m;
@@ -78,7 +104,7 @@ drain(struct member *mb)
 static struct hub *
 trio(struct member *a, struct member *b, struct member *c)
 {
-	struct hub *h = hub_new(ANNOUNCE_ALL);
+	struct hub *h = hub_make(ANNOUNCE_ALL, 0);
 
 	join(h, a, "alice", 16);
 	join(h, b, "bob", 16);
@@ -96,7 +122,7 @@ trio_free(struct hub *h, struct member *a, struct member *b, struct member *c)
 
 Test(hub, join_and_leave_are_announced_to_others)
 {
-	struct hub *h = hub_new(ANNOUNCE_ALL);
+	struct hub *h = hub_make(ANNOUNCE_ALL, 0);
 	struct member a, b;
 
 	join(h, &a, "alice", 16);
@@ -114,7 +140,7 @@ Test(hub, join_and_leave_are_announced_to_others)
 
 Test(hub, notices_stop_above_notices_max_and_the_crossings_are_told)
 {
-	struct hub *h = hub_new(2);
+	struct hub *h = hub_make(2, 0);
 	struct member a, b, c, d;
 
 	join(h, &a, "alice", 16);
@@ -145,7 +171,7 @@ Test(hub, notices_stop_above_notices_max_and_the_crossings_are_told)
 
 Test(hub, names_are_unique_ignoring_case_and_freed_on_leave)
 {
-	struct hub *h = hub_new(ANNOUNCE_ALL);
+	struct hub *h = hub_make(ANNOUNCE_ALL, 0);
 	struct member a, b;
 	struct queue_limits lim = { .hard = 4 * SHORT_LINE };
 	struct queue *q = queue_new(&lim);
@@ -167,7 +193,7 @@ Test(hub, broadcast_does_not_echo)
 	struct member a, b, c;
 	struct hub *h = trio(&a, &b, &c);
 
-	cr_assert_eq(hub_broadcast(h, a.m, "hi all", NULL), HUB_OK);
+	cr_assert_eq(say(h, a.m, "hi all", NULL), HUB_OK);
 	cr_assert_str_eq(drain(&a), "");
 	cr_assert_str_eq(drain(&b), "MSG alice hi all");
 	cr_assert_str_eq(drain(&c), "MSG alice hi all");
@@ -189,17 +215,17 @@ Test(hub, dm_reaches_only_its_recipient)
 
 Test(hub, who_is_sorted_ignoring_case)
 {
-	struct hub *h = hub_new(ANNOUNCE_ALL);
+	struct hub *h = hub_make(ANNOUNCE_ALL, 0);
 	struct member a, b, c;
 
 	join(h, &c, "carol", 16);
 	join(h, &a, "alice", 16);
 	join(h, &b, "Bob", 16);
-	struct msg *who = hub_who(h);
+	struct msg *who = hub_who(h, a.m, NULL);
 	cr_assert_str_eq(msg_data(who), "USERS alice Bob carol\n");
 	msg_unref(who);
 	leave(h, &a), leave(h, &b), leave(h, &c);
-	who = hub_who(h);
+	who = hub_who(h, NULL, "#lobby");
 	cr_assert_str_eq(msg_data(who), "USERS\n");
 	msg_unref(who);
 	hub_free(h);
@@ -207,7 +233,7 @@ Test(hub, who_is_sorted_ignoring_case)
 
 Test(hub, full_queue_evicts_only_that_member)
 {
-	struct hub *h = hub_new(ANNOUNCE_ALL);
+	struct hub *h = hub_make(ANNOUNCE_ALL, 0);
 	struct member a, b, slow;
 
 	join(h, &a, "alice", 64);
@@ -217,7 +243,7 @@ Test(hub, full_queue_evicts_only_that_member)
 	for (int i = 0; i < 5; i++) {
 		char t[16];
 		snprintf(t, sizeof(t), "m%d", i);
-		hub_broadcast(h, a.m, t, NULL);
+		say(h, a.m, t, NULL);
 	}
 	cr_assert_eq(atomic_load(&slow.kicked), 1);
 	/* The backlog was replaced by the error: no gap followed by more. */
@@ -225,12 +251,12 @@ Test(hub, full_queue_evicts_only_that_member)
 	cr_assert_str_eq(drain(&b), "MSG alice m0|MSG alice m1|MSG alice m2|"
 	    "INFO slow disconnected|MSG alice m3|MSG alice m4");
 	cr_assert_str_eq(drain(&a), "INFO slow disconnected");
-	cr_assert_eq(hub_count(h), 2);
-	struct msg *who = hub_who(h);
+	cr_assert_eq(hub_count(h), 3);  /* logged in until its reader leaves */
+	struct msg *who = hub_who(h, a.m, NULL);        /* but not in the room */
 	cr_assert_str_eq(msg_data(who), "USERS alice bob\n");
 	msg_unref(who);
 
-	hub_broadcast(h, slow.m, "ghost", NULL); /* evicted: no voice */
+	say(h, slow.m, "ghost", NULL); /* evicted: no voice */
 	cr_assert_str_eq(drain(&b), "");
 	leave(h, &slow);                    /* announced already: not again */
 	cr_assert_str_eq(drain(&b), "");
@@ -243,9 +269,9 @@ Test(hub, full_queue_evicts_only_that_member)
  * else gets all 3, in order, before the eviction notice. */
 Test(hub, a_batch_that_does_not_fit_evicts_and_the_rest_get_it_all)
 {
-	struct hub *h = hub_new(ANNOUNCE_ALL);
+	struct hub *h = hub_make(ANNOUNCE_ALL, 0);
 	struct member a, b, c, tight;
-	struct msg *lines[3];
+	struct hub_line lines[3];
 
 	join(h, &a, "alice", 64);
 	join(h, &b, "bob", 64);
@@ -253,9 +279,9 @@ Test(hub, a_batch_that_does_not_fit_evicts_and_the_rest_get_it_all)
 	join(h, &tight, "tight", 3);    /* its OK stays: room for 2 */
 	drain(&a), drain(&b), drain(&c);
 	for (int i = 0; i < 3; i++)
-		lines[i] = hub_msg_line(a.m, i == 0 ? "one" : i == 1 ? "two" :
-		    "three");
-	hub_broadcast_lines(h, a.m, lines, 3, NULL);
+		cr_assert(hub_line_make(h, a.m, i == 0 ? "one" : i == 1 ?
+		    "two" : "three", &lines[i]));
+	hub_say(h, a.m, lines, 3, NULL);
 	cr_assert_eq(atomic_load(&tight.kicked), 1);
 	cr_assert_str_eq(drain(&tight), PROTO_ERR_SLOW);
 	const char *want = "MSG alice one|MSG alice two|MSG alice three|"
@@ -264,14 +290,14 @@ Test(hub, a_batch_that_does_not_fit_evicts_and_the_rest_get_it_all)
 	cr_assert_str_eq(drain(&c), want);
 	cr_assert_str_eq(drain(&a), "INFO tight disconnected");   /* no echo */
 	for (int i = 0; i < 3; i++)
-		msg_unref(lines[i]);
+		hub_line_free(&lines[i]);
 	leave(h, &tight), leave(h, &a), leave(h, &b), leave(h, &c);
 	hub_free(h);
 }
 
 Test(hub, eviction_notice_can_evict_in_turn)
 {
-	struct hub *h = hub_new(ANNOUNCE_ALL);
+	struct hub *h = hub_make(ANNOUNCE_ALL, 0);
 	struct member a, s1, s2;
 
 	join(h, &a, "alice", 64);
@@ -280,13 +306,15 @@ Test(hub, eviction_notice_can_evict_in_turn)
 	join(h, &s2, "s2", 3);
 	drain(&s1);                     /* OK, INFO s2 joined */
 	drain(&s2);                     /* OK */
-	hub_broadcast(h, a.m, "x", NULL);     /* s1: 1/2, s2: 1/3 */
-	hub_broadcast(h, a.m, "y", NULL);     /* s1: 2/2, s2: 2/3 */
-	hub_broadcast(h, a.m, "z", NULL);     /* s1 full -> evicted; s2 3/3;
+	say(h, a.m, "x", NULL);     /* s1: 1/2, s2: 1/3 */
+	say(h, a.m, "y", NULL);     /* s1: 2/2, s2: 2/3 */
+	say(h, a.m, "z", NULL);     /* s1 full -> evicted; s2 3/3;
 	                                   "s1 disconnected" fills s2 over */
 	cr_assert_eq(atomic_load(&s1.kicked), 1);
 	cr_assert_eq(atomic_load(&s2.kicked), 1);
-	cr_assert_eq(hub_count(h), 1);
+	struct msg *who = hub_who(h, a.m, NULL);
+	cr_assert_str_eq(msg_data(who), "USERS alice\n");
+	msg_unref(who);
 	cr_assert_str_eq(drain(&a), "INFO s1 joined|INFO s2 joined|"
 	    "INFO s1 disconnected|INFO s2 disconnected");
 	leave(h, &s1), leave(h, &s2), leave(h, &a);
@@ -309,7 +337,7 @@ send_many(void *arg)
 	for (int i = 0; i < PER_SENDER; i++) {
 		char t[16];
 		snprintf(t, sizeof(t), "%d", i);
-		hub_broadcast(s->h, s->mb.m, t, NULL);
+		say(s->h, s->mb.m, t, NULL);
 	}
 	return NULL;
 }
@@ -341,7 +369,7 @@ listen_all(void *arg)
 Test(hub, concurrent_broadcasters_lose_nothing_and_agree_on_order,
     .timeout = 30)
 {
-	struct hub *h = hub_new(ANNOUNCE_ALL);
+	struct hub *h = hub_make(ANNOUNCE_ALL, 0);
 	struct sender s[SENDERS];
 	struct listener l[2];
 	pthread_t ts[SENDERS], tl[2];
@@ -388,7 +416,7 @@ Test(hub, concurrent_broadcasters_lose_nothing_and_agree_on_order,
 
 Test(hub, trace_records_depths_and_evictions)
 {
-	struct hub *h = hub_new(ANNOUNCE_ALL);
+	struct hub *h = hub_make(ANNOUNCE_ALL, 0);
 	struct member a, b, slow;
 	struct hub_trace t = { 0 };
 
@@ -396,7 +424,7 @@ Test(hub, trace_records_depths_and_evictions)
 	join(h, &b, "bob", 16);
 	join(h, &slow, "slow", 1);      /* its OK fills it */
 	drain(&a), drain(&b);
-	cr_assert_eq(hub_broadcast(h, a.m, "x", &t), HUB_OK);
+	cr_assert_eq(say(h, a.m, "x", &t), HUB_OK);
 	cr_assert_eq(t.n, 2);
 	cr_assert_str_eq(t.to[0].name, "bob");
 	cr_assert_eq(t.to[0].depth, 1);

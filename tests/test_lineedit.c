@@ -133,7 +133,7 @@ Test(keys, sequences_and_characters)
 	cr_assert(got[5].len == 2 && memcmp(got[5].ch, "\303\251", 2) == 0);
 }
 
-Test(history, bounded_and_without_repeats)
+Test(linehist, bounded_and_without_repeats)
 {
 	struct linehist *h = linehist_new(3);
 	char line[8];

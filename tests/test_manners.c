@@ -19,8 +19,8 @@
 Test(manners, help_lists_the_verbs_before_login, .timeout = 30)
 {
 	struct server srv;
-	const char *verbs[] = { "LOGIN", "MSG", "DM", "WHO", "PING", "QUIT",
-		"HELP" };
+	const char *verbs[] = { "LOGIN", "MSG", "DM", "WHO", "JOIN", "ROOMS",
+		"HISTORY", "PING", "QUIT", "HELP" };
 	char line[512];
 
 	server_start(&srv, NULL);
@@ -104,7 +104,7 @@ Test(manners, sigusr1_and_stats_log_a_stats_line, .timeout = 30)
 	conn_send(a, "MSG one\nMSG two\n");
 	conn_expect_eventually(b, "MSG alice two");
 	kill(srv.pid, SIGUSR1);
-	cr_assert(server_log_wait(&srv, "[STATS] clients=2 logged-in=2 "
+	cr_assert(server_log_wait(&srv, "[STATS] clients=2 logged-in=2 rooms=1 "
 	    "messages=2 ", WAIT_MS));
 	cr_assert(server_log_wait(&srv, " deliveries=", WAIT_MS));
 	cr_assert(server_log_wait(&srv, " rss-kib=", WAIT_MS));

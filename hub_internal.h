@@ -1,0 +1,153 @@
+/*
+ * hub_internal.h - what hub.c and room.c share, and nothing else includes:
+ * a member's layout, the policy every room follows, and the room's API.
+ * To the rest of the server members and rooms are opaque (hub.h).
+ *
+ * Locks, as hub.h states them: the hub lock, then a room's lock, then a
+ * queue's. Each function below says which it needs held.
+ */
+#ifndef HUBCHAT_HUB_INTERNAL_H
+#define HUBCHAT_HUB_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "hub.h"
+
+struct archive;
+struct queue_wakes;
+
+struct hub_member {
+	char name[PROTO_MAX_NAME + 1];  /* fixed at login */
+	struct queue *out;              /* the owner's; pushed to while listed
+	                                   in a room */
+	hub_kick_fn *kick;
+	void *kick_arg;
+	struct room *room;              /* the room it is in: changed only
+	                                   under the hub lock, by its own
+	                                   reader's LOGIN or JOIN, so that
+	                                   reader reads it without a lock */
+	bool evicted;                   /* protected by room->lock; once true,
+	                                   it is off room's list for good */
+};
+
+/* What every room follows and counts into; the hub's, shared by its
+ * rooms. Counters are atomic: rooms count under their own locks. */
+struct room_policy {
+	size_t notices_max;             /* const: join/leave notices up to
+	                                   this room size */
+	size_t history;                 /* const: messages kept per room */
+	struct archive *archive;        /* const; NULL: memory only */
+	bool clustered;                 /* const: lines and notices come from
+	                                   the cluster's bus (hub.h) */
+	struct msg *slow_consumer;      /* const: an evicted member's last
+	                                   line */
+	atomic_bool closing;            /* the server is stopping: no notices */
+	atomic_ullong messages;         /* hub_stats's counters */
+	atomic_ullong dms;
+	atomic_ullong deliveries;
+	atomic_ullong evictions;
+	atomic_ullong refused;          /* lines the archive had no room for */
+};
+
+/* ---- A room (room.c) ---------------------------------------------------- */
+
+/* A room named name ("#Rust": shown as given), empty, whose history starts
+ * with the n HIST lines of preload (oldest first; references taken; the
+ * newest pol->history are kept). NULL when memory runs out. No lock. */
+struct room *room_new(const char *name, struct room_policy *pol,
+    struct msg *const *preload, size_t n);
+
+/* Frees a room nobody is in or assigned to. Hub lock held. */
+void room_free(struct room *r);
+
+void room_lock(struct room *r);
+void room_unlock(struct room *r);
+
+/* The name as shown, and the key: lowercase without '#', for the room
+ * table and the history file. Const for the room's life. */
+const char *room_name(const struct room *r);
+const char *room_key(const struct room *r);
+
+/* Members listed now. Room lock held. */
+size_t room_count(const struct room *r);
+
+/* Messages kept in its history now. Room lock held. */
+size_t room_history_len(const struct room *r);
+
+/* Clustered: made (or forgotten by room_forget) but its history not yet
+ * read from Redis. Room lock held. */
+bool room_loading(const struct room *r);
+
+/* Adds m (assigned to r by the caller, not listed, not evicted) after
+ * pushing it "OK" and then the room's whole history, and tells the others
+ * "INFO <name> joined" (up to notices_max). So m's stream is the history
+ * up to now, then every later line: the snapshot and the subscription are
+ * one critical section. true: done, or m's queue took the OK but not the
+ * history, and m was evicted (a slow consumer). false: nothing was pushed
+ * and m is not listed (memory ran out, or m's queue took no OK). Room
+ * lock held. */
+bool room_enter(struct room *r, struct hub_member *m, struct queue_wakes *w);
+
+/* Evicts m, assigned to r but not listed in it (a JOIN that could not
+ * complete): its queue is aborted and its owner kicked. Room lock held. */
+void room_evict_unlisted(struct room *r, struct hub_member *m);
+
+/* Takes m off the list and tells the others "INFO <name> <how>" (left,
+ * disconnected), up to notices_max; nothing for an evicted member, which
+ * was announced when it was cut off. Room lock held. */
+void room_exit(struct room *r, struct hub_member *m, const char *how,
+    struct queue_wakes *w);
+
+/* Delivers n lines said by from (a member of r) to everyone else in r, in
+ * order, and keeps them in the history; with an archive, hands it their
+ * archive lines first. false (nothing delivered, nothing kept) when the
+ * archive has no room for them. An evicted member has no voice: true,
+ * and nothing happens. Room lock held. */
+bool room_say(struct room *r, struct hub_member *from,
+    const struct hub_line *lines, size_t n, struct queue_wakes *w,
+    struct hub_trace *trace);
+
+/* Pushes one line to m, a member of r, evicting m when its queue is over
+ * its limit. Room lock held. */
+void room_push_to(struct room *r, struct hub_member *m, struct msg *line,
+    struct queue_wakes *w, struct hub_trace *trace);
+
+/* Pushes m, a member of r, first (when not NULL), the last n lines of
+ * history (0: all kept), then last (when not NULL). false when its queue
+ * cannot take them: m is then evicted. Room lock held. */
+bool room_history(struct room *r, struct hub_member *m, size_t n,
+    struct msg *first, struct msg *last, struct queue_wakes *w);
+
+/* ---- Clustered rooms: what the bus brings (hub_bus_*) ---- */
+
+/* Line number seq of the room, said by from: kept as hist, pushed as live
+ * to every member but from. false, doing nothing, when the room has that
+ * line already (seq not above the newest it has). Room lock held. */
+bool room_bus_say(struct room *r, unsigned long long seq, const char *from,
+    struct msg *live, struct msg *hist, struct queue_wakes *w);
+
+/* A join or leave notice about name, to every member but name, while the
+ * room has at most notices_max members. Room lock held. */
+void room_bus_notice(struct room *r, const char *name, struct msg *notice,
+    struct queue_wakes *w);
+
+/* Pushes line to every member. Room lock held. */
+void room_tell_all(struct room *r, struct msg *line, struct queue_wakes *w);
+
+/* Makes the history the union of what it has and in[0..n) (oldest first,
+ * by seq), each seq once, the newest pol->history kept; no longer
+ * loading. The caller keeps its references to in's lines. false when
+ * memory ran out (nothing changed). Room lock held. */
+bool room_merge(struct room *r, const struct hub_hist *in, size_t n);
+
+/* Forgets the history and its numbering (Redis lost its data: its
+ * numbers start again) and marks the room loading. Room lock held. */
+void room_forget(struct room *r);
+
+/* The USERS line of the room: shared until the list changes; one
+ * reference for the caller; NULL when memory runs out. Room lock held. */
+struct msg *room_who(struct room *r);
+
+#endif

@@ -1,0 +1,624 @@
+/*
+ * room.c - one room: its members, its history, and delivery to them. Only
+ * hub.c calls in (hub_internal.h), each function with the locks its
+ * comment names held.
+ *
+ * Members live in an array sorted by name ignoring ASCII case, so WHO
+ * lists it in order. The history is a ring of the room's last messages as
+ * ready-made "HIST <time> <from> <text>" lines: a newcomer's replay pushes
+ * references to them, copying nothing.
+ *
+ * Eviction happens in two steps inside one critical section: a failed push
+ * only marks the member (so a loop over the array is never disturbed), and
+ * room_settle then takes each marked member off the list and announces it.
+ * An announcement can push another queue over its limit and mark another
+ * member, so room_settle loops until nothing is marked; each round removes
+ * one member, so it ends. Outside the lock no marked member is listed.
+ */
+#include "hub_internal.h"
+
+#include <assert.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "archive.h"
+#include "msg.h"
+#include "queue.h"
+#include "sync.h"
+
+struct room {
+	char name[PROTO_MAX_ROOM + 2];  /* "#Rust", as first created; const */
+	char key[PROTO_MAX_ROOM + 1];   /* "rust"; const */
+	struct room_policy *pol;        /* the hub's; rooms count into it */
+	pthread_mutex_t lock;           /* protects everything below, and the
+	                                   evicted flag of every member whose
+	                                   room this is */
+	struct hub_member **members;    /* sorted by strcasecmp of name */
+	size_t count;
+	size_t cap;
+	struct msg **hist;              /* a ring of pol->history HIST lines */
+	unsigned long long *hist_seq;   /* beside each, its sequence number in
+	                                   the cluster (0 on one node) */
+	size_t hist_head;               /* the oldest, when hist_len > 0 */
+	size_t hist_len;
+	unsigned long long last_seq;    /* clustered: the newest line's number;
+	                                   a bus line at or below it is one
+	                                   this room has already */
+	bool loading;                   /* clustered: made, its history not yet
+	                                   read from Redis (hub_load_room) */
+	struct msg *who;                /* the USERS line while the list is
+	                                   unchanged, or NULL */
+};
+
+/* ---- Making and freeing ----------------------------------------------- */
+
+static void room_keep(struct room *r, struct msg *hist,
+    unsigned long long seq);
+static bool room_replay(struct room *r, struct hub_member *m, size_t n,
+    struct queue_wakes *w);
+
+struct room *
+room_new(const char *name, struct room_policy *pol,
+    struct msg *const *preload, size_t n)
+{
+	struct room *r = calloc(1, sizeof(*r));
+
+	assert(proto_room_ok(name));
+	if (r == NULL)
+		return NULL;
+	if (pol->history > 0 &&
+	    ((r->hist = calloc(pol->history, sizeof(*r->hist))) == NULL ||
+	    (r->hist_seq = calloc(pol->history, sizeof(*r->hist_seq))) ==
+	    NULL)) {
+		free(r->hist);
+		free(r);
+		return NULL;
+	}
+	snprintf(r->name, sizeof(r->name), "%s", name);
+	for (size_t i = 0; name[i + 1] != '\0'; i++)
+		r->key[i] = (char)tolower((unsigned char)name[i + 1]);
+	r->pol = pol;
+	for (size_t i = 0; i < n; i++)
+		room_keep(r, preload[i], 0);
+	r->loading = pol->clustered;
+	sync_mutex_init(&r->lock);
+	return r;
+}
+
+void
+room_free(struct room *r)
+{
+	if (r == NULL)
+		return;
+	assert(r->count == 0);
+	for (size_t i = 0; i < r->hist_len; i++)
+		msg_unref(r->hist[(r->hist_head + i) % r->pol->history]);
+	msg_unref(r->who);
+	pthread_mutex_destroy(&r->lock);
+	free(r->hist);
+	free(r->hist_seq);
+	free(r->members);
+	free(r);
+}
+
+void
+room_lock(struct room *r)
+{
+	sync_lock(&r->lock);
+}
+
+void
+room_unlock(struct room *r)
+{
+	sync_unlock(&r->lock);
+}
+
+const char *
+room_name(const struct room *r)
+{
+	return r->name;
+}
+
+const char *
+room_key(const struct room *r)
+{
+	return r->key;
+}
+
+size_t
+room_count(const struct room *r)
+{
+	return r->count;
+}
+
+size_t
+room_history_len(const struct room *r)
+{
+	return r->hist_len;
+}
+
+bool
+room_loading(const struct room *r)
+{
+	return r->loading;
+}
+
+/* ---- Delivery ----------------------------------------------------------- */
+
+/* Records one push for --trace. Lock held; no I/O. */
+static void
+room_trace_push(struct hub_trace *t, const struct hub_member *to, bool full)
+{
+	if (t->n == HUB_TRACE_MAX) {
+		t->more++;
+		return;
+	}
+	snprintf(t->to[t->n].name, sizeof(t->to[t->n].name), "%s", to->name);
+	t->to[t->n].depth = full ? 0 : queue_len(to->out);
+	t->to[t->n++].evicted = full;
+}
+
+/* Marks m evicted: its backlog is replaced by the final error line and its
+ * owner is woken. room_settle takes it off the list. Lock held. */
+static void
+room_evict(struct room *r, struct hub_member *m)
+{
+	assert(!m->evicted);
+	m->evicted = true;
+	atomic_fetch_add_explicit(&r->pol->evictions, 1, memory_order_relaxed);
+	queue_abort(m->out, r->pol->slow_consumer);
+	m->kick(m->kick_arg);
+}
+
+/* Pushes n msgs, costing cost (queue_cost), to one member; without room
+ * for all, it is evicted. Lock held. */
+static void
+room_push(struct room *r, struct hub_member *to, struct msg **msgs,
+    size_t n, size_t cost, struct queue_wakes *w, struct hub_trace *trace)
+{
+	if (to->evicted)
+		return;
+	bool full = queue_push_batch(to->out, msgs, n, cost, w) == QUEUE_FULL;
+	if (full)
+		room_evict(r, to);
+	else
+		atomic_fetch_add_explicit(&r->pol->deliveries, n,
+		    memory_order_relaxed);
+	if (trace != NULL)
+		room_trace_push(trace, to, full);
+}
+
+/* Pushes n msgs to every member but except (which may be NULL). Lock
+ * held. */
+static void
+room_push_all(struct room *r, const struct hub_member *except,
+    struct msg **msgs, size_t n, struct queue_wakes *w,
+    struct hub_trace *trace)
+{
+	size_t cost = queue_cost(msgs, n);      /* once, not per member */
+
+	for (size_t i = 0; i < r->count; i++)
+		if (r->members[i] != except)
+			room_push(r, r->members[i], msgs, n, cost, w, trace);
+}
+
+static void room_settle(struct room *r, struct queue_wakes *w);
+
+void
+room_push_to(struct room *r, struct hub_member *m, struct msg *line,
+    struct queue_wakes *w, struct hub_trace *trace)
+{
+	room_push(r, m, &line, 1, queue_cost(&line, 1), w, trace);
+	room_settle(r, w);
+}
+
+/* ---- The list, and its notices ------------------------------------------ */
+
+/* The list changed: the shared USERS line no longer holds. Lock held. */
+static void
+room_changed(struct room *r)
+{
+	msg_unref(r->who);
+	r->who = NULL;
+}
+
+/* Index of name in the list, or where it would go; sets *found. Lock
+ * held. */
+static size_t
+room_find(const struct room *r, const char *name, bool *found)
+{
+	size_t lo = 0, hi = r->count;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcasecmp(r->members[mid]->name, name);
+		if (c == 0) {
+			*found = true;
+			return mid;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = false;
+	return lo;
+}
+
+static void
+room_remove_at(struct room *r, size_t i)
+{
+	assert(i < r->count);
+	room_changed(r);
+	memmove(&r->members[i], &r->members[i + 1],
+	    (r->count - i - 1) * sizeof(r->members[0]));
+	r->count--;
+}
+
+/*
+ * Join and leave notices. Each goes to everyone in the room, so a room
+ * filling up one login at a time costs about N^2/2 deliveries, and as many
+ * writer wake-ups: 50 million for 10,000 users, which a human could not
+ * read anyway. So notices go out only while the room has at most
+ * notices_max members, counting the one joining or leaving, and crossing
+ * that line is announced once each way. A storm of notices alone then
+ * never fills a default queue.
+ */
+
+/* Announces m, just listed, to the others. Past the line, m alone is told
+ * that it will hear no notices, except on the join that crosses the line,
+ * which tells everyone. Lock held. */
+static void
+room_announce_join(struct room *r, struct hub_member *m,
+    struct queue_wakes *w)
+{
+	size_t max = r->pol->notices_max;
+
+	if (atomic_load(&r->pol->closing) || r->pol->clustered)
+		return;         /* clustered: the bus brings notices */
+	bool quiet = r->count > max;
+	struct msg *notice = quiet ? msg_printf("INFO more than %zu users "
+	    "online: join and leave notices are off", max) :
+	    msg_printf("INFO %s joined", m->name);
+
+	if (notice == NULL)
+		return;
+	if (!quiet || r->count == max + 1)
+		room_push_all(r, m, &notice, 1, w, NULL);
+	if (quiet)
+		room_push_to(r, m, notice, w, NULL);
+	msg_unref(notice);
+}
+
+/* Tells everyone that name, just taken off the list, has gone (how: left,
+ * disconnected). Lock held. */
+static void
+room_announce_exit(struct room *r, const char *name, const char *how,
+    struct queue_wakes *w)
+{
+	size_t max = r->pol->notices_max;
+	struct msg *notice = NULL;
+
+	if (atomic_load(&r->pol->closing) || r->pol->clustered)
+		return;         /* clustered: the bus brings notices */
+	if (r->count + 1 <= max)
+		notice = msg_printf("INFO %s %s", name, how);
+	else if (r->count == max)
+		notice = msg_printf("INFO %zu users online: join and leave "
+		    "notices are on", r->count);
+	if (notice != NULL)
+		room_push_all(r, NULL, &notice, 1, w, NULL);
+	msg_unref(notice);
+}
+
+/* Takes every evicted member off the list, announcing each. Lock held. */
+static void
+room_settle(struct room *r, struct queue_wakes *w)
+{
+	size_t i = 0;
+
+	while (i < r->count) {
+		if (!r->members[i]->evicted) {
+			i++;
+			continue;
+		}
+		struct hub_member *gone = r->members[i];
+		room_remove_at(r, i);
+		room_announce_exit(r, gone->name, "disconnected", w);
+		i = 0;          /* the announcement may have evicted others */
+	}
+}
+
+/* Makes room for one more member. Lock held. */
+static bool
+room_reserve(struct room *r)
+{
+	if (r->count < r->cap)
+		return true;
+	size_t cap = r->cap ? 2 * r->cap : 8;
+	struct hub_member **grown = realloc(r->members, cap * sizeof(*grown));
+	if (grown == NULL)
+		return false;
+	r->members = grown;
+	r->cap = cap;
+	return true;
+}
+
+bool
+room_enter(struct room *r, struct hub_member *m, struct queue_wakes *w)
+{
+	struct msg *ok = msg_printf("OK");
+	bool found;
+
+	assert(!m->evicted && m->room == r);
+	size_t i = room_find(r, m->name, &found);
+	assert(!found);
+	if (ok == NULL || !room_reserve(r) ||
+	    queue_push_batch(m->out, &ok, 1, queue_cost(&ok, 1), w) != QUEUE_OK) {
+		msg_unref(ok);
+		return false;
+	}
+	msg_unref(ok);
+	if (!room_replay(r, m, r->hist_len, w)) {
+		room_evict(r, m);       /* cannot take the history: too slow */
+		return true;
+	}
+	memmove(&r->members[i + 1], &r->members[i],
+	    (r->count - i) * sizeof(r->members[0]));
+	r->members[i] = m;
+	r->count++;
+	room_changed(r);
+	room_announce_join(r, m, w);
+	room_settle(r, w);
+	return true;
+}
+
+void
+room_evict_unlisted(struct room *r, struct hub_member *m)
+{
+	if (!m->evicted)
+		room_evict(r, m);
+}
+
+void
+room_exit(struct room *r, struct hub_member *m, const char *how,
+    struct queue_wakes *w)
+{
+	bool found;
+
+	if (m->evicted)         /* off the list, and announced, already */
+		return;
+	size_t i = room_find(r, m->name, &found);
+	assert(found && r->members[i] == m);
+	room_remove_at(r, i);
+	room_announce_exit(r, m->name, how, w);
+	room_settle(r, w);
+}
+
+/* ---- History ------------------------------------------------------------ */
+
+/* Appends one HIST line (taking a reference) numbered seq, dropping the
+ * oldest when the ring is full. Lock held, or r private. */
+static void
+room_keep(struct room *r, struct msg *hist, unsigned long long seq)
+{
+	size_t cap = r->pol->history;
+
+	if (cap == 0 || hist == NULL)
+		return;
+	if (r->hist_len == cap) {
+		msg_unref(r->hist[r->hist_head]);
+		r->hist[r->hist_head] = msg_ref(hist);
+		r->hist_seq[r->hist_head] = seq;
+		r->hist_head = (r->hist_head + 1) % cap;
+		return;
+	}
+	r->hist[(r->hist_head + r->hist_len) % cap] = msg_ref(hist);
+	r->hist_seq[(r->hist_head + r->hist_len) % cap] = seq;
+	r->hist_len++;
+}
+
+/* Pushes m the last n lines of history (n <= kept), 64 at a time; false
+ * when its queue cannot take them. Lock held. */
+static bool
+room_replay(struct room *r, struct hub_member *m, size_t n,
+    struct queue_wakes *w)
+{
+	size_t cap = r->pol->history;
+	struct msg *batch[64];
+
+	if (n > r->hist_len)
+		n = r->hist_len;
+	for (size_t done = 0; done < n;) {
+		size_t k = n - done < 64 ? n - done : 64;
+		for (size_t j = 0; j < k; j++)
+			batch[j] = r->hist[(r->hist_head + r->hist_len - n +
+			    done + j) % cap];
+		if (queue_push_batch(m->out, batch, k, queue_cost(batch, k),
+		    w) != QUEUE_OK)
+			return false;
+		done += k;
+	}
+	return true;
+}
+
+bool
+room_history(struct room *r, struct hub_member *m, size_t n,
+    struct msg *first, struct msg *last, struct queue_wakes *w)
+{
+	if (m->evicted)
+		return false;
+	if ((first == NULL || queue_push_batch(m->out, &first, 1,
+	    queue_cost(&first, 1), w) == QUEUE_OK) &&
+	    room_replay(r, m, n == 0 ? r->hist_len : n, w) &&
+	    (last == NULL || queue_push_batch(m->out, &last, 1,
+	    queue_cost(&last, 1), w) == QUEUE_OK))
+		return true;
+	room_evict(r, m);
+	room_settle(r, w);
+	return false;
+}
+
+bool
+room_say(struct room *r, struct hub_member *from,
+    const struct hub_line *lines, size_t n, struct queue_wakes *w,
+    struct hub_trace *trace)
+{
+	struct msg *live[64];
+	struct room_policy *pol = r->pol;
+
+	assert(n <= 64);
+	if (from != NULL && from->evicted)
+		return true;            /* an evicted member has no voice */
+	if (pol->archive != NULL && !archive_take(pol->archive, lines, n, w)) {
+		atomic_fetch_add_explicit(&pol->refused, n, memory_order_relaxed);
+		return false;
+	}
+	for (size_t i = 0; i < n; i++) {
+		live[i] = lines[i].live;
+		room_keep(r, lines[i].hist, 0);
+	}
+	atomic_fetch_add_explicit(&pol->messages, n, memory_order_relaxed);
+	room_push_all(r, from, live, n, w, trace);
+	room_settle(r, w);
+	return true;
+}
+
+/* ---- The cluster's bus (clustered only) --------------------------------- */
+
+bool
+room_bus_say(struct room *r, unsigned long long seq, const char *from,
+    struct msg *live, struct msg *hist, struct queue_wakes *w)
+{
+	bool found;
+
+	if (seq <= r->last_seq)
+		return false;           /* had it already: loaded, or twice */
+	r->last_seq = seq;
+	room_keep(r, hist, seq);
+	atomic_fetch_add_explicit(&r->pol->messages, 1, memory_order_relaxed);
+	size_t i = room_find(r, from, &found);
+	room_push_all(r, found ? r->members[i] : NULL, &live, 1, w, NULL);
+	room_settle(r, w);
+	return true;
+}
+
+void
+room_bus_notice(struct room *r, const char *name, struct msg *notice,
+    struct queue_wakes *w)
+{
+	bool found;
+
+	if (atomic_load(&r->pol->closing) || r->count > r->pol->notices_max)
+		return;
+	size_t i = room_find(r, name, &found);
+	room_push_all(r, found ? r->members[i] : NULL, &notice, 1, w, NULL);
+	room_settle(r, w);
+}
+
+void
+room_tell_all(struct room *r, struct msg *line, struct queue_wakes *w)
+{
+	room_push_all(r, NULL, &line, 1, w, NULL);
+	room_settle(r, w);
+}
+
+/* The history as (seq, line) pairs, oldest first, into out (room for
+ * hist_len); references not taken. Lock held. */
+static size_t
+room_hist_pairs(const struct room *r, struct hub_hist *out)
+{
+	size_t cap = r->pol->history;
+
+	for (size_t i = 0; i < r->hist_len; i++) {
+		size_t at = (r->hist_head + i) % cap;
+		out[i] = (struct hub_hist){ r->hist_seq[at], r->hist[at] };
+	}
+	return r->hist_len;
+}
+
+/*
+ * Both lists are in sequence order: Redis numbers a room's lines as it
+ * publishes them, and the bus brings them in that order. So the union is
+ * one merge, equal numbers kept once, and the newest pol->history of it
+ * are the history.
+ */
+bool
+room_merge(struct room *r, const struct hub_hist *in, size_t n)
+{
+	size_t cap = r->pol->history, have = r->hist_len, k = 0;
+	struct hub_hist *mine = malloc((have + 1) * sizeof(*mine));
+	struct hub_hist *all = malloc((have + n + 1) * sizeof(*all));
+
+	if (mine == NULL || all == NULL) {
+		free(mine);
+		free(all);
+		return false;
+	}
+	room_hist_pairs(r, mine);
+	for (size_t i = 0, j = 0; i < have || j < n;) {
+		bool take_mine = j == n || (i < have && mine[i].seq <= in[j].seq);
+		const struct hub_hist *next = take_mine ? &mine[i++] : &in[j++];
+		if (k > 0 && all[k - 1].seq == next->seq)
+			continue;       /* the same line, loaded and heard */
+		all[k++] = *next;
+	}
+	size_t from = k > cap ? k - cap : 0;
+	for (size_t i = from; i < k; i++)
+		msg_ref(all[i].line);   /* before the ring lets go of any */
+	for (size_t i = 0; i < have; i++)
+		msg_unref(mine[i].line);
+	r->hist_head = r->hist_len = 0;
+	for (size_t i = from; i < k; i++) {
+		room_keep(r, all[i].line, all[i].seq);
+		msg_unref(all[i].line);
+	}
+	if (k > 0 && all[k - 1].seq > r->last_seq)
+		r->last_seq = all[k - 1].seq;
+	r->loading = false;
+	free(mine);
+	free(all);
+	return true;
+}
+
+void
+room_forget(struct room *r)
+{
+	size_t cap = r->pol->history;
+
+	for (size_t i = 0; i < r->hist_len; i++)
+		msg_unref(r->hist[(r->hist_head + i) % cap]);
+	r->hist_head = r->hist_len = 0;
+	r->last_seq = 0;
+	r->loading = true;
+}
+
+/* ---- WHO ---------------------------------------------------------------- */
+
+/*
+ * A USERS line is as long as the room: 33 bytes a member. Every WHO used to
+ * make its own copy, so a few clients asking again and again without
+ * reading pinned hundreds of megabytes. Now one line is shared by every
+ * reply until the list changes; each queue still counts its full size
+ * against its limit (queue.h), and the asker's flood budget pays for it in
+ * proportion (cmd.c).
+ */
+struct msg *
+room_who(struct room *r)
+{
+	if (r->who == NULL) {
+		char *names = malloc(r->count * (PROTO_MAX_NAME + 1) + 1);
+		if (names == NULL)
+			return NULL;
+		char *p = names;
+		*p = '\0';
+		for (size_t i = 0; i < r->count; i++)
+			p += sprintf(p, " %s", r->members[i]->name);
+		r->who = msg_printf("USERS%s", names);
+		free(names);
+	}
+	return r->who != NULL ? msg_ref(r->who) : NULL;
+}
