@@ -4,6 +4,8 @@
 
 package main
 
+import "strings"
+
 // handleLine runs one line. Before login only LOGIN, PING, HELP and QUIT
 // work, and a line that is no verb is taken as the name; after it, such a
 // line is a MSG. A verb typed wrongly is never taken as a name or sent.
@@ -19,7 +21,8 @@ func (s *session) handleLine(line []byte) endReason {
 	if !in || (cmd.verb != verbMsg && cmd.verb != verbNone) {
 		s.flush() // what came before goes out first
 	}
-	if !in && (cmd.verb == verbMsg || cmd.verb == verbDM || cmd.verb == verbWho) {
+	if !in && (cmd.verb == verbMsg || cmd.verb == verbDM || cmd.verb == verbWho ||
+		cmd.verb == verbRooms) {
 		return s.reply(errNotIn)
 	}
 	switch cmd.verb {
@@ -46,7 +49,9 @@ func (s *session) handleLine(line []byte) endReason {
 	case verbDM:
 		return s.dm(cmd)
 	case verbWho:
-		return s.who()
+		return s.who(cmd.text)
+	case verbRooms:
+		return s.reply(errNoRooms)
 	}
 	return endNone
 }
@@ -85,17 +90,22 @@ func (s *session) login(name string) endReason {
 	}
 }
 
+// The C server's HELP, verb for verb and in its order; the lines for its
+// rooms and history say they are not here (everyone is in #lobby).
 var helpLines = newChunk([]byte("INFO LOGIN <name>: log in (or just type your name)\n"+
-	"INFO MSG <text>: say text to everyone (or just type it)\n"+
+	"INFO MSG <text>: say text to your room (or just type it)\n"+
 	"INFO DM <user> <text>: say text to user alone\n"+
-	"INFO WHO: who is online\n"+
+	"INFO WHO [#room]: who is in your room, or in that room\n"+
+	"INFO JOIN <#room>: not on the Go twin: its one room is #lobby\n"+
+	"INFO ROOMS: not on the Go twin: its one room is #lobby\n"+
+	"INFO HISTORY [n]: not on the Go twin: it keeps no history\n"+
 	"INFO PING [token]: the server answers PONG [token]\n"+
 	"INFO QUIT: leave (!exit works too)\n"+
-	"INFO HELP: this list\n"), 7)
+	"INFO HELP: this list\n"), 10)
 
 // help: one INFO line a verb, costing the flood budget a line each.
 func (s *session) help() endReason {
-	s.flood.charge(7)
+	s.flood.charge(10)
 	return s.send(helpLines)
 }
 
@@ -117,7 +127,7 @@ func (s *session) msg(text string) endReason {
 	s.batch = append(s.batch, text...)
 	s.batch = append(s.batch, '\n')
 	s.nbatch++
-	logChat("MSG", "id=%d from=%s text=%s", s.id, s.member.name, quote(text))
+	logChat("MSG", "id=%d from=%s room=#lobby text=%s", s.id, s.member.name, quote(text))
 	return endNone
 }
 
@@ -151,7 +161,18 @@ func (s *session) dm(cmd command) endReason {
 
 // who replies with the shared USERS line. It may be far longer than a
 // line, so it costs the flood budget a line per maxLine bytes of it.
-func (s *session) who() endReason {
+// WHO #lobby is everyone, as plain WHO; any other room is held by nobody
+// here, so it is empty, as a room not held is on the C server. Anything
+// else after WHO is ignored.
+func (s *session) who(arg string) endReason {
+	if strings.HasPrefix(arg, "#") {
+		if !roomOK(arg) {
+			return s.reply(errBadRoom)
+		}
+		if !strings.EqualFold(arg, "#lobby") {
+			return s.reply("USERS")
+		}
+	}
 	users := s.srv.hub.whoLine()
 	s.flood.charge(float64(len(users.data) / maxLine))
 	return s.send(users)

@@ -115,7 +115,7 @@ func parseFlags(args []string) *config {
 		{"", "queue-soft-sec", "SEC", "see --queue-soft (default 10)", number{&v.softSec, 0, secMax, false}},
 		{"", "flood-burst", "N", "lines a client may send at once (default 32) ...", number{&v.burst, 1, 1000000, false}},
 		{"", "flood-rate", "N", "... and per second after that; more are read later, never dropped (default 10; 0 = no limit)", number{&v.rate, 0, 1000000, false}},
-		{"", "notices-max", "N", "join and leave notices only while at most N users are online (default 500; 0 = none)", number{&v.notices, 0, 1000000, false}},
+		{"", "notices-max", "N", "join and leave notices only while a room has at most N users (default 500; 0 = none)", number{&v.notices, 0, 1000000, false}},
 		{"q", "quiet", "", "do not log each message", nil},
 		{"", "log-dm", "", "log the text of private messages too (off: only who wrote to whom)", nil},
 		{"", "stats", "SEC", "log a [STATS] line every SEC seconds (default 0: only on SIGUSR1)", number{&v.stats, 0, secMax, false}},

@@ -12,6 +12,7 @@ import (
 const (
 	maxLine = 1024 // bytes in a client's line, without CR and LF
 	maxName = 32   // bytes in a user name
+	maxRoom = 32   // bytes in a room's name, without its '#'
 )
 
 // Every error the server sends: "ERR <code>", then words for a person.
@@ -31,7 +32,13 @@ const (
 	errUsageLogin = "ERR usage LOGIN <name>"
 	errUsageMsg   = "ERR usage MSG <text>"
 	errUsageDM    = "ERR usage DM <user> <text>"
+	errBadRoom    = "ERR bad-room rooms are # and 1-32 characters: letters, digits, _ or -"
 )
+
+// The Go twin's own error line, for JOIN, ROOMS and HISTORY: it has one
+// room, #lobby, and no history. The code is the C's for a command the
+// server does not know, so a client keyed on codes reads it right.
+const errNoRooms = "ERR unknown-command the Go twin has no rooms or history: everyone is in #lobby"
 
 type verb int
 
@@ -40,10 +47,11 @@ const (
 	verbLogin                // LOGIN <name>
 	verbMsg                  // MSG <text>
 	verbDM                   // DM <user> <text>
-	verbWho                  // WHO
+	verbWho                  // WHO [#room]
 	verbPing                 // PING [token]
 	verbQuit                 // QUIT or !exit
 	verbHelp                 // HELP
+	verbRooms                // JOIN, ROOMS, HISTORY: the C server's alone
 	verbMistyped             // a verb in the wrong case or after a '/'
 )
 
@@ -55,7 +63,9 @@ var verbs = []struct {
 	{"LOGIN", verbLogin, true}, {"MSG", verbMsg, true},
 	{"DM", verbDM, true}, {"WHO", verbWho, false},
 	{"PING", verbPing, true}, {"QUIT", verbQuit, false},
-	{"HELP", verbHelp, false}, {"!exit", verbQuit, false},
+	{"HELP", verbHelp, false}, {"JOIN", verbRooms, true},
+	{"ROOMS", verbRooms, false}, {"HISTORY", verbRooms, true},
+	{"!exit", verbQuit, false},
 }
 
 // command is one parsed line. For verbDM, hasUser and hasText say whether
@@ -172,6 +182,21 @@ func nameOK(name string) bool {
 	}
 	for _, w := range reserved {
 		if strings.EqualFold(name, w) {
+			return false
+		}
+	}
+	return true
+}
+
+// roomOK: '#', then 1-32 of the characters a name may hold (proto.c's
+// proto_room_ok). The Go twin has one room, but WHO #room is answered.
+func roomOK(room string) bool {
+	if len(room) < 2 || len(room) > maxRoom+1 || room[0] != '#' {
+		return false
+	}
+	for i := 1; i < len(room); i++ {
+		c := room[i]
+		if !isAlpha(c) && !(c >= '0' && c <= '9') && c != '_' && c != '-' {
 			return false
 		}
 	}

@@ -74,7 +74,8 @@ func (s *server) statsLoop(usr1 <-chan os.Signal, done <-chan struct{}) {
 		}
 		rss, threads := selfStatus()
 		c := &s.count
-		logf("STATS", "clients=%d logged-in=%d messages=%d messages/s=%d "+
+		// rooms=1: the twin's one room, #lobby, always held.
+		logf("STATS", "clients=%d logged-in=%d rooms=1 messages=%d messages/s=%d "+
 			"deliveries=%d deliveries/s=%d dms=%d evictions=%d "+
 			"refused-full=%d refused-addr=%d refused-busy=%d "+
 			"rejected-lines=%d idle-timeouts=%d login-timeouts=%d "+

@@ -84,7 +84,7 @@ func TestStatsLineOnSIGUSR1(t *testing.T) {
 		}
 	}
 	cmd.Process.Signal(syscall.SIGUSR1)
-	waitLog(t, logPath, regexp.MustCompile(`\[STATS\] clients=2 logged-in=2 messages=2 `+
+	waitLog(t, logPath, regexp.MustCompile(`\[STATS\] clients=2 logged-in=2 rooms=1 messages=2 `+
 		`messages/s=\d+ deliveries=\d+ deliveries/s=\d+ dms=0 evictions=0 `+
 		`refused-full=0 refused-addr=0 refused-busy=0 rejected-lines=0 `+
 		`idle-timeouts=0 login-timeouts=0 rss-kib=\d+ threads=\d+ goroutines=\d+\n`))

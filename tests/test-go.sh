@@ -13,8 +13,11 @@
 #      server has.
 #
 # Not run here: the client, peer, line editor and unit suites (they test
-# other programs, or the C modules in-process), and the tests excluded
-# below. go/README.md lists the differences these exclusions stand for.
+# other programs, or the C modules in-process); the rooms, history and web
+# suites (test_rooms.c, test_history.c, test_web.c: rooms, history and the
+# WebSocket listener are the C server's alone, and the twin answers their
+# verbs as go/rooms_test.go checks); and the tests excluded below.
+# go/README.md lists the differences these exclusions stand for.
 set -eu
 cd "$(dirname "$0")/.."
 SERVER=${HUBCHAT_SERVER:-build/hubchat-go}
@@ -49,6 +52,6 @@ case $SERVER in /*) abs=$SERVER ;; *) abs=$(pwd)/$SERVER ;; esac
 (cd go && HUBCHAT_SERVER=$abs GOPROXY=off go test -count=1 ./ 2>&1)
 
 echo "== the core suites against $SERVER"
-echo "   not run (C-only; see go/README.md):"
+echo "   not run (C-only; see go/README.md): the rooms, history and web suites, and"
 echo "$EXCLUDED" | grep . | sed 's/^	/        /; s/^\([^ ]\)/     \1/'
 HUBCHAT_SERVER=$SERVER build/core-tests --jobs "$JOBS" --filter "!($filter)"
