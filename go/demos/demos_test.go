@@ -281,3 +281,62 @@ func TestFixCloseEndsEveryWriter(t *testing.T) {
 		t.Fatalf("%d writers left behind", leaked)
 	}
 }
+
+// ---- The C's demo 4: taking the history and joining in two steps ------
+
+// gapless reports the first line a joiner got out of turn: it must see
+// 0, 1, 2 ... with none missing and none twice, until want lines.
+func gapless(m chan string, want int) (int, string) {
+	for next := 0; next < want; next++ {
+		select {
+		case line := <-m:
+			if line != strconv.Itoa(next) {
+				return next, line
+			}
+		case <-time.After(time.Second):
+			return next, "(nothing)"
+		}
+	}
+	return want, ""
+}
+
+func TestBrokenSplitJoinMissesALine(t *testing.T) {
+	room := NewHistoryRoom()
+	for i := 0; i < 3; i++ {
+		room.Say(strconv.Itoa(i))
+	}
+	room.Between = func() { room.Say("3") } // said between the two steps
+	joiner := make(chan string, 100)
+	room.JoinSplit(joiner)
+	room.Say("4")
+	at, got := gapless(joiner, 5)
+	if got == "" {
+		t.Fatal("the joiner got every line")
+	}
+	t.Logf("the joiner wanted line %d and got %s: the line said between the snapshot and the subscription is in neither", at, got)
+}
+
+func TestFixOneCriticalSectionMissesNothing(t *testing.T) {
+	const lines, joiners = 2000, 50
+	room := NewHistoryRoom()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < lines; i++ {
+			room.Say(strconv.Itoa(i))
+		}
+	}()
+	var chans []chan string
+	for j := 0; j < joiners; j++ {
+		m := make(chan string, lines)
+		room.Join(m)
+		chans = append(chans, m)
+		runtime.Gosched()
+	}
+	<-done
+	for j, m := range chans {
+		if at, got := gapless(m, lines); got != "" {
+			t.Fatalf("joiner %d wanted line %d and got %s", j, at, got)
+		}
+	}
+}
