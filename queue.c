@@ -371,6 +371,7 @@ queue_take(struct queue *q, struct msg **out, size_t max)
 		    "pthread_cond_broadcast");
 	return n;
 }
+/* end excerpt */
 
 size_t
 queue_pop_timed(struct queue *q, struct msg **out, size_t max, int ms,
@@ -390,7 +391,6 @@ queue_pop_timed(struct queue *q, struct msg **out, size_t max, int ms,
 	sync_unlock(&q->lock);
 	return n;
 }
-/* end excerpt */
 
 /* Closes q once; with discard, replaces the backlog by final first. */
 static void

@@ -29,6 +29,7 @@
 #include "queue.h"
 #include "sync.h"
 
+/* excerpt: room */
 struct room {
 	char name[PROTO_MAX_ROOM + 2];  /* "#Rust", as first created; const */
 	char key[PROTO_MAX_ROOM + 1];   /* "rust"; const */
@@ -52,6 +53,7 @@ struct room {
 	struct msg *who;                /* the USERS line while the list is
 	                                   unchanged, or NULL */
 };
+/* end excerpt */
 
 /* ---- Making and freeing ----------------------------------------------- */
 
@@ -161,6 +163,7 @@ room_trace_push(struct hub_trace *t, const struct hub_member *to, bool full)
 	t->to[t->n++].evicted = full;
 }
 
+/* excerpt: room-evict */
 /* Marks m evicted: its backlog is replaced by the final error line and its
  * owner is woken. room_settle takes it off the list. Lock held. */
 static void
@@ -172,7 +175,9 @@ room_evict(struct room *r, struct hub_member *m)
 	queue_abort(m->out, r->pol->slow_consumer);
 	m->kick(m->kick_arg);
 }
+/* end excerpt */
 
+/* excerpt: room-push */
 /* Pushes n msgs, costing cost (queue_cost), to one member; without room
  * for all, it is evicted. Lock held. */
 static void
@@ -190,6 +195,7 @@ room_push(struct room *r, struct hub_member *to, struct msg **msgs,
 	if (trace != NULL)
 		room_trace_push(trace, to, full);
 }
+/* end excerpt */
 
 /* Pushes n msgs to every member but except (which may be NULL). Lock
  * held. */
@@ -347,6 +353,7 @@ room_reserve(struct room *r)
 	return true;
 }
 
+/* excerpt: room-enter */
 bool
 room_enter(struct room *r, struct hub_member *m, struct queue_wakes *w)
 {
@@ -375,6 +382,7 @@ room_enter(struct room *r, struct hub_member *m, struct queue_wakes *w)
 	room_settle(r, w);
 	return true;
 }
+/* end excerpt */
 
 void
 room_evict_unlisted(struct room *r, struct hub_member *m)
@@ -462,6 +470,7 @@ room_history(struct room *r, struct hub_member *m, size_t n,
 	return false;
 }
 
+/* excerpt: room-say */
 bool
 room_say(struct room *r, struct hub_member *from,
     const struct hub_line *lines, size_t n, struct queue_wakes *w,
@@ -486,6 +495,7 @@ room_say(struct room *r, struct hub_member *from,
 	room_settle(r, w);
 	return true;
 }
+/* end excerpt */
 
 /* ---- The cluster's bus (clustered only) --------------------------------- */
 

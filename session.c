@@ -300,6 +300,7 @@ session_too_long(struct session *c)
 	return session_reply(c, PROTO_ERR_TOO_LONG);
 }
 
+/* excerpt: may-run */
 /* Before each line, at now (ms): END_NONE when it may run, else why the
  * session ends instead. The server stopping is checked here, not only while the
  * reader waits, so a client with a backlog of buffered lines cannot hold
@@ -322,6 +323,7 @@ session_may_run(struct session *c, int64_t now)
 	}
 	return END_NONE;
 }
+/* end excerpt */
 
 /* excerpt: throttle */
 /*

@@ -265,6 +265,7 @@ func (s *session) readFailed(ctx context.Context, err error) endReason {
 	return s.why(endError)
 }
 
+// excerpt: may-run
 // mayRun says whether a line may run now: endNone, or why the session
 // ends instead. Stopping, an eviction and the login deadline are checked
 // between lines, not only while the reader waits, so a backlog of
@@ -288,6 +289,7 @@ func (s *session) mayRun(ctx context.Context, now time.Time) endReason {
 	}
 	return endNone
 }
+// end excerpt
 
 // excerpt: throttle
 
