@@ -16,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "cluster.h"
 #include "config.h"
 #include "hub.h"
 #include "log.h"
@@ -37,6 +39,7 @@ static enum end_reason cmd_ping(struct session *c, const char *token);
 static enum end_reason cmd_join(struct session *c, const char *room);
 static enum end_reason cmd_send_costly(struct session *c, struct msg *reply);
 static enum end_reason cmd_who(struct session *c, const char *arg);
+static enum end_reason cmd_rooms(struct session *c);
 static enum end_reason cmd_history(struct session *c, const char *arg);
 static struct hub_trace *cmd_trace_start(struct hub_trace *t);
 static void cmd_trace_log(struct session *c, const char *verb, size_t lines,
@@ -85,7 +88,7 @@ cmd_handle_line(struct session *c, char *line, size_t len)
 	case VERB_JOIN:
 		return cmd_join(c, cmd.text);
 	case VERB_ROOMS:
-		return cmd_send_costly(c, hub_rooms(c->env->hub));
+		return cmd_rooms(c);
 	case VERB_HISTORY:
 		return cmd_history(c, cmd.text);
 	}
@@ -125,6 +128,16 @@ cmd_refuse(struct session *c, const char *line, const char *why,
 	return session_reply(c, line);
 }
 
+/* In a cluster, LOGIN first claims the name across every node; alone,
+ * the hub's own table is the one to check (hub_join). */
+static enum cluster_status
+cmd_claim(struct session *c, const char *name)
+{
+	if (c->env->cluster == NULL)
+		return CLUSTER_OK;
+	return cluster_claim(c->env->cluster, name);
+}
+
 static enum end_reason
 cmd_login(struct session *c, const char *name)
 {
@@ -134,8 +147,22 @@ cmd_login(struct session *c, const char *name)
 		return session_reply(c, PROTO_ERR_USAGE_LOGIN);
 	if (!proto_name_ok(name))
 		return cmd_refuse(c, PROTO_ERR_BAD_NAME, "bad-name", name);
-	switch (hub_join(c->env->hub, name, c->out, session_kick, c,
-	    &c->member)) {
+	switch (cmd_claim(c, name)) {
+	case CLUSTER_OK:
+		break;
+	case CLUSTER_TAKEN:
+		return cmd_refuse(c, PROTO_ERR_NAME_TAKEN, "username-taken",
+		    name);
+	case CLUSTER_BUSY:
+		return session_reply(c, PROTO_ERR_BUSY);
+	default:
+		return session_reply(c, PROTO_ERR_CLUSTER);
+	}
+	enum hub_status st = hub_join(c->env->hub, name, c->out, session_kick,
+	    c, &c->member);
+	if (st != HUB_OK && c->env->cluster != NULL)
+		cluster_release(c->env->cluster, name, "#lobby");
+	switch (st) {
 	case HUB_OK:
 		log_event(LOG_LOGIN, "id=%lu user=%s", c->id, name);
 		return END_NONE;
@@ -196,13 +223,36 @@ cmd_msg(struct session *c, const char *text)
 		return session_reply(c, PROTO_ERR_USAGE_MSG);
 	if (c->nbatch == SESSION_BATCH)
 		why = cmd_flush(c);
-	if (!hub_line_make(c->env->hub, c->member, text,
-	    &c->batch[c->nbatch]))
+	if (c->env->cluster != NULL ?
+	    (c->texts[c->nbatch] = strdup(text)) == NULL :
+	    !hub_line_make(c->env->hub, c->member, text, &c->batch[c->nbatch]))
 		return session_reply(c, PROTO_ERR_BUSY);
 	c->nbatch++;
 	log_chat(LOG_MSG, "id=%lu from=%s room=%s text=%s", c->id,
 	    hub_member_name(c->member), hub_member_room(c->member),
 	    log_quote(text, quoted, sizeof(quoted)));
+	return why;
+}
+
+/* cmd_flush in a cluster: the batch goes to Redis, which numbers, keeps
+ * and publishes each line (cluster.h); every node, this one too, delivers
+ * them from the bus. A line Redis did not take is said to have failed. */
+static enum end_reason
+cmd_flush_cluster(struct session *c)
+{
+	enum cluster_status st[SESSION_BATCH];
+	enum end_reason why = END_NONE;
+
+	cluster_say(c->env->cluster, hub_member_room(c->member),
+	    hub_member_name(c->member), c->texts, c->nbatch, st);
+	for (size_t i = 0; i < c->nbatch; i++) {
+		if (why == END_NONE && st[i] != CLUSTER_OK)
+			why = session_reply(c, st[i] == CLUSTER_BUSY ?
+			    PROTO_ERR_BUSY : PROTO_ERR_CLUSTER);
+		free(c->texts[i]);
+		c->texts[i] = NULL;
+	}
+	c->nbatch = 0;
 	return why;
 }
 
@@ -215,6 +265,8 @@ cmd_flush(struct session *c)
 
 	if (c->nbatch == 0)
 		return END_NONE;
+	if (c->env->cluster != NULL)
+		return cmd_flush_cluster(c);
 	t = cmd_trace_start(&trace);
 	enum hub_status st = hub_say(c->env->hub, c->member, c->batch,
 	    c->nbatch, t);
@@ -239,12 +291,14 @@ cmd_flush(struct session *c)
 static enum end_reason
 cmd_join(struct session *c, const char *room)
 {
+	char was[PROTO_MAX_ROOM + 2];
 	enum hub_status st = HUB_LOAD;
 
 	if (*room == '\0')
 		return session_reply(c, PROTO_ERR_USAGE_JOIN);
 	if (!proto_room_ok(room))
 		return cmd_refuse(c, PROTO_ERR_BAD_ROOM, "bad-room", NULL);
+	snprintf(was, sizeof(was), "%s", hub_member_room(c->member));
 	for (int tries = 0; st == HUB_LOAD && tries < 3; tries++) {
 		st = hub_enter(c->env->hub, c->member, room);
 		if (st == HUB_LOAD && (st = hub_load_room(c->env->hub, room)) ==
@@ -255,9 +309,15 @@ cmd_join(struct session *c, const char *room)
 	case HUB_OK:
 		log_event(LOG_JOIN, "id=%lu user=%s room=%s", c->id,
 		    hub_member_name(c->member), hub_member_room(c->member));
+		if (c->env->cluster != NULL &&
+		    strcasecmp(was, hub_member_room(c->member)) != 0)
+			cluster_moved(c->env->cluster, hub_member_name(c->member),
+			    was, hub_member_room(c->member));
 		return END_NONE;
 	case HUB_TOO_MANY_ROOMS:
 		return session_reply(c, PROTO_ERR_ROOMS);
+	case HUB_UNAVAILABLE:
+		return session_reply(c, PROTO_ERR_CLUSTER);
 	default:        /* memory ran out, or its own queue took no OK */
 		return session_reply(c, PROTO_ERR_BUSY);
 	}
@@ -276,16 +336,43 @@ cmd_send_costly(struct session *c, struct msg *reply)
 	return session_send(c, reply);
 }
 
+/* A cluster's answer: the reply, or the error saying why there is none. */
+static enum end_reason
+cmd_send_cluster(struct session *c, struct msg *reply,
+    enum cluster_status st)
+{
+	if (reply == NULL)
+		return session_reply(c, st == CLUSTER_DOWN ? PROTO_ERR_CLUSTER :
+		    PROTO_ERR_BUSY);
+	return cmd_send_costly(c, reply);
+}
+
 /* WHO lists the asker's room; WHO <#room> that room. Anything else after
- * WHO is ignored, as it always was. */
+ * WHO is ignored, as it always was. In a cluster, every node's members. */
 static enum end_reason
 cmd_who(struct session *c, const char *arg)
 {
-	if (arg[0] != '#')
-		return cmd_send_costly(c, hub_who(c->env->hub, c->member, NULL));
-	if (!proto_room_ok(arg))
+	enum cluster_status st;
+
+	if (arg[0] == '#' && !proto_room_ok(arg))
 		return session_reply(c, PROTO_ERR_BAD_ROOM);
-	return cmd_send_costly(c, hub_who(c->env->hub, c->member, arg));
+	const char *room = arg[0] == '#' ? arg : NULL;
+	if (c->env->cluster != NULL)
+		return cmd_send_cluster(c, cluster_who(c->env->cluster, room !=
+		    NULL ? room : hub_member_room(c->member), &st), st);
+	return cmd_send_costly(c, hub_who(c->env->hub, c->member, room));
+}
+
+/* ROOMS: every room with someone in it, here or, in a cluster, anywhere. */
+static enum end_reason
+cmd_rooms(struct session *c)
+{
+	enum cluster_status st;
+
+	if (c->env->cluster != NULL)
+		return cmd_send_cluster(c, cluster_rooms(c->env->cluster, &st),
+		    st);
+	return cmd_send_costly(c, hub_rooms(c->env->hub));
 }
 
 /* HISTORY [n]: the last n messages of the room again (all it keeps when n
@@ -308,6 +395,23 @@ cmd_history(struct session *c, const char *arg)
 	return END_NONE;
 }
 
+/* A DM in a cluster goes by the bus to whichever node has the user. */
+static enum hub_status
+cmd_dm_cluster(struct session *c, const char *user, const char *text)
+{
+	switch (cluster_dm(c->env->cluster, hub_member_name(c->member), user,
+	    text)) {
+	case CLUSTER_OK:
+		return HUB_OK;
+	case CLUSTER_NO_SUCH_USER:
+		return HUB_NO_SUCH_USER;
+	case CLUSTER_BUSY:
+		return HUB_REFUSED;
+	default:
+		return HUB_UNAVAILABLE;
+	}
+}
+
 static enum end_reason
 cmd_dm(struct session *c, const char *user, const char *text)
 {
@@ -317,12 +421,16 @@ cmd_dm(struct session *c, const char *user, const char *text)
 		return session_reply(c, PROTO_ERR_USAGE_DM);
 	struct hub_trace trace;
 	struct hub_trace *t = cmd_trace_start(&trace);
+	enum hub_status st = c->env->cluster != NULL ? cmd_dm_cluster(c, user,
+	    text) : hub_dm(c->env->hub, c->member, user, text, t);
 
-	switch (hub_dm(c->env->hub, c->member, user, text, t)) {
+	switch (st) {
 	case HUB_NO_SUCH_USER:
 		return session_send(c, msg_printf("ERR no-such-user %s", user));
 	case HUB_REFUSED:
 		return session_reply(c, PROTO_ERR_BUSY);
+	case HUB_UNAVAILABLE:
+		return session_reply(c, PROTO_ERR_CLUSTER);
 	default:
 		break;
 	}

@@ -100,6 +100,18 @@ static const struct config_option config_options[] = {
 	  sizeof(((struct config *)0)->fsync), 0, 0, "WHEN",
 	  "always, second or no: when --data-dir's writes\n"
 	  "reach the disk (default second)" },
+	{ "redis", 0, CONFIG_TEXT, FIELD(redis),
+	  sizeof(((struct config *)0)->redis), 0, 0, "HOST:PORT",
+	  "join the cluster that meets in this Redis: one\n"
+	  "chat across every node (docs/CLUSTER.md; default:\n"
+	  "this node alone)" },
+	{ "node-id", 0, CONFIG_TEXT, FIELD(node_id),
+	  sizeof(((struct config *)0)->node_id), 0, 0, "NAME",
+	  "this node's name in the cluster (default\n"
+	  "<hostname>:<port>)" },
+	{ "name-lease", 0, CONFIG_SECONDS, FIELD(name_lease), 0, 1, 3600,
+	  "SEC", "a dead node's names are free after SEC seconds\n"
+	  "(default 30)" },
 	{ "quiet", 'q', CONFIG_FLAG, FIELD(quiet), 0, 0, 0, NULL,
 	  "do not log each message" },
 	{ "log-dm", 0, CONFIG_FLAG, FIELD(log_dm), 0, 0, 0, NULL,
@@ -182,8 +194,12 @@ config_set(struct config *cfg, const struct config_option *o, const char *v)
 		*(bool *)field = true;
 		break;
 	case CONFIG_TEXT:
-		if (strlen(v) >= o->size)
-			config_fail("too long", v);
+		if (strlen(v) >= o->size) {
+			char what[96];
+			snprintf(what, sizeof(what), "%s is too long (at most %zu "
+			    "bytes)", flag, o->size - 1);
+			config_fail(what, v);
+		}
 		memcpy(field, v, strlen(v) + 1);
 		break;
 	case CONFIG_PORT:
@@ -223,6 +239,7 @@ config_defaults(struct config *cfg)
 	cfg->history = 50;
 	cfg->archive_queue = 8 << 20;
 	cfg->max_rooms = 1000;
+	cfg->name_lease = 30;
 	snprintf(cfg->fsync, sizeof(cfg->fsync), "second");
 }
 
@@ -318,6 +335,15 @@ config_parse(int argc, char **argv, struct config *cfg)
 	if (strcmp(cfg->fsync, "always") != 0 &&
 	    strcmp(cfg->fsync, "second") != 0 && strcmp(cfg->fsync, "no") != 0)
 		config_fail("--fsync wants always, second or no", cfg->fsync);
+	if (cfg->redis[0] != '\0' && cfg->data_dir[0] != '\0')
+		config_fail("--data-dir and --redis do not go together (a "
+		    "cluster keeps history in Redis)", cfg->data_dir);
+	const char *colon = strrchr(cfg->redis, ':');
+	if (cfg->redis[0] != '\0' && (colon == NULL || colon == cfg->redis ||
+	    colon[1] == '\0'))
+		config_fail("--redis wants HOST:PORT", cfg->redis);
+	if (colon != NULL)
+		config_number("--redis's port", colon + 1, 1, 65535, false);
 	if (cfg->web_addr[0] == '\0')
 		snprintf(cfg->web_addr, sizeof(cfg->web_addr), "%s", cfg->addr);
 	if (!port_given && env != NULL)

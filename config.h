@@ -33,7 +33,10 @@ struct config {
 	size_t history;         /* messages kept per room; 0 = none */
 	size_t max_rooms;       /* rooms held in memory */
 	char data_dir[1024];    /* where room logs go; "" = memory only */
-	char fsync[8];          /* "always", "second" or "no" */
+	char fsync[16];         /* "always", "second" or "no" */
+	char redis[280];        /* --redis HOST:PORT; "" = one node alone */
+	char node_id[64];       /* --node-id; "" = <hostname>:<port> */
+	int name_lease;         /* seconds a name outlives its node's death */
 	int idle_timeout;       /* seconds without a complete line; 0 = never */
 	int login_timeout;      /* seconds to log in; 0 = never */
 	bool quiet;             /* no per-message log lines */

@@ -724,6 +724,28 @@ hub_forget_history(struct hub *h)
 	sync_unlock(&h->lock);
 }
 
+void
+hub_drop(struct hub *h, const char *name, const char *text)
+{
+	struct queue_wakes wakes = { 0 };
+	struct msg *line = msg_printf("%s", text);
+	bool found;
+
+	if (line == NULL)
+		return;
+	sync_lock(&h->lock);
+	size_t i = hub_find(h, name, &found);
+	if (found) {
+		struct hub_member *m = h->members[i];
+		room_lock(m->room);
+		room_cut(m->room, m, line, &wakes);
+		room_unlock(m->room);
+	}
+	sync_unlock(&h->lock);
+	queue_wake_all(&wakes);
+	msg_unref(line);
+}
+
 size_t
 hub_roster(struct hub *h, struct hub_roster **out)
 {

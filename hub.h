@@ -270,6 +270,10 @@ size_t hub_rooms_held(struct hub *h, char (*names)[PROTO_MAX_ROOM + 2],
  * room is then read back (hub_load_room) before its lines count again. */
 void hub_forget_history(struct hub *h);
 
+/* Cuts off the member named name, if it is here, with line (a protocol
+ * line) as its last: its name was lost to another node. */
+void hub_drop(struct hub *h, const char *name, const char *line);
+
 /* Who is logged in here, and where: for the cluster's lease on the names. */
 struct hub_roster {
 	char name[PROTO_MAX_NAME + 1];

@@ -133,6 +133,11 @@ bool room_bus_say(struct room *r, unsigned long long seq, const char *from,
 void room_bus_notice(struct room *r, const char *name, struct msg *notice,
     struct queue_wakes *w);
 
+/* Cuts m, a member of r, off with last as its final line (as an eviction
+ * does, without counting one). Room lock held. */
+void room_cut(struct room *r, struct hub_member *m, struct msg *last,
+    struct queue_wakes *w);
+
 /* Pushes line to every member. Room lock held. */
 void room_tell_all(struct room *r, struct msg *line, struct queue_wakes *w);
 

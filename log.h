@@ -27,6 +27,7 @@
 #define LOG_STATS      "STATS"
 #define LOG_ARCHIVE    "ARCHIVE"    /* the history log on disk */
 #define LOG_HTTP       "HTTP"       /* a request to the web listener */
+#define LOG_CLUSTER    "CLUSTER"    /* Redis and the bus, with --redis */
 
 #define LOG_TRACE      "TRACE"
 

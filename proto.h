@@ -123,6 +123,10 @@ void proto_parse(char *line, struct command *cmd);
 	"letters, digits, _ or -"
 #define PROTO_ERR_ROOMS "ERR too-many-rooms every room held has someone " \
 	"in it; try an existing room"
+#define PROTO_ERR_CLUSTER "ERR cluster-unavailable the chat's other servers " \
+	"cannot be reached; nothing was sent, try again soon"
+#define PROTO_ERR_NAME_LOST "ERR name-lost someone took your name on another " \
+	"server while they could not be reached; log in again"
 #define PROTO_ERR_ARCHIVE "ERR server-busy the history cannot keep up; " \
 	"nobody got your message, send it again"
 

@@ -166,14 +166,23 @@ room_trace_push(struct hub_trace *t, const struct hub_member *to, bool full)
 /* excerpt: room-evict */
 /* Marks m evicted: its backlog is replaced by the final error line and its
  * owner is woken. room_settle takes it off the list. Lock held. */
+/* Cuts m off: its queue aborted with last as its final line, its owner
+ * kicked. It stays listed until room_settle. Lock held. */
+static void
+room_cut_off(struct room *r, struct hub_member *m, struct msg *last)
+{
+	(void)r;
+	assert(!m->evicted);
+	m->evicted = true;
+	queue_abort(m->out, last);
+	m->kick(m->kick_arg);
+}
+
 static void
 room_evict(struct room *r, struct hub_member *m)
 {
-	assert(!m->evicted);
-	m->evicted = true;
 	atomic_fetch_add_explicit(&r->pol->evictions, 1, memory_order_relaxed);
-	queue_abort(m->out, r->pol->slow_consumer);
-	m->kick(m->kick_arg);
+	room_cut_off(r, m, r->pol->slow_consumer);
 }
 /* end excerpt */
 
@@ -498,6 +507,16 @@ room_say(struct room *r, struct hub_member *from,
 /* end excerpt */
 
 /* ---- The cluster's bus (clustered only) --------------------------------- */
+
+void
+room_cut(struct room *r, struct hub_member *m, struct msg *last,
+    struct queue_wakes *w)
+{
+	if (m->evicted)
+		return;
+	room_cut_off(r, m, last);
+	room_settle(r, w);
+}
 
 bool
 room_bus_say(struct room *r, unsigned long long seq, const char *from,

@@ -43,6 +43,7 @@
 
 #include "addrlimit.h"
 #include "archive.h"
+#include "cluster.h"
 #include "config.h"
 #include "die.h"
 #include "hub.h"
@@ -80,6 +81,7 @@ struct server {
 	struct session_env env;     /* what each session gets; const */
 	struct hub *hub;
 	struct archive *archive;    /* --data-dir's, or NULL */
+	struct cluster *cluster;    /* --redis's, or NULL */
 	struct msg *welcome;        /* shared by every session; const */
 	int listen_fd;
 	int web_fd;                 /* the web listener's, or -1 */
@@ -118,6 +120,7 @@ static int server_listen(const char *addr, const char *port);
 static void server_open_web(struct server *s);
 static void server_metrics(void *arg, FILE *out);
 static void server_open_hub(struct server *s);
+static struct cluster *server_cluster(struct server *s);
 static void server_log_listen(struct server *s);
 static int server_signals_fd(void);
 static void server_accept_loop(struct server *s);
@@ -190,7 +193,7 @@ server_init(struct server *s, int argc, char **argv)
 	s->env = (struct session_env){ .hub = s->hub, .cfg = &s->cfg,
 	    .stop_fd = s->stop_rd, .stopping = &s->stopping,
 	    .thread_attr = &s->thread_attr, .welcome = s->welcome,
-	    .stats = &s->stats, .web = s->web,
+	    .stats = &s->stats, .web = s->web, .cluster = s->cluster,
 	    .finished = server_session_done,
 	    .finished_arg = s };
 	s->started_ms = server_now_ms();
@@ -263,10 +266,45 @@ server_open_hub(struct server *s)
 		n = archive_load(s->archive, "lobby", s->cfg.history, &lobby);
 	}
 	hc.archive = s->archive;
+	if (s->cfg.redis[0] != '\0') {
+		s->cluster = server_cluster(s);
+		hc.clustered = true;
+		hc.load = cluster_load;
+		hc.load_arg = s->cluster;
+	}
 	s->hub = hub_new(&hc, lobby, n);
 	for (size_t i = 0; i < n; i++)
 		msg_unref(lobby[i]);
 	free(lobby);
+	if (s->cluster != NULL && s->hub != NULL &&
+	    !cluster_start(s->cluster, s->hub, err, sizeof(err)))
+		die("--redis %s: %s", s->cfg.redis, err);
+}
+
+/* --redis: the cluster's settings; --node-id is <hostname>:<port> unless
+ * given. Not yet connected: server_open_hub starts it. */
+static struct cluster *
+server_cluster(struct server *s)
+{
+	struct cluster_config cc = { .lease_ms = s->cfg.name_lease * 1000,
+	    .history = s->cfg.history };
+	const char *colon = strrchr(s->cfg.redis, ':');
+	char host[200] = "localhost";
+
+	snprintf(cc.host, sizeof(cc.host), "%.*s", (int)(colon - s->cfg.redis),
+	    s->cfg.redis);
+	snprintf(cc.port, sizeof(cc.port), "%s", colon + 1);
+	if (s->cfg.node_id[0] != '\0') {
+		snprintf(cc.node, sizeof(cc.node), "%s", s->cfg.node_id);
+	} else {
+		gethostname(host, sizeof(host) - 1);
+		snprintf(cc.node, sizeof(cc.node), "%.40s:%d", host,
+		    net_local_port(s->listen_fd));
+	}
+	struct cluster *cl = cluster_new(&cc);
+	if (cl == NULL)
+		die("out of memory");
+	return cl;
 }
 
 /* The LISTEN line: where, and every limit in force. */
@@ -279,14 +317,15 @@ server_log_listen(struct server *s)
 	    "queue-hard=%zu queue-soft=%zu queue-soft-sec=%d flood-burst=%zu "
 	    "flood-rate=%zu notices-max=%zu idle-timeout=%d login-timeout=%d "
 	    "history=%zu max-rooms=%zu data-dir=%s fsync=%s web-addr=%s "
-	    "web-port=%d",
+	    "web-port=%d redis=%s",
 	    c->addr, net_local_port(s->listen_fd), c->max_clients,
 	    c->max_per_addr, c->queue_hard, c->queue_soft, c->queue_soft_sec,
 	    c->flood_burst, c->flood_rate, c->notices_max, c->idle_timeout,
 	    c->login_timeout, c->history, c->max_rooms,
 	    c->data_dir[0] ? c->data_dir : "-", c->data_dir[0] ? c->fsync : "-",
 	    s->web_fd >= 0 ? c->web_addr : "-",
-	    s->web_fd >= 0 ? net_local_port(s->web_fd) : 0);
+	    s->web_fd >= 0 ? net_local_port(s->web_fd) : 0,
+	    c->redis[0] ? c->redis : "-");
 }
 
 /* excerpt: signals */
@@ -637,6 +676,8 @@ server_shutdown(struct server *s)
 			die("poll:");
 		server_reap(s);
 	}
+	cluster_stop(s->cluster);       /* sends the names' releases first */
+	cluster_free(s->cluster);
 	hub_free(s->hub);
 	web_free(s->web);
 	archive_close(s->archive);      /* writes what is queued, fsyncs */

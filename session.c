@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cluster.h"
 #include "config.h"
 #include "hub.h"
 #include "log.h"
@@ -77,6 +78,7 @@ static enum end_reason session_wait_input(struct session *c);
 static enum end_reason session_read_input(struct session *c);
 static void session_end(struct session *c, enum end_reason why);
 static void session_log_end(struct session *c, enum end_reason why);
+static void session_leave(struct session *c);
 static void session_join_writer(struct session *c);
 static void session_close_gently(int fd);
 static void *session_writer_main(void *arg);
@@ -483,10 +485,8 @@ session_end(struct session *c, enum end_reason why)
 		stats_count(&c->env->stats->idle_timeouts);
 	else if (why == END_LOGIN)
 		stats_count(&c->env->stats->login_timeouts);
-	if (c->member != NULL) {
-		hub_leave(c->env->hub, c->member);
-		c->member = NULL;
-	}
+	if (c->member != NULL)
+		session_leave(c);
 	if (session_endings[why].farewell != NULL)
 		session_reply(c, session_endings[why].farewell);
 	if (c->chatting && session_endings[why].farewell != NULL)
@@ -496,6 +496,20 @@ session_end(struct session *c, enum end_reason why)
 	session_join_writer(c);
 }
 /* end excerpt */
+
+/* Leaves the hub and, in a cluster, gives the name back (cluster.h). */
+static void
+session_leave(struct session *c)
+{
+	char name[PROTO_MAX_NAME + 1], room[PROTO_MAX_ROOM + 2];
+
+	snprintf(name, sizeof(name), "%s", hub_member_name(c->member));
+	snprintf(room, sizeof(room), "%s", hub_member_room(c->member));
+	hub_leave(c->env->hub, c->member);
+	c->member = NULL;
+	if (c->env->cluster != NULL)
+		cluster_release(c->env->cluster, name, room);
+}
 
 /* For a slow consumer's [DISCONNECT] line: what its queue held when a
  * push was refused, and the limit that refused it, e.g. "pending=812

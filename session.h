@@ -29,6 +29,7 @@
 
 #include "net.h"        /* struct net_addr_key */
 
+struct cluster;
 struct config;
 struct hub;
 struct web;
@@ -53,6 +54,7 @@ struct session_env {
 	const pthread_attr_t *thread_attr;  /* for both threads */
 	struct stats *stats;            /* counted into by every session */
 	const struct web *web;          /* the web listener's, or NULL */
+	struct cluster *cluster;        /* --redis's, or NULL: one node */
 	struct msg *welcome;            /* every session's first line, made
 	                                   once: a connection never goes
 	                                   without it for want of memory */

@@ -54,6 +54,8 @@ struct session {
 	struct hub_line batch[SESSION_BATCH]; /* reader only: messages read
 	                               but not yet delivered; empty whenever
 	                               cmd_flush has run */
+	char *texts[SESSION_BATCH]; /* reader only: in a cluster, the batch
+	                               is their texts instead */
 	size_t nbatch;
 	int read_errno;             /* reader only */
 	atomic_int write_errno;     /* set once by the writer when a send

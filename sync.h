@@ -67,6 +67,36 @@ sync_signal(pthread_cond_t *c)
 	sync_check(pthread_cond_signal(c), "pthread_cond_signal");
 }
 
+/* A condition variable whose timed waits (sync_cond_wait_until) count on
+ * CLOCK_MONOTONIC, which a change of the wall clock does not move. */
+static inline void
+sync_cond_init(pthread_cond_t *c)
+{
+	pthread_condattr_t a;
+
+	sync_check(pthread_condattr_init(&a), "pthread_condattr_init");
+	sync_check(pthread_condattr_setclock(&a, CLOCK_MONOTONIC),
+	    "pthread_condattr_setclock");
+	sync_check(pthread_cond_init(c, &a), "pthread_cond_init");
+	pthread_condattr_destroy(&a);
+}
+
+/* Waits on c (made by sync_cond_init) until it is signalled, or spuriously
+ * woken: true; or until the CLOCK_MONOTONIC instant deadline_ms: false. */
+static inline bool
+sync_cond_wait_until(pthread_cond_t *c, pthread_mutex_t *m,
+    long long deadline_ms)
+{
+	struct timespec t = { .tv_sec = deadline_ms / 1000,
+	    .tv_nsec = (deadline_ms % 1000) * 1000000L };
+	int rc = pthread_cond_timedwait(c, m, &t);
+
+	if (rc == ETIMEDOUT)
+		return false;
+	sync_check(rc, "pthread_cond_timedwait");
+	return true;
+}
+
 /* The CLOCK_REALTIME instant ms milliseconds from now: the kind of
  * deadline pthread_cond_timedwait and pthread_timedjoin_np take. */
 static inline struct timespec

@@ -407,7 +407,8 @@ const REPLIES = {
 			if (sameRoom(p.room, state.room))
 				showUsers(names, p.room);
 			if (p.show)
-				info('In ' + p.room + ': ' + names.join(', '));
+				info(names.length === 0 ? 'Nobody is in ' + p.room + '.' :
+				    'In ' + p.room + ': ' + names.join(', '));
 		} else if (line.startsWith('ERR ')) {
 			problem(errWords(line));
 		}

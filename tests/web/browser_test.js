@@ -217,7 +217,11 @@ async function takenName(srv) {
 	await typeName(page, 'dave');
 	await page.waitForFunction(() => !document.getElementById('chat')
 	    .hidden, { timeout: 5000 });
+	await waitEntry(ctx.alice, { cls: 'notice', text: 'dave joined.' });
 	await page.close();
+	// the others have heard dave go before the next test starts
+	await waitEntry(ctx.alice, { cls: 'notice', text: 'dave disconnected.' });
+	await ctx.carol.until('INFO dave disconnected');
 }
 
 async function roomWithHistory(srv) {

@@ -14,8 +14,14 @@ const path = require('node:path');
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const SERVER = process.env.HUBCHAT_SERVER || path.join(ROOT, 'server');
-const TMP = process.env.HUBCHAT_WEB_TMP ||
-    fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'hubchat-web-'));
+// run.sh makes (and removes) the scratch directory; run alone, a test
+// makes its own and removes it at exit.
+const TMP = process.env.HUBCHAT_WEB_TMP || (() => {
+	const dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(),
+	    'hubchat-web-'));
+	process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+	return dir;
+})();
 
 // Resolves with p's value, or rejects after ms with what was awaited.
 function deadline(p, ms, what) {

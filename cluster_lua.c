@@ -1,0 +1,123 @@
+/*
+ * cluster_lua.c - the scripts of cluster_lua.h. Numbers are formatted with
+ * %d: Lua 5.1 would write a large one as 1.2e+14.
+ */
+#include "cluster_lua.h"
+
+/* Redis's clock in ms, for the leases. */
+#define LUA_NOW \
+	"local t = redis.call('TIME')\n" \
+	"local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+
+/* A room's key from its name as shown: lowercase, without the '#'. */
+#define LUA_KEY \
+	"local function key(room) return string.lower(string.sub(room, 2)) end\n"
+
+const char *const cluster_lua[LUA_SCRIPTS] = {
+	[LUA_SAY] =
+	"local seq = redis.call('INCR', KEYS[1])\n"
+	"local entry = string.format('%d', seq) .. ' ' .. ARGV[3] .. ' ' ..\n"
+	"    ARGV[4] .. ' ' .. ARGV[5]\n"
+	"local keep = tonumber(ARGV[6])\n"
+	"if keep > 0 then\n"
+	"  redis.call('RPUSH', KEYS[2], entry)\n"
+	"  redis.call('LTRIM', KEYS[2], -keep, -1)\n"
+	"end\n"
+	"redis.call('PUBLISH', ARGV[1], 'M ' .. ARGV[2] .. ' ' .. entry)\n"
+	"return seq\n",
+
+	[LUA_CLAIM] =
+	"if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then\n"
+	"  return 0\n"
+	"end\n"
+	"redis.call('HSET', KEYS[2], ARGV[3], '#lobby')\n"
+	"redis.call('PUBLISH', ARGV[4], 'N lobby ' .. ARGV[3] .. ' joined')\n"
+	"return 1\n",
+
+	[LUA_RELEASE] =
+	"if redis.call('GET', KEYS[1]) == ARGV[1] then\n"
+	"  redis.call('DEL', KEYS[1])\n"
+	"end\n"
+	"redis.call('HDEL', KEYS[2], ARGV[2])\n"
+	"redis.call('PUBLISH', ARGV[4], 'N ' .. ARGV[3] .. ' ' .. ARGV[2] ..\n"
+	"    ' disconnected')\n"
+	"return 1\n",
+
+	[LUA_MOVE] =
+	"redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])\n"
+	"redis.call('PUBLISH', ARGV[5], 'N ' .. ARGV[3] .. ' ' .. ARGV[1] ..\n"
+	"    ' left')\n"
+	"redis.call('PUBLISH', ARGV[5], 'N ' .. ARGV[4] .. ' ' .. ARGV[1] ..\n"
+	"    ' joined')\n"
+	"return 1\n",
+
+	[LUA_DM] =
+	"if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end\n"
+	"redis.call('PUBLISH', ARGV[1], 'D ' .. ARGV[2] .. ' ' .. ARGV[3] ..\n"
+	"    ' ' .. ARGV[4])\n"
+	"return 1\n",
+
+	[LUA_WHO] =
+	LUA_NOW LUA_KEY
+	"local out = {}\n"
+	"for _, node in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], now,\n"
+	"    '+inf')) do\n"
+	"  local users = redis.call('HGETALL', ARGV[1] .. node)\n"
+	"  for i = 1, #users, 2 do\n"
+	"    if key(users[i + 1]) == ARGV[2] then out[#out + 1] = users[i] end\n"
+	"  end\n"
+	"end\n"
+	"return out\n",
+
+	[LUA_ROOMS] =
+	LUA_NOW LUA_KEY
+	"local count, shown, order = {}, {}, {}\n"
+	"for _, node in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], now,\n"
+	"    '+inf')) do\n"
+	"  local users = redis.call('HGETALL', ARGV[1] .. node)\n"
+	"  for i = 2, #users, 2 do\n"
+	"    local k = key(users[i])\n"
+	"    if not count[k] then\n"
+	"      count[k], shown[k], order[#order + 1] = 0, users[i], k\n"
+	"    end\n"
+	"    count[k] = count[k] + 1\n"
+	"  end\n"
+	"end\n"
+	"local out = {}\n"
+	"for _, k in ipairs(order) do\n"
+	"  out[#out + 1] = shown[k]\n"
+	"  out[#out + 1] = count[k]\n"
+	"end\n"
+	"return out\n",
+
+	[LUA_REFRESH] =
+	LUA_NOW LUA_KEY
+	"local node, lease = ARGV[1], tonumber(ARGV[2])\n"
+	"for _, dead in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf',\n"
+	"    '(' .. now)) do\n"
+	"  if dead ~= node then\n"
+	"    local users = redis.call('HGETALL', ARGV[4] .. dead)\n"
+	"    for i = 1, #users, 2 do\n"
+	"      redis.call('PUBLISH', ARGV[3], 'N ' .. key(users[i + 1]) ..\n"
+	"          ' ' .. users[i] .. ' disconnected')\n"
+	"    end\n"
+	"    redis.call('DEL', ARGV[4] .. dead)\n"
+	"  end\n"
+	"  redis.call('ZREM', KEYS[1], dead)\n"
+	"end\n"
+	"redis.call('ZADD', KEYS[1], now + lease, node)\n"
+	"local mine = ARGV[4] .. node\n"
+	"redis.call('DEL', mine)\n"
+	"local lost = {}\n"
+	"for i = 6, #ARGV, 2 do\n"
+	"  local name = ARGV[5] .. string.lower(ARGV[i])\n"
+	"  local holder = redis.call('GET', name)\n"
+	"  if holder == false or holder == node then\n"
+	"    redis.call('SET', name, node, 'PX', lease)\n"
+	"    redis.call('HSET', mine, ARGV[i], ARGV[i + 1])\n"
+	"  else\n"
+	"    lost[#lost + 1] = ARGV[i]\n"
+	"  end\n"
+	"end\n"
+	"return lost\n",
+};

@@ -1,0 +1,45 @@
+/*
+ * cluster_lua.h - the scripts a node runs in Redis (cluster.h has the key
+ * layout). Each runs whole, with nothing between its commands, which is
+ * what makes a room line's number, its place in the history and its place
+ * on the bus one and the same, and a name's claim race-free.
+ *
+ * Every bus message is one line of text:
+ *   M <room key> <seq> <time> <from> <text>   a room line
+ *   N <room key> <name> <how>                 joined, left, disconnected
+ *   D <to> <from> <text>                      a DM
+ */
+#ifndef HUBCHAT_CLUSTER_LUA_H
+#define HUBCHAT_CLUSTER_LUA_H
+
+enum cluster_script {
+	/* KEYS seq, hist; ARGV channel, room key, time, from, text, keep.
+	 * Numbers the line, keeps the newest `keep`, publishes; the seq. */
+	LUA_SAY,
+	/* KEYS name, users; ARGV node, lease ms, name, channel. 1 when the
+	 * name was free and is now this node's, else 0. */
+	LUA_CLAIM,
+	/* KEYS name, users; ARGV node, name, room key, channel. */
+	LUA_RELEASE,
+	/* KEYS users; ARGV name, new room, old key, new key, channel. */
+	LUA_MOVE,
+	/* KEYS name of `to`; ARGV channel, to, from, text. 1 when someone
+	 * holds the name, else 0. */
+	LUA_DM,
+	/* KEYS nodes; ARGV users prefix, room key. The names in the room on
+	 * every node whose lease holds. */
+	LUA_WHO,
+	/* KEYS nodes; ARGV users prefix. [room, count, ...] likewise. */
+	LUA_ROOMS,
+	/* KEYS nodes; ARGV node, lease ms, channel, users prefix, name
+	 * prefix, then name, room pairs: this node's lease renewed, its
+	 * users written again, each name held or re-claimed; nodes whose
+	 * lease ran out are forgotten and their users announced gone. The
+	 * names held by someone else now (lost while Redis was away). */
+	LUA_REFRESH,
+	LUA_SCRIPTS
+};
+
+extern const char *const cluster_lua[LUA_SCRIPTS];
+
+#endif
