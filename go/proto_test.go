@@ -7,14 +7,16 @@ import (
 	"testing"
 )
 
-// The C server's error lines for its rooms and history, which the Go
-// twin does not have (go/README.md, "Not here"); it answers JOIN, ROOMS
+// The C server's error lines for its rooms, history and cluster, which
+// the Go twin does not have (go/README.md, "Not here"); it answers JOIN, ROOMS
 // and HISTORY with errNoRooms instead.
 var cOnlyErrors = map[string]string{
 	"USAGE_JOIN":    "JOIN is the C server's alone",
 	"USAGE_HISTORY": "HISTORY is the C server's alone",
 	"ROOMS":         "the Go twin holds one room, never too many",
 	"ARCHIVE":       "no history, so no archive to fall behind",
+	"CLUSTER":       "the cluster (--redis) is the C server's alone",
+	"NAME_LOST":     "the cluster (--redis) is the C server's alone",
 }
 
 // The Go twin's error lines are proto.h's, byte for byte: every
