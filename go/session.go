@@ -289,6 +289,7 @@ func (s *session) mayRun(ctx context.Context, now time.Time) endReason {
 	}
 	return endNone
 }
+
 // end excerpt
 
 // excerpt: throttle
