@@ -86,6 +86,7 @@ TEST_SRC   = tests/test_queue.c tests/test_hub.c tests/test_proto.c \
              tests/test_peer.c tests/test_stress.c tests/test_faults.c \
              tests/test_abuse.c tests/test_manners.c tests/test_rooms.c \
              tests/test_history.c tests/test_web.c tests/wsclient.c \
+             tests/test_cluster.c tests/redisd.c \
              tests/test_sha1.c tests/test_base64.c tests/test_ws.c \
              tests/test_http.c tests/test_resp.c tests/test_lineedit.c \
              tests/test_client_tty.c tests/test_peer_tty.c tests/pty.c \
@@ -97,8 +98,8 @@ PROGRAMS = $(BIN)/server $(BIN)/client $(BIN)/peer
 
 .PHONY: all run-server run-client run-peer-a run-peer-b test sanitize fuzz \
         churn valgrind demos docs test-netns install uninstall \
-        test-install test-container test-tls check-criterion bench \
-        bench-smoke tools clean go run-go-server test-go demos-go \
+        test-install test-container test-tls test-cluster check-criterion \
+        bench bench-smoke tools clean go run-go-server test-go demos-go \
         check-go check-excerpts
 
 all: $(PROGRAMS)
@@ -289,6 +290,13 @@ test-install: all
 # debootstrapped base (scripts/test-container.sh; skips when it cannot).
 test-container: $(BIN)/client
 	sh scripts/test-container.sh
+
+# The cluster over a real Redis (docs/CLUSTER.md): the cluster suite of the
+# test binary, with redis-server installed first when it is missing. (make
+# test runs the suite too, and skips it without redis-server.)
+test-cluster: $(PROGRAMS) $(B)/run-tests
+	@sh tests/need-pkg.sh redis-server redis-server
+	$(B)/run-tests --jobs 4 --filter 'cluster/*'
 
 # TLS in front, as docs/OPERATIONS.md's recipe has it: stunnel4 before the
 # chat and web ports, ./client through stunnel, openssl s_client.

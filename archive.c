@@ -61,6 +61,8 @@ struct archive {
 	struct archive_file files[ARCHIVE_FILES];   /* the writer's */
 	unsigned long clock;            /* the writer's */
 	int64_t synced_ms;              /* the writer's: last --fsync second */
+	bool open_failing;              /* the writer's: the last open of a
+	                                   log failed (and was logged) */
 };
 
 static void *archive_main(void *arg);
@@ -199,7 +201,8 @@ archive_progress(struct archive *a, size_t n)
 /* ---- The writer thread ------------------------------------------------- */
 
 /* The open log of key, opening it (and closing the least used one) when
- * need be; NULL when it cannot be opened (logged once per failure). */
+ * need be; NULL when it cannot be opened (logged once until an open works
+ * again, not once a batch). */
 static struct archive_file *
 archive_file(struct archive *a, const char *key, size_t keylen)
 {
@@ -227,10 +230,16 @@ archive_file(struct archive *a, const char *key, size_t keylen)
 	    O_CLOEXEC, 0640);
 	*lru = (struct archive_file){ .fd = fd, .used = ++a->clock };
 	if (fd < 0) {
-		log_event(LOG_ARCHIVE, "%s/%s: %s; history goes on in memory",
-		    a->dir, name, strerror(errno));
+		if (!a->open_failing)
+			log_event(LOG_ARCHIVE, "%s/%s: %s; history goes on in "
+			    "memory", a->dir, name, strerror(errno));
+		a->open_failing = true;
 		return NULL;
 	}
+	if (a->open_failing)
+		log_event(LOG_ARCHIVE, "%s/%s: opening works again", a->dir,
+		    name);
+	a->open_failing = false;
 	snprintf(lru->key, sizeof(lru->key), "%.*s", (int)keylen, key);
 	return lru;
 }

@@ -389,8 +389,12 @@ cmd_history(struct session *c, const char *arg)
 		if (*end != '\0' || n < 1 || (size_t)n > kept || kept == 0)
 			return session_reply(c, PROTO_ERR_USAGE_HISTORY);
 	}
-	flood_charge(&c->flood, (double)(n > 0 ? (size_t)n : kept));
-	if (hub_history(c->env->hub, c->member, (size_t)n) != HUB_OK)
+	size_t bytes = 0;
+	enum hub_status st = hub_history(c->env->hub, c->member, (size_t)n,
+	    &bytes);
+	/* Like WHO: a line of budget per PROTO_MAX_LINE bytes replayed. */
+	flood_charge(&c->flood, (double)(bytes / PROTO_MAX_LINE));
+	if (st != HUB_OK)
 		return session_why(c, END_SLOW);
 	return END_NONE;
 }

@@ -127,8 +127,9 @@ static const struct config_option config_options[] = {
 	  "test-only: a small socket send buffer per client,\n"
 	  "to force short writes" },
 	{ "archive-queue", 0, CONFIG_SIZE, FIELD(archive_queue), 0, 4096,
-	  (long long)1 << 32, "SIZE", "lines waiting for --data-dir's disk;\n"
-	  "past it a message is refused (default 8M)" },
+	  (long long)1 << 32, "SIZE", "for tests: bytes of lines waiting for\n"
+	  "--data-dir's disk; past it a message is refused\n"
+	  "(default 8M)" },
 	{ "queue", 0, CONFIG_GONE, 0, 0, 0, 0, "N",
 	  "--queue-hard and --queue-soft" },
 };

@@ -818,15 +818,17 @@ hub_rooms(struct hub *h)
 }
 
 enum hub_status
-hub_history(struct hub *h, struct hub_member *m, size_t n)
+hub_history(struct hub *h, struct hub_member *m, size_t n, size_t *bytes)
 {
 	struct queue_wakes wakes = { 0 };
 	struct msg *ok = msg_printf("OK");
 	bool done = false;
 
 	(void)h;
+	*bytes = 0;
 	if (ok != NULL) {
 		room_lock(m->room);
+		*bytes = room_history_bytes(m->room, n);
 		done = room_history(m->room, m, n, NULL, ok, &wakes);
 		room_unlock(m->room);
 	}

@@ -226,9 +226,10 @@ struct msg *hub_who(struct hub *h, struct hub_member *m, const char *room);
 struct msg *hub_rooms(struct hub *h);
 
 /* HISTORY [n]: pushes m the last n lines of its room's history (n == 0:
- * all that are kept), then "OK". HUB_REFUSED when its queue could not
- * take them (it is then evicted). */
-enum hub_status hub_history(struct hub *h, struct hub_member *m, size_t n);
+ * all that are kept), then "OK"; their bytes in *bytes. HUB_REFUSED when
+ * its queue could not take them (it is then evicted). */
+enum hub_status hub_history(struct hub *h, struct hub_member *m, size_t n,
+    size_t *bytes);
 
 /* The member's name, fixed at login, and its room's name as shown. Call
  * the second on m's own reader. */

@@ -76,6 +76,9 @@ size_t room_count(const struct room *r);
 /* Messages kept in its history now. Room lock held. */
 size_t room_history_len(const struct room *r);
 
+/* Bytes of the last n messages kept (0: all). Room lock held. */
+size_t room_history_bytes(const struct room *r, size_t n);
+
 /* Clustered: made (or forgotten by room_forget) but its history not yet
  * read from Redis. Room lock held. */
 bool room_loading(const struct room *r);

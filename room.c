@@ -142,6 +142,19 @@ room_history_len(const struct room *r)
 	return r->hist_len;
 }
 
+size_t
+room_history_bytes(const struct room *r, size_t n)
+{
+	size_t bytes = 0;
+
+	if (n == 0 || n > r->hist_len)
+		n = r->hist_len;
+	for (size_t i = r->hist_len - n; i < r->hist_len; i++)
+		bytes += msg_len(r->hist[(r->hist_head + i) %
+		    r->pol->history]);
+	return bytes;
+}
+
 bool
 room_loading(const struct room *r)
 {

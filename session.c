@@ -278,7 +278,12 @@ session_handle_buffered(struct session *c)
 			msg_unref(reply);
 			break;          /* the line is not run */
 		}
-		c->idle_deadline = now + c->env->cfg->idle_timeout * 1000LL;
+		/* A line is activity; a WebSocket ping is not (PROTOCOL.md:
+		 * only a complete line keeps a client from --idle-timeout),
+		 * but it is flood-charged like one. */
+		if (ev != TRANSPORT_REPLY)
+			c->idle_deadline = now + c->env->cfg->idle_timeout *
+			    1000LL;
 		flood_charge(&c->flood, 1);
 		if (ev == TRANSPORT_REPLY)
 			why = session_send(c, reply);   /* a pong */

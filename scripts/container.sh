@@ -2,7 +2,8 @@
 # One-stop containers on Linux, with Docker or Podman, whichever is here:
 #   scripts/container.sh server          build the image, run the server
 #   scripts/container.sh client NAME     a client container for NAME
-# Both join the network hubchat-net; the server is published on port 4000.
+# Both join the network hubchat-net; the server is published on port 4000,
+# its web page on 8000, and its history kept in the volume hubchat-data.
 set -eu
 cd "$(dirname "$0")/.."
 if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
@@ -20,8 +21,10 @@ $engine network inspect $net >/dev/null 2>&1 || $engine network create $net >/de
 case "${1:-}" in
 server)
 	$engine build -t $image .
+	# History lives in the named volume hubchat-data, so it outlives
+	# the container (--rm); the web page is on http://127.0.0.1:8000/.
 	exec $engine run --rm --name hubchat-server --network $net \
-		-p 4000:4000 $image
+		-p 4000:4000 -p 8000:8000 -v hubchat-data:/var/lib/hubchat $image
 	;;
 client)
 	name=${2:?usage: container.sh client NAME}

@@ -5,8 +5,6 @@
  * starts on a free port and kills. Without redis-server those tests skip.
  */
 #include <criterion/criterion.h>
-#include <dirent.h>
-#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -14,12 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
+#include "redisd.h"
 #include "net.h"
 #include "resp.h"
 #include "resp_conn.h"
@@ -673,128 +671,19 @@ Test(resp_conn, a_send_that_times_out_ends_the_connection)
 
 /* ---- Against a real redis-server -------------------------------------- */
 
-/* The redis-server of the current test: its own port and scratch dir. */
-static struct {
-	pid_t pid;
-	char port[16];
-	char dir[64];
-} rds;
-
-/* The redis-server to run: $HUBCHAT_REDIS_SERVER, or the one on PATH, or
- * NULL when there is none. */
-static const char *
-redis_binary(void)
-{
-	static char found[PATH_MAX];
-	const char *env = getenv("HUBCHAT_REDIS_SERVER");
-	const char *path = getenv("PATH");
-
-	if (env != NULL && *env != '\0')
-		return env;
-	while (path != NULL && *path != '\0') {
-		size_t n = strcspn(path, ":");
-		snprintf(found, sizeof(found), "%.*s/redis-server", (int)n,
-		    path);
-		if (n > 0 && access(found, X_OK) == 0)
-			return found;
-		path += n + (path[n] == ':');
-	}
-	return NULL;
-}
-
-/* Starts bin on a free port with no persistence, its log in rds.dir. The
- * child dies with this test process, even one killed by a timeout. */
-static void
-redis_spawn(const char *bin)
-{
-	char log[128];
-
-	snprintf(rds.port, sizeof(rds.port), "%d", free_port());
-	snprintf(log, sizeof(log), "%s/redis.log", rds.dir);
-	rds.pid = fork();
-	cr_assert_geq(rds.pid, 0);
-	if (rds.pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (freopen(log, "a", stdout) == NULL ||
-		    dup2(fileno(stdout), 2) < 0)
-			_exit(126);
-		execl(bin, bin, "--port", rds.port, "--bind", "127.0.0.1",
-		    "--save", "", "--appendonly", "no", "--dir", rds.dir,
-		    (char *)NULL);
-		_exit(127);
-	}
-}
-
-/* Waits until the server answers PING; false if it exits first (its port
- * was taken in the meantime) or the deadline passes. */
-static bool
-redis_ready(void)
-{
-	const char *ping[] = { "PING" };
-	long long deadline = now_ms() + WAIT_MS;
-	char err[256];
-
-	while (now_ms() < deadline) {
-		if (waitpid(rds.pid, NULL, WNOHANG) == rds.pid) {
-			rds.pid = 0;
-			return false;
-		}
-		struct resp_conn *c = resp_conn_open("127.0.0.1", rds.port,
-		    500, NULL, err, sizeof(err));
-		struct resp_reply *r = c != NULL ?
-		    resp_conn_command(c, 500, 1, ping, NULL) : NULL;
-		bool up = resp_str_eq(r, "PONG");
-		resp_reply_free(r);
-		resp_conn_close(c);
-		if (up)
-			return true;
-		poll(NULL, 0, 10);  /* no event says it has begun to listen */
-	}
-	return false;
-}
+/* The redis-server of the current test (tests/redisd.h). */
+static struct redisd rds;
 
 static void
 redis_up(void)
 {
-	const char *bin = redis_binary();
-
-	if (bin == NULL)
-		cr_skip_test("redis-server is not installed (apt-get install "
-		    "-y redis-server): skipping the real-Redis tests");
-	snprintf(rds.dir, sizeof(rds.dir), "/tmp/hubchat-redis-XXXXXX");
-	cr_assert_not_null(mkdtemp(rds.dir));
-	for (int attempt = 0; attempt < 3; attempt++) {
-		redis_spawn(bin);
-		if (redis_ready())
-			return;
-	}
-	cr_assert_fail("redis-server did not start; see %s/redis.log",
-	    rds.dir);
+	redisd_start(&rds);
 }
 
 static void
 redis_down(void)
 {
-	long long deadline = now_ms() + WAIT_MS;
-
-	if (rds.pid > 0) {
-		kill(rds.pid, SIGTERM);
-		while (waitpid(rds.pid, NULL, WNOHANG) != rds.pid) {
-			if (now_ms() > deadline)
-				kill(rds.pid, SIGKILL);
-			poll(NULL, 0, 5);
-		}
-		rds.pid = 0;
-	}
-	if (rds.dir[0] == '\0')
-		return;
-	DIR *d = opendir(rds.dir);
-	for (struct dirent *e; d != NULL && (e = readdir(d)) != NULL;)
-		if (e->d_name[0] != '.')
-			unlinkat(dirfd(d), e->d_name, 0);
-	if (d != NULL)
-		closedir(d);
-	rmdir(rds.dir);
+	redisd_stop(&rds);
 }
 
 TestSuite(redis, .init = redis_up, .fini = redis_down, .timeout = 30);
@@ -802,12 +691,7 @@ TestSuite(redis, .init = redis_up, .fini = redis_down, .timeout = 30);
 static struct resp_conn *
 redis_conn(void)
 {
-	char err[256];
-	struct resp_conn *c = resp_conn_open("127.0.0.1", rds.port, WAIT_MS,
-	    NULL, err, sizeof(err));
-
-	cr_assert_not_null(c, "%s", err);
-	return c;
+	return redisd_conn(&rds);
 }
 
 /* Runs a command and checks its reply as render() writes it; a want that

@@ -256,3 +256,28 @@ Test(rooms, a_joiner_sees_history_then_every_later_message_once,
 	cr_assert_gt(joins, JOINERS);
 	conn_close(f);
 }
+
+/* HISTORY costs flood budget by the bytes it replays, as WHO does, not a
+ * line per message: a client (or a script) asking twice for fifty short
+ * messages is not held back for seconds. */
+Test(history_cost, asking_for_history_twice_is_not_throttled, .timeout = 30)
+{
+	struct server own;
+	server_start(&own, "--flood-burst", "64", NULL);   /* rate: 10/s */
+	struct conn *filler = conn_login(own.port, "filler");
+	struct conn *asker = conn_login(own.port, "asker");
+
+	for (int k = 0; k < 50; k++)
+		conn_send(filler, "MSG short line %d\n", k);
+	conn_sync(filler);
+	long long t0 = now_ms();
+	conn_send(asker, "HISTORY\nHISTORY\nPING done\n");
+	conn_expect_eventually(asker, "PONG done");
+	long long took = now_ms() - t0;
+	/* Charged a line a message, the second HISTORY alone would wait
+	 * (2 x 51 - 64) / 10 = 3.8 s for budget. */
+	cr_assert(took < 1500, "PONG after %lld ms: throttled", took);
+	conn_close(filler);
+	conn_close(asker);
+	cr_assert_eq(server_stop(&own, SIGTERM, 3000), 0);
+}

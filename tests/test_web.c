@@ -7,6 +7,7 @@
  * made and read by tests/wsclient.c, not by the server's own codec.
  */
 #include <criterion/criterion.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -515,13 +516,31 @@ Test(web, a_websocket_that_never_reads_is_cut_off, .timeout = 60)
 	cr_assert_eq(server_stop(&srv, SIGTERM, 3000), 0);
 }
 
+/* Pings are answered but are not lines: a client that only pings is
+ * idle, as PROTOCOL.md says. */
 Test(web, an_idle_websocket_is_told_and_closed, .timeout = 30)
 {
 	struct server srv;
 	web_start(&srv, "-q", "--idle-timeout", "1");
 	struct conn *ws = ws_login(web_port(&srv), "sleepy");
+	struct ws_frame *f = malloc(sizeof(*f));
+	long long t0 = now_ms();
 
-	ws_expect_text(ws, "INFO disconnected due to inactivity");
+	cr_assert_not_null(f);
+	for (int i = 0; i < 20; i++) {          /* 2 s of pings */
+		ws_send_frame(ws, WS_FIN | WS_PING, true, "hi", 2);
+		cr_assert(ws_read_frame(ws, f, WAIT_MS));
+		if (f->b0 != (WS_FIN | WS_PONG))
+			break;                  /* the farewell has begun */
+		poll(NULL, 0, 100);     /* a client pinging every 100 ms */
+	}
+	if (f->b0 == (WS_FIN | WS_PONG))
+		ws_expect_text(ws, "INFO disconnected due to inactivity");
+	else
+		cr_assert_str_eq(f->data, "INFO disconnected due to inactivity");
+	cr_assert(now_ms() - t0 < 1900, "pings kept it alive for %lld ms",
+	    now_ms() - t0);
+	free(f);
 	ws_expect_close(ws, 1000);
 	conn_close(ws);
 	cr_assert_eq(server_stop(&srv, SIGTERM, 3000), 0);

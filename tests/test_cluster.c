@@ -1,0 +1,510 @@
+/*
+ * test_cluster.c - several nodes as one chat over a real redis-server
+ * (--redis), each test with its own Redis and nodes on free loopback
+ * ports: chat, WHO, ROOMS, notices and DMs across nodes; one order for
+ * every receiver on every node under concurrent senders; the name race;
+ * the join guarantee across nodes; and the faults: Redis unreachable at
+ * start, Redis gone and back empty, a node killed, a subscriber cut off by
+ * Redis's output buffer limit. Skipped when redis-server is not installed
+ * (make test-cluster installs it).
+ */
+#include <criterion/criterion.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "redisd.h"
+#include "resp.h"
+#include "resp_conn.h"
+
+static struct redisd rds;
+static char redis_addr[64];
+
+static void
+cluster_up(void)
+{
+	redisd_start(&rds);
+	snprintf(redis_addr, sizeof(redis_addr), "127.0.0.1:%s", rds.port);
+}
+
+static void
+cluster_down(void)
+{
+	redisd_stop(&rds);
+}
+
+TestSuite(cluster, .init = cluster_up, .fini = cluster_down, .timeout = 60);
+
+/* A node of this test's cluster, with the extra flags given. Flood
+ * control is off: the tests send bursts on purpose. */
+#define node_start(s, id, ...) \
+	server_start((s), "--redis", redis_addr, "--node-id", (id), \
+	    "--flood-rate", "0", "--max-per-addr", "0", ##__VA_ARGS__, NULL)
+
+/* Reads lines until one equals want, skipping the others, within ms. */
+static bool
+wait_line(struct conn *c, const char *want, int ms)
+{
+	long long deadline = now_ms() + ms;
+	char line[2048];
+
+	while (now_ms() < deadline)
+		if (conn_read_line(c, line, sizeof(line), (int)(deadline -
+		    now_ms())) && strcmp(line, want) == 0)
+			return true;
+	return false;
+}
+
+/* Asks WHO until the reply is want (the cluster's view settles within a
+ * lease), or ms pass. */
+static bool
+wait_who(struct conn *c, const char *want, int ms)
+{
+	long long deadline = now_ms() + ms;
+	char line[2048];
+
+	while (now_ms() < deadline) {
+		conn_send(c, "WHO\n");
+		while (conn_read_line(c, line, sizeof(line), WAIT_MS) &&
+		    strncmp(line, "USERS", 5) != 0)
+			;
+		if (strcmp(line, want) == 0)
+			return true;
+		poll(NULL, 0, 100);     /* the lease runs on Redis's clock */
+	}
+	return false;
+}
+
+/* Runs a command on Redis; its reply (the caller frees it). */
+static struct resp_reply *
+redis_do(int argc, const char **argv)
+{
+	struct resp_conn *c = redisd_conn(&rds);
+	struct resp_reply *r = resp_conn_command(c, WAIT_MS, argc, argv, NULL);
+
+	cr_assert_not_null(r, "%s: %s", argv[0], resp_conn_error(c));
+	resp_conn_close(c);
+	return r;
+}
+
+/* ---- One chat across nodes ------------------------------------------------ */
+
+Test(cluster, three_nodes_are_one_chat)
+{
+	struct server a, b, c;
+	node_start(&a, "A");
+	node_start(&b, "B");
+	node_start(&c, "C");
+	struct conn *alice = conn_login(a.port, "alice");
+	struct conn *bob = conn_login(b.port, "bob");
+	conn_expect(alice, "INFO bob joined");
+	struct conn *carol = conn_login(c.port, "carol");
+	conn_expect(alice, "INFO carol joined");
+	conn_expect(bob, "INFO carol joined");
+
+	conn_send(alice, "MSG hello from A\n");
+	conn_expect(bob, "MSG alice hello from A");
+	conn_expect(carol, "MSG alice hello from A");
+	conn_expect_quiet(alice);               /* no echo, as on one node */
+	conn_send(carol, "WHO\n");
+	conn_expect(carol, "USERS alice bob carol");
+	conn_send(carol, "DM alice psst\nDM nobody hi\n");
+	conn_expect(alice, "DM carol psst");
+	conn_expect(carol, "ERR no-such-user nobody");
+
+	/* The name is the cluster's, ignoring case. */
+	struct conn *x = conn_open(c.port);
+	conn_send(x, "LOGIN ALICE\n");
+	conn_expect_err(x, "username-taken");
+
+	conn_send(bob, "JOIN #Rust\n");
+	conn_expect(bob, "OK");
+	conn_expect(alice, "INFO bob left");
+	conn_expect(carol, "INFO bob left");
+	conn_send(alice, "ROOMS\n");
+	conn_expect(alice, "ROOMS #lobby 2 #Rust 1");
+	conn_send(alice, "WHO #rust\n");
+	conn_expect(alice, "USERS bob");
+	conn_send(carol, "JOIN #rust\n");
+	conn_expect(carol, "OK");
+	conn_expect(bob, "INFO carol joined");
+	conn_expect(alice, "INFO carol left");
+	conn_send(carol, "MSG rust is here\n");
+	conn_expect(bob, "MSG carol rust is here");
+	conn_expect_quiet(alice);               /* another room */
+
+	/* A name given back is free at once, on any node. */
+	conn_send(alice, "QUIT\n");
+	conn_expect(alice, "INFO bye");
+	conn_send(x, "LOGIN alice\n");
+	conn_expect(x, "OK");
+	conn_close(alice);
+	conn_close(bob);
+	conn_close(carol);
+	conn_close(x);
+	cr_assert_eq(server_stop(&a, SIGTERM, 5000), 0);
+	cr_assert_eq(server_stop(&b, SIGTERM, 5000), 0);
+	cr_assert_eq(server_stop(&c, SIGTERM, 5000), 0);
+}
+
+/* ---- One order -------------------------------------------------------------- */
+
+#define SENDERS 3
+#define PER_SENDER 300
+
+struct listener {
+	struct conn *c;
+	char (*got)[32];        /* "s<i> <k>" of each MSG, in arrival order */
+	int n;
+};
+
+static void *
+listen_all(void *arg)
+{
+	struct listener *l = arg;
+	char line[256];
+
+	while (l->n < SENDERS * PER_SENDER &&
+	    conn_read_line(l->c, line, sizeof(line), 20000))
+		if (strncmp(line, "MSG ", 4) == 0)
+			snprintf(l->got[l->n++], 32, "%s", strchr(line + 4, ' ')
+			    + 1);
+	return NULL;
+}
+
+/* Three senders, one on each node, send at once; a receiver on each node
+ * must see all 900 lines in one and the same order, each sender's in the
+ * order sent. */
+Test(cluster, every_receiver_on_every_node_sees_one_order, .timeout = 90)
+{
+	struct server node[3];
+	struct conn *sender[SENDERS];
+	struct listener l[3];
+	pthread_t t[3];
+	char name[16];
+
+	for (int i = 0; i < 3; i++) {
+		snprintf(name, sizeof(name), "N%d", i);
+		node_start(&node[i], name);
+	}
+	for (int i = 0; i < 3; i++) {
+		snprintf(name, sizeof(name), "r%d", i);
+		l[i] = (struct listener){ conn_login(node[i].port, name),
+		    calloc(SENDERS * PER_SENDER, 32), 0 };
+		cr_assert_not_null(l[i].got);
+	}
+	for (int i = 0; i < SENDERS; i++) {
+		snprintf(name, sizeof(name), "s%d", i);
+		sender[i] = conn_login(node[i].port, name);
+	}
+	for (int i = 0; i < 3; i++)
+		conn_sync(l[i].c);              /* past the join notices */
+	for (int i = 0; i < 3; i++)
+		pthread_create(&t[i], NULL, listen_all, &l[i]);
+	static char burst[SENDERS][PER_SENDER * 24];
+	for (int i = 0; i < SENDERS; i++) {
+		size_t o = 0;
+		for (int k = 0; k < PER_SENDER; k++)
+			o += (size_t)sprintf(burst[i] + o, "MSG s%d %d\n", i, k);
+	}
+	for (int i = 0; i < SENDERS; i++)
+		conn_send_raw(sender[i], burst[i], strlen(burst[i]));
+	for (int i = 0; i < 3; i++)
+		pthread_join(t[i], NULL);
+
+	for (int i = 0; i < 3; i++) {
+		cr_assert_eq(l[i].n, SENDERS * PER_SENDER, "r%d got %d", i,
+		    l[i].n);
+		int next[SENDERS] = { 0 };
+		for (int j = 0; j < l[i].n; j++) {
+			int s, k;
+			cr_assert_eq(sscanf(l[i].got[j], "s%d %d", &s, &k), 2);
+			cr_assert_eq(k, next[s]++, "r%d: s%d out of order", i, s);
+			cr_assert_str_eq(l[i].got[j], l[0].got[j],
+			    "r%d and r0 differ at line %d: %s, %s", i, j,
+			    l[i].got[j], l[0].got[j]);
+		}
+	}
+	for (int i = 0; i < 3; i++) {
+		free(l[i].got);
+		conn_close(l[i].c);
+	}
+	for (int i = 0; i < SENDERS; i++)
+		conn_close(sender[i]);
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(server_stop(&node[i], SIGTERM, 5000), 0);
+}
+
+/* ---- Names ------------------------------------------------------------------ */
+
+/* Two nodes, one name, both LOGINs sent before either is read: exactly
+ * one OK, forty times over. */
+Test(cluster, two_nodes_one_name_exactly_one_ok)
+{
+	struct server a, b;
+	node_start(&a, "A");
+	node_start(&b, "B");
+	char line[256], want[64];
+
+	for (int round = 0; round < 40; round++) {
+		struct conn *x = conn_open(a.port), *y = conn_open(b.port);
+		conn_send(x, "LOGIN Race%d\n", round);
+		conn_send(y, "LOGIN race%d\n", round);
+		int ok = 0, taken = 0;
+		struct conn *both[] = { x, y };
+		for (int i = 0; i < 2; i++) {
+			cr_assert(conn_read_line(both[i], line, sizeof(line),
+			    WAIT_MS));
+			ok += strcmp(line, "OK") == 0;
+			taken += line_is_err(line, "username-taken");
+		}
+		cr_assert(ok == 1 && taken == 1, "round %d: %d OK, %d taken",
+		    round, ok, taken);
+		conn_close(x);
+		conn_close(y);
+	}
+	/* Each winner left when it closed: the names are free again. */
+	struct conn *z = conn_open(a.port);
+	snprintf(want, sizeof(want), "%s", "OK");
+	conn_send(z, "LOGIN race39\n");
+	for (int tries = 0; tries < 50; tries++) {
+		cr_assert(conn_read_line(z, line, sizeof(line), WAIT_MS));
+		if (strcmp(line, want) == 0)
+			break;
+		poll(NULL, 0, 20);      /* the winner's release is on its way */
+		conn_send(z, "LOGIN race39\n");
+	}
+	cr_assert_str_eq(line, "OK");
+	conn_close(z);
+	cr_assert_eq(server_stop(&a, SIGTERM, 5000), 0);
+	cr_assert_eq(server_stop(&b, SIGTERM, 5000), 0);
+}
+
+/* ---- The join guarantee across nodes ----------------------------------------- */
+
+struct talker {
+	struct conn *c;
+	const char *name;
+	int sent;
+	volatile bool stop;
+};
+
+static void *
+talk(void *arg)
+{
+	struct talker *t = arg;
+
+	while (!t->stop && t->sent < 20000 &&
+	    conn_try_send(t->c, "MSG %s %d\n", t->name, t->sent))
+		t->sent++;
+	return NULL;
+}
+
+/* A joiner's history then live lines: for each talker, its numbers from
+ * the first seen on are consecutive, none missing, none twice. */
+static void
+check_joiner(struct conn *j, int port_name)
+{
+	char line[512], who[16];
+	int next[2] = { -1, -1 }, seen = 0, k;
+
+	conn_expect(j, "OK");
+	while (seen < 400 && conn_read_line(j, line, sizeof(line), WAIT_MS)) {
+		const char *text = NULL;
+		if (strncmp(line, "HIST ", 5) == 0)
+			text = strchr(strchr(line + 5, ' ') + 1, ' ') + 1;
+		else if (strncmp(line, "MSG ", 4) == 0)
+			text = strchr(line + 4, ' ') + 1;
+		if (text == NULL || sscanf(text, "%15s %d", who, &k) != 2)
+			continue;
+		int s = who[1] - '1';
+		cr_assert(s == 0 || s == 1, "%s", line);
+		cr_assert(next[s] < 0 || k == next[s], "joiner %d: %s after "
+		    "%d: a gap or a line twice", port_name, line, next[s] - 1);
+		next[s] = k + 1;
+		seen++;
+	}
+	cr_assert_eq(seen, 400, "joiner %d saw %d lines", port_name, seen);
+}
+
+Test(cluster, a_joiner_on_any_node_gets_history_then_every_line_once,
+    .timeout = 90)
+{
+	struct server node[3];
+	struct talker t[2] = { { .name = "t1" }, { .name = "t2" } };
+	pthread_t th[2];
+
+	node_start(&node[0], "N0", "--history", "50");
+	node_start(&node[1], "N1", "--history", "50");
+	node_start(&node[2], "N2", "--history", "50");
+	for (int i = 0; i < 2; i++) {
+		t[i].c = conn_login(node[i].port, t[i].name);
+		conn_send(t[i].c, "JOIN #busy\n");
+		conn_expect(t[i].c, "OK");
+	}
+	for (int i = 0; i < 2; i++)
+		pthread_create(&th[i], NULL, talk, &t[i]);
+	for (int round = 0; round < 6; round++) {
+		char name[16];
+		snprintf(name, sizeof(name), "j%d", round);
+		struct conn *j = conn_login(node[round % 3].port, name);
+		conn_sync(j);
+		conn_send(j, "JOIN #busy\n");
+		check_joiner(j, round);
+		conn_close(j);
+	}
+	for (int i = 0; i < 2; i++) {
+		t[i].stop = true;
+		shutdown(t[i].c->fd, SHUT_RDWR);
+		pthread_join(th[i], NULL);
+		conn_close(t[i].c);
+	}
+	for (int i = 0; i < 3; i++)
+		server_stop(&node[i], SIGTERM, 5000);
+}
+
+/* ---- Faults --------------------------------------------------------------------- */
+
+Test(cluster, redis_unreachable_at_start_is_a_clear_error)
+{
+	char addr[64], line[512] = "";
+	int fds[2];
+
+	snprintf(addr, sizeof(addr), "127.0.0.1:%d", free_port());
+	cr_assert_eq(pipe(fds), 0);
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		const char *bin = getenv("HUBCHAT_SERVER");
+		dup2(fds[1], 2);
+		execl(bin != NULL ? bin : "./server", "server", "-p", "0",
+		    "--redis", addr, (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	struct conn err = { .fd = fds[0] };
+	cr_assert(conn_read_line(&err, line, sizeof(line), WAIT_MS));
+	int status;
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1,
+	    "status %d", status);
+	cr_assert(strstr(line, "--redis") != NULL && strstr(line, addr) !=
+	    NULL && strstr(line, "cannot connect") != NULL, "%s", line);
+	close(fds[0]);
+}
+
+/* Redis goes away: senders and logins are refused in words, clients stay
+ * connected and are told; Redis comes back empty: the names are held
+ * again (no one can take them), the clients are told, chat works. */
+Test(cluster, redis_gone_then_back_empty, .timeout = 60)
+{
+	struct server a, b;
+	node_start(&a, "A");
+	node_start(&b, "B");
+	struct conn *alice = conn_login(a.port, "alice");
+	struct conn *bob = conn_login(b.port, "bob");
+	conn_expect(alice, "INFO bob joined");
+
+	redisd_signal(&rds, SIGKILL);
+	cr_assert(wait_line(alice, "INFO the cluster cannot be reached: some "
+	    "messages may be missing until it is back", WAIT_MS));
+	conn_send(alice, "MSG into the void\n");
+	conn_expect_err(alice, "cluster-unavailable");
+	struct conn *late = conn_open(a.port);
+	conn_send(late, "LOGIN latecomer\n");
+	conn_expect_err(late, "cluster-unavailable");
+	conn_send(alice, "PING still here\n");
+	conn_expect(alice, "PONG still here");
+	cr_assert(server_log_wait(&a, "[CLUSTER] lost Redis", WAIT_MS));
+
+	redisd_restart(&rds);                   /* empty: no persistence */
+	cr_assert(wait_line(alice, "INFO the cluster is back: some messages "
+	    "may be missing", 15000));
+	cr_assert(wait_line(bob, "INFO the cluster is back: some messages may "
+	    "be missing", 15000));
+	cr_assert(server_log_wait(&a, "is back; the names held here", WAIT_MS));
+	conn_send(late, "LOGIN bob\n");         /* bob's, again */
+	conn_expect_err(late, "username-taken");
+	conn_send(alice, "MSG hello again\n");
+	conn_expect(bob, "MSG alice hello again");
+	conn_send(bob, "WHO\n");
+	conn_expect(bob, "USERS alice bob");
+	conn_close(alice);
+	conn_close(bob);
+	conn_close(late);
+	cr_assert_eq(server_stop(&a, SIGTERM, 5000), 0);
+	cr_assert_eq(server_stop(&b, SIGTERM, 5000), 0);
+}
+
+/* A node killed with SIGKILL: within its lease (2 s here), its users are
+ * gone from WHO, announced gone, and their names free. */
+Test(cluster, a_killed_nodes_users_vanish_within_the_lease, .timeout = 60)
+{
+	struct server a, b;
+	node_start(&a, "A", "--name-lease", "2");
+	node_start(&b, "B", "--name-lease", "2");
+	struct conn *alice = conn_login(a.port, "alice");
+	struct conn *bob = conn_login(b.port, "bob");
+	conn_expect(alice, "INFO bob joined");
+	long long t0 = now_ms();
+
+	kill(b.pid, SIGKILL);
+	cr_assert(wait_line(alice, "INFO bob disconnected", 10000));
+	cr_assert(wait_who(alice, "USERS alice", 10000));
+	struct conn *x = conn_open(a.port);
+	conn_send(x, "LOGIN bob\n");
+	conn_expect(x, "OK");
+	cr_assert(now_ms() - t0 < 2 * 2000 + 2000, "took %lld ms",
+	    now_ms() - t0);
+	conn_close(alice);
+	conn_close(bob);
+	conn_close(x);
+	server_stop(&b, SIGKILL, 5000);
+	cr_assert_eq(server_stop(&a, SIGTERM, 5000), 0);
+}
+
+/* A node frozen while the bus runs on: Redis cuts its subscriber at the
+ * pub/sub output buffer limit. Thawed, the node says so, tells its
+ * clients some messages may be missing, reads its rooms back and goes
+ * on. */
+Test(cluster, a_subscriber_cut_by_the_output_limit_recovers, .timeout = 60)
+{
+	struct server a, b;
+	node_start(&a, "A");
+	node_start(&b, "B", "--queue-hard", "64M", "--queue-soft", "0");
+	const char *limit[] = { "CONFIG", "SET", "client-output-buffer-limit",
+	    "pubsub 64kb 0 0" };
+	resp_reply_free(redis_do(4, limit));
+	struct conn *alice = conn_login(a.port, "alice");
+	struct conn *bob = conn_login(b.port, "bob");
+	conn_expect(alice, "INFO bob joined");
+	/* 12 MB: past what the frozen node's socket buffers take, so the
+	 * rest piles up in Redis's output buffer for it. */
+	static char burst[12000 * 1010];
+	size_t o = 0;
+	for (int k = 0; k < 12000; k++)
+		o += (size_t)sprintf(burst + o, "MSG %01000d\n", k);
+
+	kill(b.pid, SIGSTOP);
+	conn_send_raw(alice, burst, o);
+	conn_sync(alice);                       /* Redis has taken them all */
+	kill(b.pid, SIGCONT);
+	cr_assert(server_log_wait(&b, "[CLUSTER] lost the bus", 10000));
+	cr_assert(wait_line(bob, "INFO the cluster cannot be reached: some "
+	    "messages may be missing until it is back", 10000));
+	cr_assert(wait_line(bob, "INFO the cluster is back: some messages may "
+	    "be missing", 10000));
+	conn_send(alice, "MSG after the gap\n");
+	cr_assert(wait_line(bob, "MSG alice after the gap", 10000));
+	conn_close(alice);
+	conn_close(bob);
+	cr_assert_eq(server_stop(&a, SIGTERM, 5000), 0);
+	cr_assert_eq(server_stop(&b, SIGTERM, 5000), 0);
+}
