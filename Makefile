@@ -99,9 +99,8 @@ PROGRAMS = $(BIN)/server $(BIN)/client $(BIN)/peer
 .PHONY: all run-server run-client run-peer-a run-peer-b test sanitize fuzz \
         churn valgrind demos docs test-netns install uninstall \
         test-install test-container test-tls test-cluster check-criterion \
-        bench \
-        bench-smoke \
-        tools clean
+        bench bench-smoke tools clean go run-go-server test-go demos-go \
+        check-go check-excerpts
 
 all: $(PROGRAMS)
 
@@ -192,9 +191,53 @@ $(B)/unit-tests: $(patsubst %.c,$(B)/lite/%.o,$(UNIT_SRC)) \
 	$(LINK) -o $@ $^ $(LDLIBS)
 
 # Criterion runs each test in its own process; most integration tests wait
-# on sockets, so more jobs than cores keeps the run short.
-test: $(PROGRAMS) $(B)/run-tests $(B)/lined_demo
+# on sockets, so more jobs than cores keeps the run short. First, the code
+# docs/GO-VS-C.md shows must be the code in the tree (check-excerpts).
+test: $(PROGRAMS) $(B)/run-tests $(B)/lined_demo check-excerpts
 	$(B)/run-tests --jobs 8
+
+check-excerpts:
+	sh tests/check-excerpts.sh
+
+# ---- The Go twin (go/README.md) ------------------------------------------
+
+# The hubchat server as a Go programmer writes it after the chat
+# tutorials, standard library only, built with Debian's golang-go
+# (tests/need-go.sh installs it when missing, as need-criterion.sh does
+# Criterion). Its build cache stays in build/ too; no module is fetched.
+GO       ?= go
+GO_ENV    = GOCACHE=$(CURDIR)/build/go-cache GOPATH=$(CURDIR)/build/gopath \
+            GOPROXY=off GOFLAGS=-mod=mod GOTOOLCHAIN=local
+GO_SRC    = go/go.mod $(filter-out %_test.go,$(wildcard go/*.go))
+
+check-go:
+	@sh tests/need-go.sh
+
+go: build/hubchat-go
+
+build/hubchat-go: $(GO_SRC) | check-go
+	@mkdir -p build
+	cd go && $(GO_ENV) $(GO) build -o $(CURDIR)/$@ .
+
+run-go-server: build/hubchat-go
+	build/hubchat-go $(if $(PORT),-p $(PORT))
+
+# The integration suites that cover the core protocol, in a binary of
+# their own: make test-go runs them against build/hubchat-go (which tests,
+# and which not and why: tests/test-go.sh).
+CORE_TEST_SRC = tests/test_server.c tests/test_policies.c \
+                tests/test_faults.c tests/test_stress.c tests/test_abuse.c \
+                tests/test_manners.c tests/harness.c
+$(B)/core-tests: $(call obj,$(CORE_TEST_SRC))
+	$(LINK) -o $@ $^ -lcriterion $(LDLIBS)
+
+test-go: build/hubchat-go $(B)/core-tests
+	$(GO_ENV) sh tests/test-go.sh
+
+# The Go shapes of the classic bugs (go/demos/README.md): each test passes
+# when the broken variant misbehaves as documented.
+demos-go: | check-go
+	cd go && $(GO_ENV) $(GO) test -count=1 -v ./demos/
 
 # Sanitizer builds of every program and of the test binary, driven by the
 # whole suite; any report fails (tests/sanitize.sh says how).
@@ -290,9 +333,9 @@ uninstall:
 
 # ---- Benchmark ----------------------------------------------------------
 
-# The benchmark (bench/README.md): hubchat against ngIRCd and Redis,
-# workloads A-F, several rounds; writes bench/RESULTS.md and
-# bench/results.png.
+# The benchmark (bench/README.md): hubchat against ngIRCd, Redis and its
+# Go twin (build/hubchat-go), workloads A-F, several rounds; writes
+# bench/RESULTS.md and bench/results.png.
 tools: $(B)/load $(B)/wake $(B)/abuse
 
 $(B)/load: $(B)/bench/load.o
@@ -309,8 +352,8 @@ bench: $(BIN)/server tools
 	sh bench/run.sh
 
 # CI's check that the benchmark still runs: one quick round of A, C and E
-# against all three servers (about 8 s), results kept out of the committed
-# ones.
+# against all four servers (about 8 s before the Go twin joined), results
+# kept out of the committed ones.
 bench-smoke: $(BIN)/server tools
 	BENCH_ROUNDS=1 BENCH_ONLY="A C E" BENCH_E_CLIENTS=500 \
 	BENCH_E_IRC_CLIENTS=200 BENCH_RESULTS=bench/out/smoke/RESULTS.md \

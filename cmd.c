@@ -209,6 +209,7 @@ cmd_help(struct session *c)
 	return why;
 }
 
+/* excerpt: cmd-msg */
 /* Makes a message's lines and adds them to the batch; cmd_flush delivers
  * it before any other command runs and before the reader waits for more
  * input, so a sender's lines keep their order. */
@@ -282,6 +283,7 @@ cmd_flush(struct session *c)
 	c->nbatch = 0;
 	return why;
 }
+/* end excerpt */
 
 /* JOIN <#room>. A room that is on disk but not held is read back first,
  * holding no lock (hub.h, HUB_LOAD); it may be forgotten again before the

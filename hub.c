@@ -38,6 +38,7 @@ struct hub_room {
 	uint64_t used;          /* h->clock when last entered or left */
 };
 
+/* excerpt: hub */
 struct hub {
 	pthread_mutex_t lock;           /* protects everything below but pol,
 	                                   and every member's room pointer */
@@ -55,6 +56,7 @@ struct hub {
 	hub_load_fn *load;              /* const: clustered only */
 	void *load_arg;                 /* const */
 };
+/* end excerpt */
 
 /* ---- Making and freeing ----------------------------------------------- */
 
@@ -548,6 +550,7 @@ hub_line_free(struct hub_line *l)
 	*l = (struct hub_line){ 0 };
 }
 
+/* excerpt: hub-say */
 enum hub_status
 hub_say(struct hub *h, struct hub_member *from, const struct hub_line *lines,
     size_t n, struct hub_trace *trace)
@@ -563,6 +566,7 @@ hub_say(struct hub *h, struct hub_member *from, const struct hub_line *lines,
 	(void)h;
 	return said ? HUB_OK : HUB_BUSY;
 }
+/* end excerpt */
 
 /*
  * A DM holds the hub lock (to find the recipient, and to keep it in its

@@ -244,6 +244,7 @@ proto_forbidden(uint32_t cp)
 	    (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069);
 }
 
+/* excerpt: text-ok */
 bool
 proto_text_ok(const char *s, size_t len)
 {
@@ -259,6 +260,7 @@ proto_text_ok(const char *s, size_t len)
 	}
 	return true;
 }
+/* end excerpt */
 
 bool
 proto_utf8_ok(const char *s, size_t len)

@@ -44,6 +44,7 @@ static size_t queue_take(struct queue *q, struct msg **out, size_t max);
                                    bursts would free and grow its ring over
                                    and over */
 
+/* excerpt: queue */
 struct queue {
 	pthread_mutex_t lock;     /* protects ring, size, head, count, bytes,
 	                             soft_since, refusal, refused, waiters,
@@ -71,6 +72,7 @@ struct queue {
 	atomic_int refs;          /* atomic, not locked: the owner's, plus one
 	                             while wake_pending */
 };
+/* end excerpt */
 
 size_t
 queue_cost(struct msg *const *m, size_t n)
@@ -146,6 +148,7 @@ queue_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + 1;
 }
 
+/* excerpt: queue-within */
 /* Whether msgs costing cost more bytes may be added now: under the hard
  * limit, and not above the soft limit for longer than soft_ms. Starts the
  * soft clock when this push is the one that goes above. Sets *limit to
@@ -170,6 +173,7 @@ queue_within(struct queue *q, size_t cost, int *limit)
 	}
 	return true;
 }
+/* end excerpt */
 
 /* Makes the ring hold at least n more msgs, doubling it as needed; false
  * when memory ran out. An idle client holds a 16-slot ring: 128 bytes.
@@ -335,6 +339,7 @@ queue_push_wait(struct queue *q, struct msg *m)
 	return st;
 }
 
+/* excerpt: queue-pop */
 size_t
 queue_pop(struct queue *q, struct msg **out, size_t max)
 {
@@ -366,6 +371,7 @@ queue_take(struct queue *q, struct msg **out, size_t max)
 		    "pthread_cond_broadcast");
 	return n;
 }
+/* end excerpt */
 
 size_t
 queue_pop_timed(struct queue *q, struct msg **out, size_t max, int ms,

@@ -29,6 +29,7 @@
 #include "queue.h"
 #include "sync.h"
 
+/* excerpt: room */
 struct room {
 	char name[PROTO_MAX_ROOM + 2];  /* "#Rust", as first created; const */
 	char key[PROTO_MAX_ROOM + 1];   /* "rust"; const */
@@ -52,6 +53,7 @@ struct room {
 	struct msg *who;                /* the USERS line while the list is
 	                                   unchanged, or NULL */
 };
+/* end excerpt */
 
 /* ---- Making and freeing ----------------------------------------------- */
 
@@ -174,6 +176,7 @@ room_trace_push(struct hub_trace *t, const struct hub_member *to, bool full)
 	t->to[t->n++].evicted = full;
 }
 
+/* excerpt: room-evict */
 /* Marks m evicted: its backlog is replaced by the final error line and its
  * owner is woken. room_settle takes it off the list. Lock held. */
 /* Cuts m off: its queue aborted with last as its final line, its owner
@@ -194,7 +197,9 @@ room_evict(struct room *r, struct hub_member *m)
 	atomic_fetch_add_explicit(&r->pol->evictions, 1, memory_order_relaxed);
 	room_cut_off(r, m, r->pol->slow_consumer);
 }
+/* end excerpt */
 
+/* excerpt: room-push */
 /* Pushes n msgs, costing cost (queue_cost), to one member; without room
  * for all, it is evicted. Lock held. */
 static void
@@ -212,6 +217,7 @@ room_push(struct room *r, struct hub_member *to, struct msg **msgs,
 	if (trace != NULL)
 		room_trace_push(trace, to, full);
 }
+/* end excerpt */
 
 /* Pushes n msgs to every member but except (which may be NULL). Lock
  * held. */
@@ -369,6 +375,7 @@ room_reserve(struct room *r)
 	return true;
 }
 
+/* excerpt: room-enter */
 bool
 room_enter(struct room *r, struct hub_member *m, struct queue_wakes *w)
 {
@@ -397,6 +404,7 @@ room_enter(struct room *r, struct hub_member *m, struct queue_wakes *w)
 	room_settle(r, w);
 	return true;
 }
+/* end excerpt */
 
 void
 room_evict_unlisted(struct room *r, struct hub_member *m)
@@ -484,6 +492,7 @@ room_history(struct room *r, struct hub_member *m, size_t n,
 	return false;
 }
 
+/* excerpt: room-say */
 bool
 room_say(struct room *r, struct hub_member *from,
     const struct hub_line *lines, size_t n, struct queue_wakes *w,
@@ -508,6 +517,7 @@ room_say(struct room *r, struct hub_member *from,
 	room_settle(r, w);
 	return true;
 }
+/* end excerpt */
 
 /* ---- The cluster's bus (clustered only) --------------------------------- */
 

@@ -328,6 +328,7 @@ server_log_listen(struct server *s)
 	    c->redis[0] ? c->redis : "-");
 }
 
+/* excerpt: signals */
 /* Signals become data: block them here, before any thread exists, so every
  * thread inherits the mask, and read them from a signalfd. */
 static int
@@ -349,6 +350,7 @@ server_signals_fd(void)
 		die("signalfd:");
 	return fd;
 }
+/* end excerpt */
 
 /* ---- The accept loop --------------------------------------------------- */
 
@@ -662,6 +664,7 @@ server_now_ms(void)
 
 /* ---- Shutdown ---------------------------------------------------------- */
 
+/* excerpt: server-shutdown */
 /* Stops accepting, turns join and leave notices off (so every client's
  * next line is the farewell, not a storm of others leaving), wakes every
  * reader through the stop pipe, and joins them all as they finish; each
@@ -699,3 +702,4 @@ server_shutdown(struct server *s)
 		close(s->spare_fd);
 	log_event(LOG_SHUTDOWN, "done");
 }
+/* end excerpt */

@@ -88,6 +88,7 @@ static void session_name_thread(const char *role, unsigned long id);
 
 /* ---- Creation and start ------------------------------------------------ */
 
+/* excerpt: session-new */
 struct session *
 session_new(const struct session_env *env, int fd, unsigned long id,
     const struct net_addr_key *addr, enum session_kind kind)
@@ -125,6 +126,7 @@ session_new(const struct session_env *env, int fd, unsigned long id,
 	flood_init(&c->flood, cfg->flood_burst, cfg->flood_rate, now);
 	return c;
 }
+/* end excerpt */
 
 void
 session_free(struct session *c)
@@ -136,6 +138,7 @@ session_free(struct session *c)
 	free(c);
 }
 
+/* excerpt: session-start */
 int
 session_start(struct session *c)
 {
@@ -160,6 +163,7 @@ session_start(struct session *c)
 	}
 	return 0;
 }
+/* end excerpt */
 
 void
 session_join(struct session *c)
@@ -303,6 +307,7 @@ session_too_long(struct session *c)
 	return session_reply(c, PROTO_ERR_TOO_LONG);
 }
 
+/* excerpt: may-run */
 /* Before each line, at now (ms): END_NONE when it may run, else why the
  * session ends instead. The server stopping is checked here, not only while the
  * reader waits, so a client with a backlog of buffered lines cannot hold
@@ -325,7 +330,9 @@ session_may_run(struct session *c, int64_t now)
 	}
 	return END_NONE;
 }
+/* end excerpt */
 
+/* excerpt: throttle */
 /*
  * Waits until the flood budget allows the next line, reading nothing
  * meanwhile: the client's bytes stay in the kernel and TCP pushes back on
@@ -358,6 +365,7 @@ session_throttle(struct session *c)
 	}
 	return END_NONE;
 }
+/* end excerpt */
 
 /* The reader's next deadline in *at (ms on CLOCK_MONOTONIC), and what
  * passing it means: END_IDLE or END_LOGIN, whichever comes first; END_NONE
@@ -379,6 +387,7 @@ session_deadline(struct session *c, int64_t *at)
 	return why;
 }
 
+/* excerpt: wait-input */
 /* Waits until the socket has bytes (or EOF) to read; END_NONE then, or
  * END_IDLE when the idle deadline passes, END_LOGIN when the login
  * deadline does, or END_SHUTDOWN when the server stops. */
@@ -408,6 +417,7 @@ session_wait_input(struct session *c)
 			return END_NONE;
 	}
 }
+/* end excerpt */
 
 /* One recv into the transport. Does not block: session_wait_input said
  * readable. */
@@ -462,6 +472,7 @@ session_reply(struct session *c, const char *line)
 
 /* ---- Ending a session -------------------------------------------------- */
 
+/* excerpt: session-end */
 /*
  * The reader's last duty, in an order that matters: leave the hub first (no
  * line can reach the queue after that, and the others hear of it now), say
@@ -489,6 +500,7 @@ session_end(struct session *c, enum end_reason why)
 	queue_close(c->out);
 	session_join_writer(c);
 }
+/* end excerpt */
 
 /* Leaves the hub and, in a cluster, gives the name back (cluster.h). */
 static void
@@ -548,6 +560,7 @@ session_log_end(struct session *c, enum end_reason why)
 	    err ? strerror(err) : "");
 }
 
+/* excerpt: join-writer */
 /* Waits up to FLUSH_GRACE_MS for the writer to send what is queued, then
  * shuts the socket down so a send stuck on a client that does not read
  * fails at once, and joins the writer. */
@@ -559,6 +572,7 @@ session_join_writer(struct session *c)
 		sync_join(c->writer);
 	}
 }
+/* end excerpt */
 
 /* Closes after a FIN, first reading what the client already sent: closing
  * with unread input makes the kernel send a reset, which can destroy the

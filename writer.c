@@ -25,6 +25,7 @@ writer_send_lines(void *ctx, int fd, struct msg *const *batch, size_t n)
 	return net_writev_all(fd, iov, (int)n);
 }
 
+/* excerpt: writer-run */
 int
 writer_run(int fd, struct queue *q, writer_send_fn *send, void *ctx)
 {
@@ -43,3 +44,4 @@ writer_run(int fd, struct queue *q, writer_send_fn *send, void *ctx)
 	}
 	return 0;
 }
+/* end excerpt */

@@ -4,7 +4,8 @@
  * or enough RESP3 to drive Redis's pub/sub.
  *
  *   load --proto hub|irc|redis -p PORT -n CLIENTS [-t THREADS]
- *        [-P SERVER_PID] [-l LABEL] [--hold] [--ws]
+ *        [-P SERVER_PID] [-l LABEL] [--hold] [--ws] [--name NAME]
+ *        [--keeps-threads] [--usr1]
  *        then either  -s SENDERS -m MESSAGES [-w WINDOW | -r RATE]
  *                     [-R ROOMS]            (hubchat: client i in #r<i%ROOMS>)
  *        or           -c SECONDS            (connect-login-quit churn)
@@ -34,6 +35,15 @@
  * to return to what it was before, and reports sessions per second and
  * the server's threads and RSS before and after.
  *
+ * --name NAME labels the server in the output (default: hubchat, ngircd or
+ * redis, from --proto): the Go twin speaks hubchat's protocol as "go".
+ * --keeps-threads is for a server whose OS threads outlive the load (the
+ * Go runtime never gives its threads back): the tool then waits for the
+ * server's descriptors alone to return, and churn does not fail on its
+ * thread count. --usr1 sends the server SIGUSR1 when all clients are
+ * logged in, so one that logs its state on it (the [STATS] line, with
+ * goroutines= for the Go twin) says it as it is then.
+ *
  * With -P it samples the server's RSS and threads from /proc and its CPU
  * time from its process CPU clock, and reports the server's CPU time during
  * the run and per delivery (churn: per session). It prints a readable
@@ -56,6 +66,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -113,8 +124,9 @@ static enum proto proto = HUB;
 static int port, nclients = 100, nsenders = 10, nmsgs = 1000, nthreads = 2;
 static int window = 100, rate = 0, server_pid = 0, churn_s = 0;
 static int nrooms = 0;                  /* -R: 0 = everyone in #lobby */
-static bool hold;
+static bool hold, keeps_threads, usr1;
 static bool ws;                         /* --ws: hubchat over WebSocket */
+static const char *name_flag;           /* --name, or NULL */
 static const char *label = "";
 
 static struct client *cl;
@@ -935,7 +947,8 @@ settle(long base_fds, long base_threads)
 		if (cl[i].fd >= 0)
 			close(cl[i].fd);
 	while (server_pid > 0 && now_ns() < deadline &&
-	    (server_fds() > base_fds || u.threads > base_threads)) {
+	    (server_fds() > base_fds ||
+	    (!keeps_threads && u.threads > base_threads))) {
 		usleep(10000);
 		u = server_usage();
 	}
@@ -1003,7 +1016,17 @@ parse_args(int argc, char **argv)
 			ws = ws || strcmp(a, "--ws") == 0;
 			continue;
 		}
-		if (strcmp(a, "--proto") == 0)
+		if (strcmp(a, "--keeps-threads") == 0) {
+			keeps_threads = true;
+			continue;
+		}
+		if (strcmp(a, "--usr1") == 0) {
+			usr1 = true;
+			continue;
+		}
+		if (strcmp(a, "--name") == 0)
+			name_flag = v;
+		else if (strcmp(a, "--proto") == 0)
 			proto = proto_named(v);
 		else if (strcmp(a, "-p") == 0)
 			port = atoi(v);
@@ -1115,6 +1138,8 @@ pct(const struct worker *all, double p)
 static const char *
 server_name(void)
 {
+	if (name_flag != NULL)
+		return name_flag;
 	return proto == HUB ? (ws ? "hubchat-ws" : "hubchat") : proto == IRC ? "ngircd" : "redis";
 }
 
@@ -1147,7 +1172,8 @@ report_churn(const struct worker *all, double secs, struct usage base,
 	    all->sessions, all->failures, secs, per_s, base.threads,
 	    after.threads, base.rss_kib, after.rss_kib, cpu_s, us,
 	    all->cpu_s / secs);
-	return all->failures == 0 && after.threads == base.threads ? 0 : 1;
+	return all->failures == 0 &&
+	    (keeps_threads || after.threads == base.threads) ? 0 : 1;
 }
 
 /* What a message run measured, for its two reports. */
@@ -1240,6 +1266,8 @@ main(int argc, char **argv)
 	pthread_barrier_wait(&phase);           /* all logged in */
 	double login_s = (double)(now_ns() - t0) / 1e9;
 	struct usage loaded = server_usage();
+	if (usr1 && server_pid > 0)
+		kill(server_pid, SIGUSR1);
 	start_ns = now_ns();
 	pthread_barrier_wait(&phase);           /* go */
 	for (int t = 0; t < nthreads; t++)

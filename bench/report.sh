@@ -1,6 +1,7 @@
 #!/bin/sh
 # bench/report.sh [RESULTS.jsonl [OUT.md]]: medians of make bench's runs,
-# ratios hubchat/ngIRCd and hubchat/Redis, server CPU per delivery, the
+# ratios hubchat/ngIRCd, hubchat/Redis and hubchat/Go twin, server CPU per
+# delivery, the
 # issue's targets, and the machine, into OUT.md (bench/RESULTS.md);
 # throughput and p99 latency against client count into results.png beside
 # it (gnuplot). Every run's raw JSON line stays in the input. A server with
@@ -75,24 +76,29 @@ total() {
 	} END { printf "%d", t }' "$RAW"
 }
 
+# Every server the benchmark knows, in the tables' order: go is hubchat's
+# Go twin (go/README.md).
+ALL="hubchat ngircd redis go"
+
 # The load tool's busiest thread, as a share of the run, on each server.
 busy() {
-	for s in hubchat ngircd redis; do
+	for s in $ALL; do
 		awk -v b="$(med tool_busy "$1" $s)" 'BEGIN {
 			printf "%s", b == "-" ? "-" : sprintf("%d %%", b * 100 + 0.5) }'
-		[ $s = redis ] || printf ', '
+		[ $s = go ] || printf ', '
 	done
 }
 
-# FIELD's median for workload $2 on each server, "h, i, r".
+# FIELD's median for workload $2 on each server, "h, i, r, g".
 each() {
-	echo "$(show "$1" "$2" hubchat), $(show "$1" "$2" ngircd), $(show "$1" "$2" redis)"
+	echo "$(show "$1" "$2" hubchat), $(show "$1" "$2" ngircd), $(show "$1" "$2" redis), $(show "$1" "$2" go)"
 }
 
 # The servers with runs in RAW, and each one's name for people.
-servers=$(for s in hubchat ngircd redis; do
+servers=$(for s in $ALL; do
 	grep -q "\"server\":\"$s\"" "$RAW" && echo $s; done | tr '\n' ' ')
-name() { case $1 in ngircd) echo ngIRCd ;; redis) echo Redis ;; *) echo "$1" ;; esac; }
+name() { case $1 in ngircd) echo ngIRCd ;; redis) echo Redis ;;
+	go) echo "the Go twin" ;; *) echo "$1" ;; esac; }
 listed=
 for s in $servers; do listed="${listed:+$listed, }$(name "$s")"; done
 listed=$(echo "$listed" | sed 's/\(.*\), /\1 and /')   # "a, b and c"
@@ -129,12 +135,13 @@ b_h=$(med per_second B hubchat) b_i=$(med per_second B ngircd)
 c_h=$(med per_second C hubchat) c_i=$(med per_second C ngircd)
 a_r=$(med per_second A redis) b_r=$(med per_second B redis)
 c_r=$(med per_second C redis)
+a_g=$(med per_second A go) b_g=$(med per_second B go) c_g=$(med per_second C go)
 d_p99=$(med p99_us D hubchat)
 e_rss=$(med rss_per_client_kib E hubchat)
 f_h=$(med per_second F hubchat) f_i=$(med per_second F ngircd)
 bad=0
 for w in A B C D E; do
-	for s in hubchat ngircd redis; do
+	for s in $ALL; do
 		bad=$((bad + $(total lost $w $s) + $(total dup $w $s) +
 		    $(total reorder $w $s)))
 	done
@@ -152,12 +159,14 @@ versions() {
 		tr -d '\n'
 	case " $servers " in *" redis "*) echo "; $(fact "$machine" redis)" ;; esac |
 		tr -d '\n'
+	case " $servers " in *" go "*) echo "; the Go twin built with $(fact "$machine" go)" ;; esac |
+		tr -d '\n'
 }
 
 # Says so when a server has no runs here (runs from before it joined the
 # benchmark, or BENCH_SERVERS without it).
 absent() {
-	for s in hubchat ngircd redis; do
+	for s in $ALL; do
 		case " $servers " in
 		*" $s "*) ;;
 		*) echo
@@ -187,11 +196,11 @@ echo "- Load generator: \`bench/load\` with $(fact "$run" threads "${BENCH_THREA
 echo
 echo "## Throughput (deliveries per second; 100-byte messages, window 100)"
 echo
-echo "| workload | hubchat | ngIRCd | Redis | hubchat/ngIRCd | hubchat/Redis | server CPU s (hubchat, ngIRCd, Redis) | load tool busiest thread (hubchat, ngIRCd, Redis) |"
-echo "|---|---|---|---|---|---|---|---|"
-echo "| A: 100 clients, 10 x 2000 | $(medians per_second A hubchat) | $(medians per_second A ngircd) | $(medians per_second A redis) | $(ratio "$a_h" "$a_i") | $(ratio "$a_h" "$a_r") | $(each server_cpu_s A) | $(busy A) |"
-echo "| B: 1000 clients, 10 x 200 | $(medians per_second B hubchat) | $(medians per_second B ngircd) | $(medians per_second B redis) | $(ratio "$b_h" "$b_i") | $(ratio "$b_h" "$b_r") | $(each server_cpu_s B) | $(busy B) |"
-echo "| C: 10 clients, 10 x 20000 | $(medians per_second C hubchat) | $(medians per_second C ngircd) | $(medians per_second C redis) | $(ratio "$c_h" "$c_i") | $(ratio "$c_h" "$c_r") | $(each server_cpu_s C) | $(busy C) |"
+echo "| workload | hubchat | ngIRCd | Redis | Go twin | hubchat/ngIRCd | hubchat/Redis | hubchat/Go twin | server CPU s (hubchat, ngIRCd, Redis, Go) | load tool busiest thread (hubchat, ngIRCd, Redis, Go) |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
+echo "| A: 100 clients, 10 x 2000 | $(medians per_second A hubchat) | $(medians per_second A ngircd) | $(medians per_second A redis) | $(medians per_second A go) | $(ratio "$a_h" "$a_i") | $(ratio "$a_h" "$a_r") | $(ratio "$a_h" "$a_g") | $(each server_cpu_s A) | $(busy A) |"
+echo "| B: 1000 clients, 10 x 200 | $(medians per_second B hubchat) | $(medians per_second B ngircd) | $(medians per_second B redis) | $(medians per_second B go) | $(ratio "$b_h" "$b_i") | $(ratio "$b_h" "$b_r") | $(ratio "$b_h" "$b_g") | $(each server_cpu_s B) | $(busy B) |"
+echo "| C: 10 clients, 10 x 20000 | $(medians per_second C hubchat) | $(medians per_second C ngircd) | $(medians per_second C redis) | $(medians per_second C go) | $(ratio "$c_h" "$c_i") | $(ratio "$c_h" "$c_r") | $(ratio "$c_h" "$c_g") | $(each server_cpu_s C) | $(busy C) |"
 echo
 echo "Lost, duplicated or reordered deliveries over every run of A to E, every server: $bad."
 echo "Redis also sends each sender its own messages; the load tool counts those apart,"
@@ -203,12 +212,12 @@ echo "The server's CPU time (user and system, all its threads) from the moment a
 echo "clients are logged in to the last delivery, divided by the deliveries; for F,"
 echo "by the sessions. How it is measured: [bench/README.md](README.md#cpu-per-delivery)."
 echo
-echo "| workload | hubchat | ngIRCd | Redis |"
-echo "|---|---|---|---|"
+echo "| workload | hubchat | ngIRCd | Redis | Go twin |"
+echo "|---|---|---|---|---|"
 for w in A B C D E; do
-	echo "| $w | $(medians server_cpu_us_per_delivery $w hubchat) | $(medians server_cpu_us_per_delivery $w ngircd) | $(medians server_cpu_us_per_delivery $w redis) |"
+	echo "| $w | $(medians server_cpu_us_per_delivery $w hubchat) | $(medians server_cpu_us_per_delivery $w ngircd) | $(medians server_cpu_us_per_delivery $w redis) | $(medians server_cpu_us_per_delivery $w go) |"
 done
-echo "| F, per session | $(medians server_cpu_us_per_session F hubchat) | $(medians server_cpu_us_per_session F ngircd) | $(medians server_cpu_us_per_session F redis) |"
+echo "| F, per session | $(medians server_cpu_us_per_session F hubchat) | $(medians server_cpu_us_per_session F ngircd) | $(medians server_cpu_us_per_session F redis) | $(medians server_cpu_us_per_session F go) |"
 if grep '"delivered"' "$RAW" | grep -vq '"server_cpu_us_per_delivery"'; then
 	echo
 	echo "Some runs here predate the load tool's reading of the server's CPU clock: their"
@@ -232,17 +241,24 @@ echo "window of 100 messages per sender, not a server's delay."
 echo
 echo "## Memory (E: clients logged in, then one broadcast to all)"
 echo
-echo "| server | clients | RSS per client (KiB) | login (s) | server threads |"
-echo "|---|---|---|---|---|"
-echo "| hubchat | $e_hub | $(medians rss_per_client_kib E hubchat) | $(show login_s E hubchat) | $(show threads E hubchat) |"
-echo "| ngIRCd | $e_irc | $(medians rss_per_client_kib E ngircd) | $(show login_s E ngircd) | $(show threads E ngircd) |"
-echo "| Redis | $e_redis | $(medians rss_per_client_kib E redis) | $(show login_s E redis) | $(show threads E redis) |"
+echo "| server | clients | RSS per client (KiB) | login (s) | server threads (OS) | goroutines |"
+echo "|---|---|---|---|---|---|"
+echo "| hubchat | $e_hub | $(medians rss_per_client_kib E hubchat) | $(show login_s E hubchat) | $(show threads E hubchat) | - |"
+echo "| ngIRCd | $e_irc | $(medians rss_per_client_kib E ngircd) | $(show login_s E ngircd) | $(show threads E ngircd) | - |"
+echo "| Redis | $e_redis | $(medians rss_per_client_kib E redis) | $(show login_s E redis) | $(show threads E redis) | - |"
+echo "| Go twin | $(med clients E go) | $(medians rss_per_client_kib E go) | $(show login_s E go) | $(show threads E go) | $(show goroutines E go) |"
+echo
+echo "hubchat runs two threads per client; the Go twin two goroutines per client on"
+echo "a few OS threads (the runtime's, from /proc; its goroutines from the [STATS] line"
+echo "it logs on SIGUSR1 once all clients are logged in)."
 echo
 echo "## Churn (F: 16 clients at a time connect, log in, quit, for 10 s)"
 echo
 echo "After the run the tool waits (up to 10 s) for the server's thread count to"
 echo "return to what it was. RSS is allowed 2 MiB of growth, as in \`make churn\`:"
 echo "glibc keeps freed memory in its per-thread arenas rather than returning it."
+echo "The Go runtime keeps the OS threads it has made, so for the Go twin the tool"
+echo "waits for its descriptors alone."
 echo
 echo "| server | sessions/s | failed | threads before -> after | RSS before -> after (KiB) |"
 echo "|---|---|---|---|---|"
@@ -266,17 +282,21 @@ echo "![throughput and p99 latency against clients]($(basename "$PNG"))"
 # The plot: C, A and B are 10, 100 and 1000 clients; "-" where a server has
 # no runs.
 {
-	echo "# clients hubchat_per_s ngircd_per_s hubchat_p99_ms ngircd_p99_ms redis_per_s redis_p99_ms"
+	echo "# clients hubchat_per_s ngircd_per_s hubchat_p99_ms ngircd_p99_ms redis_per_s redis_p99_ms go_per_s go_p99_ms"
 	for w in C A B; do
-		echo "$(med clients $w hubchat) $(med per_second $w hubchat) $(med per_second $w ngircd) $(med p99_us $w hubchat) $(med p99_us $w ngircd) $(med per_second $w redis) $(med p99_us $w redis)"
+		echo "$(med clients $w hubchat) $(med per_second $w hubchat) $(med per_second $w ngircd) $(med p99_us $w hubchat) $(med p99_us $w ngircd) $(med per_second $w redis) $(med p99_us $w redis) $(med per_second $w go) $(med p99_us $w go)"
 	done
 } >"$DAT"
-# Redis's lines only where it has runs (gnuplot warns of a column that is
-# all "-").
-redis_speed='' redis_p99=''
+# Redis's and the Go twin's lines only where they have runs (gnuplot warns
+# of a column that is all "-").
+peer_speed='' peer_p99=''
 case " $servers " in *" redis "*)
-	redis_speed=", \"$DAT\" using 1:(\$6/1e6) with linespoints title \"Redis\""
-	redis_p99=", \"$DAT\" using 1:(\$7/1e3) with linespoints title \"Redis\"" ;;
+	peer_speed=", \"$DAT\" using 1:(\$6/1e6) with linespoints title \"Redis\""
+	peer_p99=", \"$DAT\" using 1:(\$7/1e3) with linespoints title \"Redis\"" ;;
+esac
+case " $servers " in *" go "*)
+	peer_speed="$peer_speed, \"$DAT\" using 1:(\$8/1e6) with linespoints title \"Go twin\""
+	peer_p99="$peer_p99, \"$DAT\" using 1:(\$9/1e3) with linespoints title \"Go twin\"" ;;
 esac
 gnuplot <<EOF
 set terminal png size 900,420
@@ -289,10 +309,10 @@ set key top left
 set ylabel "deliveries per second (millions)"
 set yrange [0:*]
 plot "$DAT" using 1:(\$2/1e6) with linespoints title "hubchat", \
-     "$DAT" using 1:(\$3/1e6) with linespoints title "ngIRCd" $redis_speed
+     "$DAT" using 1:(\$3/1e6) with linespoints title "ngIRCd" $peer_speed
 set ylabel "p99 latency (ms)"
 plot "$DAT" using 1:(\$4/1e3) with linespoints title "hubchat", \
-     "$DAT" using 1:(\$5/1e3) with linespoints title "ngIRCd" $redis_p99
+     "$DAT" using 1:(\$5/1e3) with linespoints title "ngIRCd" $peer_p99
 unset multiplot
 EOF
 echo "bench: wrote $MD and $PNG"

@@ -1,13 +1,14 @@
 #!/bin/sh
-# make bench: workloads A-F (bench/README.md) against hubchat, ngIRCd and
-# Redis, rotating which goes first, BENCH_ROUNDS rounds; every run on a
+# make bench: workloads A-F (bench/README.md) against hubchat, ngIRCd,
+# Redis and hubchat's Go twin (go/), rotating which goes first,
+# BENCH_ROUNDS rounds; every run on a
 # freshly started server. Raw results (one JSON line per run) go to
 # bench/results.jsonl; bench/report.sh turns them into bench/RESULTS.md and
 # bench/results.png.
 #
 # Settings (environment): BENCH_ROUNDS (3), BENCH_THREADS (load generator
-# threads, 2), BENCH_SERVERS ("hub irc redis", or a subset), BENCH_E_CLIENTS
-# (10000; Redis too), BENCH_E_IRC_CLIENTS (2000: ngIRCd sends every JOIN to
+# threads, 2), BENCH_SERVERS ("hub irc redis go", or a subset),
+# BENCH_E_CLIENTS (10000; Redis and the Go twin too), BENCH_E_IRC_CLIENTS (2000: ngIRCd sends every JOIN to
 # every member, so its login time grows with the square of the clients; see
 # README.md), BENCH_ONLY (a subset such as "A D"), BENCH_RESULTS
 # (bench/RESULTS.md; results.png goes beside it). Exits 1 when any run
@@ -20,11 +21,12 @@ THREADS=${BENCH_THREADS:-2}
 E_HUB=${BENCH_E_CLIENTS:-10000}
 E_IRC=${BENCH_E_IRC_CLIENTS:-2000}
 ONLY=${BENCH_ONLY:-A B C D E F}
-SERVERS=${BENCH_SERVERS:-hub irc redis}
+SERVERS=${BENCH_SERVERS:-hub irc redis go}
 for s in ${SERVERS:?BENCH_SERVERS is empty}; do
 	case $s in
-	hub | irc | redis) ;;
-	*) echo "bench: BENCH_SERVERS: $s is not hub, irc or redis" >&2; exit 2 ;;
+	hub | irc | redis | go) ;;
+	*) echo "bench: BENCH_SERVERS: $s is not hub, irc, redis or go" >&2
+	   exit 2 ;;
 	esac
 done
 RESULTS=${BENCH_RESULTS:-bench/RESULTS.md}
@@ -71,6 +73,7 @@ if uses redis && [ ! -x "$REDIS" ]; then
 fi
 command -v gnuplot >/dev/null || apt_install gnuplot-nox
 make -s server tools
+if uses go; then make -s go; fi         # installs golang-go when missing
 
 # Every client is a descriptor in the server and one in the load tool.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
@@ -89,14 +92,15 @@ mkdir -p "$OUT" "$(dirname "$RESULTS")"
 pid=
 port=
 
+# hubchat, or with $1 its Go twin, which takes the same flags.
 start_hubchat() {
 	: >"$OUT/server.log"    # here, not by the background redirect: the
 	                        # last run's LISTEN line must not be read
 	# Flood control and the per-address limit off: every load client is
 	# one address sending flat out, which is what they defend against.
 	# The byte limit is about 4,096 of the tool's lines; no soft limit.
-	./server -p 0 -q --flood-rate 0 --max-per-addr 0 --queue-hard 4M \
-		--queue-soft 0 --max-clients $((E_HUB + 100)) \
+	${1:-./server} -p 0 -q --flood-rate 0 --max-per-addr 0 \
+		--queue-hard 4M --queue-soft 0 --max-clients $((E_HUB + 100)) \
 		2>"$OUT/server.log" &
 	pid=$!
 	i=0
@@ -146,7 +150,8 @@ stop_server() {
 
 # ---- Workloads ----------------------------------------------------------
 
-# The load tool's arguments for workload $1 on server $2 (hub, irc, redis).
+# The load tool's arguments for workload $1 on server $2 (hub, irc, redis,
+# go).
 workload_args() {
 	case $1 in
 	A) echo "-n 100 -s 10 -m 2000 -w 100" ;;
@@ -159,16 +164,41 @@ workload_args() {
 	esac
 }
 
+# The load tool's protocol and naming for server $1: the Go twin speaks
+# hubchat's protocol; its runtime keeps the OS threads it has made, so
+# the tool waits for its descriptors alone; and SIGUSR1 at full load has
+# it log a [STATS] line with its goroutines.
+load_args() {
+	case $1 in
+	go) echo "--proto hub --name go --keeps-threads --usr1" ;;
+	*) echo "--proto $1" ;;
+	esac
+}
+
+# goroutines=N from the Go twin's last [STATS] line, added to the run's
+# JSON line (nothing for the other servers).
+add_goroutines() {
+	g=$(sed -n 's/.*\[STATS\].* goroutines=\([0-9]*\).*/\1/p' \
+		"$OUT/server.log" | tail -1)
+	if [ "$1" = go ] && [ -n "$g" ]; then
+		sed "s/}\$/,\"goroutines\":$g}/"
+	else
+		cat
+	fi
+}
+
 # One run: workload $1 against server $2, its JSON line appended to RAW.
 run_one() {
 	case $2 in
 	hub) start_hubchat ;;
 	irc) start_ngircd ;;
 	redis) start_redis ;;
+	go) start_hubchat build/hubchat-go ;;
 	esac
 	# shellcheck disable=SC2046
-	if build/load --proto "$2" -p "$port" -t "$THREADS" -P "$pid" -l "$1" \
-		$(workload_args "$1" "$2") >"$OUT/run.txt" 2>"$OUT/run.err"; then
+	if build/load $(load_args "$2") -p "$port" -t "$THREADS" -P "$pid" \
+		-l "$1" $(workload_args "$1" "$2") >"$OUT/run.txt" \
+		2>"$OUT/run.err"; then
 		:
 	else
 		echo "bench: run $1 on $2 failed" >&2
@@ -177,7 +207,7 @@ run_one() {
 	fi
 	stop_server
 	grep -v '^{' "$OUT/run.txt" | sed 's/^/  /'
-	grep '^{' "$OUT/run.txt" >>"$RAW" || true
+	grep '^{' "$OUT/run.txt" | add_goroutines "$2" >>"$RAW" || true
 }
 
 # The servers in round $1's order: the list turned by one place a round,

@@ -23,6 +23,7 @@ while [ $# -gt 0 ]; do
 	rm -rf "$dir"
 	mkdir -p "$dir"
 	cp Makefile ./*.c ./*.h "$dir/"
+	cp -R web "$dir/"       # the page built into the server
 	patch -s -d "$dir" -p1 < "demos/$demo.patch"
 	# The broken variants leave real helpers unused: no -Werror here.
 	make -s -C "$dir" server CFLAGS="-std=c11 -O2 -g -Wall"

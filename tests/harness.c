@@ -495,7 +495,9 @@ proc_start(struct proc *p, char *const argv[])
 		const char *prog = strcmp(argv[0], "CLIENT") == 0 ?
 		    binary("HUBCHAT_CLIENT", "./client") :
 		    strcmp(argv[0], "PEER") == 0 ?
-		    binary("HUBCHAT_PEER", "./peer") : argv[0];
+		    binary("HUBCHAT_PEER", "./peer") :
+		    strcmp(argv[0], "SERVER") == 0 ?
+		    binary("HUBCHAT_SERVER", "./server") : argv[0];
 		char *args[64];         /* argv with the real path first: a */
 		size_t n = 0;           /* program names itself by argv[0] */
 		args[n++] = (char *)prog;
@@ -601,6 +603,15 @@ proc_wait(struct proc *p, int ms)
 	proc_close_stdin(p);
 	close(p->out);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+const char *
+server_program_name(void)
+{
+	const char *path = binary("HUBCHAT_SERVER", "./server");
+	const char *slash = strrchr(path, '/');
+
+	return slash != NULL ? slash + 1 : path;
 }
 
 int

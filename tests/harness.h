@@ -111,8 +111,9 @@ struct proc {
 	size_t len;
 };
 
-/* Runs argv with pipes; argv[0] "CLIENT" or "PEER" means that binary
- * ($HUBCHAT_CLIENT, $HUBCHAT_PEER, or ./client, ./peer). */
+/* Runs argv with pipes; argv[0] "CLIENT", "PEER" or "SERVER" means that
+ * binary ($HUBCHAT_CLIENT, $HUBCHAT_PEER, $HUBCHAT_SERVER, or ./client,
+ * ./peer, ./server). */
 void proc_start(struct proc *p, char *const argv[]);
 void proc_write(struct proc *p, const char *s);
 /* proc_write for helper threads: false on any error, asserts nothing. */
@@ -123,6 +124,10 @@ bool proc_wait_output(struct proc *p, const char *text, int ms);
 /* Waits for the exit; returns the status, or -1 (after killing) on timeout.
  * Collects remaining output. */
 int proc_wait(struct proc *p, int ms);
+
+/* The name the server under test calls itself in --help and in its
+ * error lines: the last part of its path ("server" for ./server). */
+const char *server_program_name(void);
 
 /* A loopback port nobody listens on right now (the kernel's pick,
  * released; the kernel does not hand it out again at once). */

@@ -563,11 +563,14 @@ run_server(char *const argv[], char *out, size_t outsz)
 Test(flags, help_and_version_exit_zero)
 {
 	char out[4096];
-	char *help[] = { "./server", "--help", NULL };
-	char *version[] = { "./server", "--version", NULL };
+	char *help[] = { "SERVER", "--help", NULL };
+	char *version[] = { "SERVER", "--version", NULL };
+	char usage[128];
 
+	snprintf(usage, sizeof(usage), "usage: %s", server_program_name());
 	cr_assert_eq(run_server(help, out, sizeof(out)), 0);
-	cr_assert(strstr(out, "usage: server") && strstr(out, "--idle-timeout"));
+	cr_assert(strstr(out, usage) && strstr(out, "--idle-timeout"), "%s",
+	    out);
 	cr_assert_eq(run_server(version, out, sizeof(out)), 0);
 	cr_assert(strncmp(out, "hubchat server ", 15) == 0, "%s", out);
 }
@@ -575,23 +578,24 @@ Test(flags, help_and_version_exit_zero)
 Test(flags, bad_flags_give_one_line_and_exit_two)
 {
 	char *bad[][4] = {
-		{ "./server", "--bogus", NULL },
-		{ "./server", "-p", "abc", NULL },
-		{ "./server", "-p", "70000", NULL },
-		{ "./server", "--queue", "0", NULL },
-		{ "./server", "--max-clients", "-3", NULL },
-		{ "./server", "--notices-max", "x", NULL },
-		{ "./server", "--idle-timeout", NULL },
-		{ "./server", "extra", NULL },
+		{ "SERVER", "--bogus", NULL },
+		{ "SERVER", "-p", "abc", NULL },
+		{ "SERVER", "-p", "70000", NULL },
+		{ "SERVER", "--queue", "0", NULL },
+		{ "SERVER", "--max-clients", "-3", NULL },
+		{ "SERVER", "--notices-max", "x", NULL },
+		{ "SERVER", "--idle-timeout", NULL },
+		{ "SERVER", "extra", NULL },
 	};
-	char out[4096];
+	char out[4096], prefix[128];
 
+	snprintf(prefix, sizeof(prefix), "%s: ", server_program_name());
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		cr_assert_eq(run_server(bad[i], out, sizeof(out)), 2, "%s %s",
 		    bad[i][1], bad[i][2] ? bad[i][2] : "");
 		char *nl = strchr(out, '\n');
 		cr_assert(nl != NULL && nl[1] == '\0', "not one line: %s", out);
-		cr_assert(strncmp(out, "server: ", 8) == 0, "%s", out);
+		cr_assert(strncmp(out, prefix, strlen(prefix)) == 0, "%s", out);
 	}
 }
 
@@ -602,7 +606,7 @@ Test(flags, port_in_use_is_a_clear_error)
 
 	server_start(&srv, NULL);
 	snprintf(port, sizeof(port), "%d", srv.port);
-	char *argv[] = { "./server", "-p", port, NULL };
+	char *argv[] = { "SERVER", "-p", port, NULL };
 	cr_assert_eq(run_server(argv, out, sizeof(out)), 1);
 	cr_assert(strstr(out, "cannot listen") &&
 	    strstr(out, "Address already in use"), "%s", out);
@@ -613,7 +617,7 @@ Test(flags, chat_port_is_used_when_no_flag_is_given, .timeout = 30)
 {
 	struct proc p;
 	char port[8], want[32];
-	char *argv[] = { "./server", NULL };
+	char *argv[] = { "SERVER", NULL };
 
 	snprintf(port, sizeof(port), "%d", free_port());
 	setenv("CHAT_PORT", port, 1);

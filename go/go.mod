@@ -1,0 +1,3 @@
+module hubchat/go
+
+go 1.19

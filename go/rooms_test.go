@@ -1,0 +1,63 @@
+package main
+
+// Rooms and history are the C server's alone (go/README.md, "Not here"):
+// on the built binary, the verbs are known, and answered so that a client
+// keyed on error codes reads them right; WHO #room tells the truth about
+// the twin's one room.
+
+import (
+	"os"
+	"os/exec"
+	"regexp"
+	"testing"
+)
+
+func TestRoomVerbsAreAnswered(t *testing.T) {
+	bin := os.Getenv("HUBCHAT_SERVER")
+	if bin == "" {
+		bin = "../build/hubchat-go"
+	}
+	if _, err := os.Stat(bin); err != nil {
+		t.Skipf("%s not built (make go)", bin)
+	}
+	logPath := t.TempDir() + "/log"
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-p", "0")
+	cmd.Stderr = logFile
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	port := waitLog(t, logPath, regexp.MustCompile(`\[LISTEN\] .* port=(\d+) `))[1]
+
+	a, ra := login(t, port, "alice")
+	login(t, port, "bob")
+	for _, c := range []struct{ send, want string }{
+		{"JOIN #rust", errNoRooms},
+		{"ROOMS", errNoRooms},
+		{"HISTORY 5", errNoRooms},
+		{"join #rust", "ERR unknown-command try JOIN (verbs are uppercase; HELP lists them)"},
+		{"WHO #Lobby", "USERS alice bob"},
+		{"WHO #rust", "USERS"},
+		{"WHO #no room", errBadRoom},
+		{"WHO everyone", "USERS alice bob"},
+	} {
+		a.Write([]byte(c.send + "\n"))
+		for {
+			line, err := ra.ReadString('\n')
+			if err != nil {
+				t.Fatalf("%s: %v", c.send, err)
+			}
+			if line == "INFO bob joined\n" {
+				continue
+			}
+			if line != c.want+"\n" {
+				t.Fatalf("%s: got %q, want %q", c.send, line, c.want)
+			}
+			break
+		}
+	}
+}
