@@ -85,7 +85,8 @@ TEST_SRC   = tests/test_queue.c tests/test_hub.c tests/test_proto.c \
              tests/test_server.c tests/test_policies.c tests/test_client.c \
              tests/test_peer.c tests/test_stress.c tests/test_faults.c \
              tests/test_abuse.c tests/test_manners.c tests/test_rooms.c \
-             tests/test_history.c tests/test_web.c tests/wsclient.c \
+             tests/test_history.c tests/test_web.c tests/test_debug.c \
+             tests/wsclient.c \
              tests/test_cluster.c tests/redisd.c \
              tests/test_sha1.c tests/test_base64.c tests/test_ws.c \
              tests/test_http.c tests/test_resp.c tests/test_lineedit.c \
@@ -109,7 +110,9 @@ $(BIN)/server: $(call obj,$(SERVER_SRC)) $(B)/web_assets.o
 
 # The web page is built into the server: build/embed writes web/'s files
 # as C arrays (web_assets.h), so one binary is the whole deployment.
-WEB_FILES = web/index.html web/app.js web/style.css
+# web/debug.* are the /debug page, served only with --debug-page.
+WEB_FILES = web/index.html web/app.js web/style.css web/debug.html \
+            web/debug.js web/debug.css
 $(B)/embed: web/embed.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ web/embed.c

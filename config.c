@@ -59,6 +59,10 @@ static const struct config_option config_options[] = {
 	{ "metrics", 0, CONFIG_FLAG, FIELD(metrics), 0, 0, 0, NULL,
 	  "GET /metrics on the web listener: counters in\n"
 	  "Prometheus's text format" },
+	{ "debug-page", 0, CONFIG_FLAG, FIELD(debug_page), 0, 0, 0, NULL,
+	  "GET /debug on the web listener: every client's\n"
+	  "queue, flood budget and evictions, drawn live\n"
+	  "(for learning; needs --web)" },
 	{ "max-clients", 0, CONFIG_COUNT, FIELD(max_clients), 0, 1, 1000000,
 	  "N", "connections at once, logged in or not (default 1000)" },
 	{ "max-per-addr", 0, CONFIG_COUNT, FIELD(max_per_addr), 0, 0, 1000000,
@@ -345,6 +349,9 @@ config_parse(int argc, char **argv, struct config *cfg)
 		config_fail("--redis wants HOST:PORT", cfg->redis);
 	if (colon != NULL)
 		config_number("--redis's port", colon + 1, 1, 65535, false);
+	if (cfg->debug_page && cfg->web_port[0] == '\0')
+		config_fail("--debug-page needs --web PORT",
+		    "the page is served on the web listener");
 	if (cfg->web_addr[0] == '\0')
 		snprintf(cfg->web_addr, sizeof(cfg->web_addr), "%s", cfg->addr);
 	if (!port_given && env != NULL)

@@ -21,6 +21,7 @@ struct config {
 	char web_origins[8][256];   /* --web-origin, n_web_origins of them */
 	size_t n_web_origins;
 	bool metrics;           /* GET /metrics on the web listener */
+	bool debug_page;        /* GET /debug on it: queues drawn live */
 	size_t max_clients;     /* connections at once, logged in or not */
 	size_t max_per_addr;    /* connections at once from one address (an
 	                           IPv6 /64); 0 = no limit */

@@ -59,6 +59,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 
 #include "proto.h"      /* PROTO_MAX_NAME */
 
@@ -313,5 +315,32 @@ void hub_stats(struct hub *h, struct hub_stats *out);
  * queued_bytes. Takes the hub lock and each queue's lock in turn: for
  * /metrics, not for a hot path. */
 void hub_stats_queues(struct hub *h, struct hub_stats *out);
+
+/* ---- What GET /debug shows (--debug-page) ---------------------------- */
+
+/* Publishes m's flood budget, for hub_debug on another thread: tokens
+ * left as of at_ms (CLOCK_MONOTONIC). One relaxed atomic store and no
+ * lock, so the hot path pays nothing more: call it on m's own reader,
+ * once after each line. */
+void hub_member_set_budget(struct hub_member *m, double tokens,
+    int64_t at_ms);
+
+/* Writes two members of a JSON object (the caller writes the braces
+ * around them and anything else):
+ *   "members":[{"name","room","lines","bytes","budget","evicted"}, ...]
+ *     everyone logged in, by name: what waits in its queue (bytes counted
+ *     as --queue-hard counts them), its flood budget brought up to now at
+ *     rate tokens a second up to burst (as its reader's bucket would be;
+ *     rate 0: flood control is off), and whether it has been cut off but
+ *     has not left yet;
+ *   "evicted":[{"name","room","age_ms","bytes","limit"}, ...]
+ *     the last HUB_DEBUG_EVICTED slow consumers to leave, newest first:
+ *     how long ago, what their queue held when it refused a push, and
+ *     which limit refused it ("hard" or "soft").
+ * Copies under the hub lock, taking each member's room and queue lock in
+ * turn (not for a hot path), and writes to out after releasing them all.
+ * Names are escaped for JSON. */
+#define HUB_DEBUG_EVICTED 8
+void hub_debug(struct hub *h, FILE *out, size_t burst, size_t rate);
 
 #endif

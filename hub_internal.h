@@ -30,6 +30,10 @@ struct hub_member {
 	                                   reader reads it without a lock */
 	bool evicted;                   /* protected by room->lock; once true,
 	                                   it is off room's list for good */
+	atomic_ullong budget;           /* its flood budget for /debug: see
+	                                   hub_member_set_budget. Stored by
+	                                   its own reader alone, read by any
+	                                   thread; relaxed, no lock */
 };
 
 /* What every room follows and counts into; the hub's, shared by its

@@ -119,6 +119,7 @@ static void server_init(struct server *s, int argc, char **argv);
 static int server_listen(const char *addr, const char *port);
 static void server_open_web(struct server *s);
 static void server_metrics(void *arg, FILE *out);
+static void server_debug(void *arg, FILE *out);
 static void server_open_hub(struct server *s);
 static struct cluster *server_cluster(struct server *s);
 static void server_log_listen(struct server *s);
@@ -230,7 +231,8 @@ server_open_web(struct server *s)
 {
 	struct web_config wc = { .metrics = s->cfg.metrics,
 	    .metrics_fn = server_metrics, .metrics_arg = s,
-	    .head_ms = WEB_HEAD_MS };
+	    .debug = s->cfg.debug_page, .debug_fn = server_debug,
+	    .debug_arg = s, .head_ms = WEB_HEAD_MS };
 
 	for (size_t i = 0; i < s->cfg.n_web_origins; i++)
 		wc.origins[wc.norigins++] = s->cfg.web_origins[i];
@@ -467,6 +469,28 @@ server_metrics(void *arg, FILE *out)
 		cluster_stats(s->cluster, &cs);
 	stats_metrics(out, &s->stats, &hub, s->archive, s->cluster != NULL ?
 	    &cs : NULL, atomic_load(&s->in_use));
+}
+
+/* --debug-page: web.h's debug_fn, /debug.json's object, on a reader
+ * thread holding no lock: the limits, the server's threads (from /proc)
+ * and sessions, the evictions so far, then each member (hub_debug). */
+static void
+server_debug(void *arg, FILE *out)
+{
+	struct server *s = arg;
+	const struct config *c = &s->cfg;
+	struct hub_stats hub;
+	long rss, threads;
+
+	hub_stats(s->hub, &hub);
+	stats_self(&rss, &threads);
+	fprintf(out, "{\"queue_hard\":%zu,\"queue_soft\":%zu,"
+	    "\"queue_soft_sec\":%d,\"flood_burst\":%zu,\"flood_rate\":%zu,\n"
+	    "\"threads\":%ld,\"sessions\":%zu,\"evictions\":%llu,\n",
+	    c->queue_hard, c->queue_soft, c->queue_soft_sec, c->flood_burst,
+	    c->flood_rate, threads, atomic_load(&s->in_use), hub.evictions);
+	hub_debug(s->hub, out, c->flood_burst, c->flood_rate);
+	fputs("}\n", out);
 }
 
 static void

@@ -291,6 +291,9 @@ session_handle_buffered(struct session *c)
 			why = session_too_long(c);
 		else
 			why = cmd_handle_line(c, line, len);
+		if (c->member != NULL)  /* for /debug: one relaxed store */
+			hub_member_set_budget(c->member, c->flood.tokens,
+			    c->flood.at_ms);
 	}
 	enum end_reason flushed = cmd_flush(c);
 	return why != END_NONE ? why : flushed;

@@ -158,9 +158,11 @@ web_is(struct http_span s, const char *text)
 	    memcmp(s.p, text, s.len) == 0;
 }
 
-/* GET /metrics: the counters, made by the server's callback. */
+/* GET /metrics and /debug.json: a body made by one of the server's
+ * callbacks, into memory (no lock is held while it is sent). */
 static enum web_outcome
-web_metrics(const struct web *w, const struct transport_io *io)
+web_generated(const struct transport_io *io, void (*fn)(void *, FILE *),
+    void *arg, const char *type)
 {
 	char *text = NULL;
 	size_t len = 0;
@@ -169,13 +171,30 @@ web_metrics(const struct web *w, const struct transport_io *io)
 
 	if (f == NULL)
 		return WEB_GONE;
-	w->cfg.metrics_fn(w->cfg.metrics_arg, f);
+	fn(arg, f);
 	if (fclose(f) == 0)
 		out = web_respond(io, &(struct http_response){ .status = 200,
-		    .content_type = "text/plain; version=0.0.4; charset=utf-8",
-		    .cache_control = "no-store", .body = text, .body_len = len });
+		    .content_type = type, .cache_control = "no-store",
+		    .body = text, .body_len = len });
 	free(text);
 	return out;
+}
+
+/* The asset a path names: "/debug" is debug.html, and the debug page's
+ * files exist only with --debug-page. NULL when there is none. */
+static const struct web_asset *
+web_asset_for(const struct web *w, struct http_span path)
+{
+	bool debug = path.len >= 6 && memcmp(path.p, "/debug", 6) == 0;
+
+	if (debug && !w->cfg.debug)
+		return NULL;
+	if (web_is(path, "/debug"))
+		path = (struct http_span){ .p = "/debug.html", .len = 11 };
+	for (size_t i = 0; i < web_nassets; i++)
+		if (web_is(path, web_assets[i].path))
+			return &web_assets[i];
+	return NULL;
 }
 
 /* GET /ws: RFC 6455's opening handshake, or why not. */
@@ -230,19 +249,22 @@ web_route(const struct web *w, const struct transport_io *io,
 		return 200;
 	}
 	if (web_is(req->path, "/metrics") && w->cfg.metrics)
-		return web_metrics(w, io) == WEB_ANSWERED ? 200 : 0;
-	for (size_t i = 0; i < web_nassets; i++) {
-		const struct web_asset *a = &web_assets[i];
-		if (!web_is(req->path, a->path))
-			continue;
-		web_respond(io, &(struct http_response){ .status = 200,
-		    .content_type = a->type, .cache_control = "no-cache",
-		    .extra = WEB_CSP, .body = (const char *)a->data,
-		    .body_len = a->len });
-		return 200;
+		return web_generated(io, w->cfg.metrics_fn, w->cfg.metrics_arg,
+		    "text/plain; version=0.0.4; charset=utf-8") ==
+		    WEB_ANSWERED ? 200 : 0;
+	if (web_is(req->path, "/debug.json") && w->cfg.debug)
+		return web_generated(io, w->cfg.debug_fn, w->cfg.debug_arg,
+		    "application/json") == WEB_ANSWERED ? 200 : 0;
+	const struct web_asset *a = web_asset_for(w, req->path);
+	if (a == NULL) {
+		web_status(io, 404, NULL);
+		return 404;
 	}
-	web_status(io, 404, NULL);
-	return 404;
+	web_respond(io, &(struct http_response){ .status = 200,
+	    .content_type = a->type, .cache_control = "no-cache",
+	    .extra = WEB_CSP, .body = (const char *)a->data,
+	    .body_len = a->len });
+	return 200;
 }
 
 enum web_outcome

@@ -13,6 +13,10 @@
  *   GET /healthz           200 "ok"
  *   GET /metrics           with --metrics: counters in the Prometheus
  *                          text format; 404 without
+ *   GET /debug, /debug.js, with --debug-page: a page that draws every
+ *       /debug.css         client's queue, flood budget and the
+ *   GET /debug.json        evictions live, and what it polls; 404
+ *                          without
  *   GET /ws + Upgrade      RFC 6455's handshake: 101, and the chat begins
  *                          (426 without the Upgrade headers, 403 for a
  *                          browser Origin that is not the page's own)
@@ -47,6 +51,10 @@ struct web_config {
 	 * lock; it may take the hub's). */
 	void (*metrics_fn)(void *arg, FILE *out);
 	void *metrics_arg;
+	bool debug;                             /* --debug-page */
+	/* Writes /debug.json's object (called like metrics_fn). */
+	void (*debug_fn)(void *arg, FILE *out);
+	void *debug_arg;
 };
 
 /* A web listener's settings, copied. NULL when memory runs out. */
