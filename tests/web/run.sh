@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # tests/web/run.sh - the web page's tests: an independent WebSocket client
 # (the `ws` package) and a real browser (Debian's Chromium driven by
-# puppeteer-core), each against a server of its own on free loopback ports.
+# puppeteer-core) on the chat page and on /debug (--debug-page), each
+# against a server of its own on free loopback ports.
 #
-#   tests/web/run.sh                   both suites
+#   tests/web/run.sh                   every suite
 #   tests/web/run.sh --screenshot FILE a conversation in the page, as a PNG
 #
 # Installs the pinned npm packages (package-lock.json) into
@@ -111,6 +112,7 @@ suite ws_test.js 120
 if find_chromium; then
 	say "$("$CHROMIUM" --version 2>/dev/null)"
 	suite browser_test.js 300
+	suite debug_test.js 120
 else
 	say "SKIP browser suite: no chromium at $CHROMIUM, and it could not" \
 	    "be installed (as root: apt-get install -y chromium)"
