@@ -221,16 +221,16 @@ req_submit(struct cluster *cl, struct bus_req *r, bool wait)
 
 /* ---- The command thread ---------------------------------------------------- */
 
-/* Sends one command, as EVALSHA when it is a script. */
+/* Queues one command (resp_conn_queue), as EVALSHA when it is a script. */
 static int
-cmd_send(struct cluster *cl, struct resp_conn *c, const struct bus_cmd *b)
+cmd_queue(struct cluster *cl, struct resp_conn *c, const struct bus_cmd *b)
 {
 	const char *argv[3 + 64];
 	char nkeys[16];
 	int argc = 0;
 
 	if (b->script < 0)
-		return resp_conn_send(c, IO_MS, b->argc, b->argv, NULL);
+		return resp_conn_queue(c, b->argc, b->argv, NULL);
 	const char **all = b->argc + 3 <= 67 ? argv :
 	    malloc((size_t)(b->argc + 3) * sizeof(*all));
 	if (all == NULL)
@@ -241,7 +241,7 @@ cmd_send(struct cluster *cl, struct resp_conn *c, const struct bus_cmd *b)
 	all[argc++] = nkeys;
 	for (int i = 0; i < b->argc; i++)
 		all[argc++] = b->argv[i];
-	int rc = resp_conn_send(c, IO_MS, argc, all, NULL);
+	int rc = resp_conn_queue(c, argc, all, NULL);
 	if (all != argv)
 		free(all);
 	return rc;
@@ -322,15 +322,18 @@ cmd_refresh(struct cluster *cl, struct resp_conn *c)
 	return ok;
 }
 
-/* Sends every command of the batch as one pipeline, then reads every
- * reply; false when the connection failed (the rest then fail too). */
+/* Sends every command of the batch as one pipeline (one write), then
+ * reads every reply; false when the connection failed (the rest then fail
+ * too). */
 static bool
 cmd_run(struct cluster *cl, struct resp_conn *c, struct bus_req *batch)
 {
 	for (struct bus_req *r = batch; r != NULL; r = r->next)
 		for (size_t i = 0; i < r->n; i++)
-			if (cmd_send(cl, c, &r->cmds[i]) != 0)
+			if (cmd_queue(cl, c, &r->cmds[i]) != 0)
 				return false;
+	if (resp_conn_flush(c, IO_MS) != 0)
+		return false;
 	for (struct bus_req *r = batch; r != NULL; r = r->next)
 		for (size_t i = 0; i < r->n; i++)
 			if ((r->cmds[i].reply = resp_conn_read(c, IO_MS)) == NULL)
@@ -498,29 +501,99 @@ bus_key_ok(const char *key)
 	return strlen(key) <= PROTO_MAX_ROOM && proto_room_ok(room);
 }
 
-/* Delivers one bus message through the hub; anything malformed (not
- * ours, or not our version) is dropped. */
+/* One bus message, parsed in place (cluster_lua.h has the forms). */
+struct bus_event {
+	char kind;              /* 'M', 'N', 'D'; 0 when malformed */
+	char *key, *name, *other, *text;
+	struct hub_bus_line line;       /* 'M' */
+};
+
+/* Parses p (len bytes, NUL-terminated); anything malformed (not ours, or
+ * not our version) has kind 0 and is dropped. */
 static void
-bus_dispatch(struct cluster *cl, char *p, size_t len)
+bus_parse(char *p, size_t len, struct bus_event *e)
 {
 	char *kind, *a, *b, *seq, *when;
 
-	atomic_fetch_add_explicit(&cl->heard, 1, memory_order_relaxed);
+	e->kind = 0;
 	if (strlen(p) != len || (kind = bus_word(&p)) == NULL ||
 	    strlen(kind) != 1 || !proto_text_ok(p, strlen(p)))
 		return;
 	if (*kind == 'M' && (a = bus_word(&p)) != NULL &&
 	    (seq = bus_word(&p)) != NULL && (when = bus_word(&p)) != NULL &&
-	    (b = bus_word(&p)) != NULL && bus_key_ok(a) && proto_name_ok(b))
-		hub_bus_say(cl->hub, a, strtoull(seq, NULL, 10), when, b, p);
-	else if (*kind == 'N' && (a = bus_word(&p)) != NULL &&
+	    (b = bus_word(&p)) != NULL && bus_key_ok(a) && proto_name_ok(b)) {
+		e->key = a;
+		e->line = (struct hub_bus_line){ strtoull(seq, NULL, 10), when,
+		    b, p };
+	} else if (*kind == 'N' && (a = bus_word(&p)) != NULL &&
 	    (b = bus_word(&p)) != NULL && bus_key_ok(a) && proto_name_ok(b) &&
 	    (!strcmp(p, "joined") || !strcmp(p, "left") ||
-	    !strcmp(p, "disconnected")))
-		hub_bus_notice(cl->hub, a, b, p);
-	else if (*kind == 'D' && (a = bus_word(&p)) != NULL &&
-	    (b = bus_word(&p)) != NULL && proto_name_ok(a) && proto_name_ok(b))
-		hub_bus_dm(cl->hub, a, b, p);
+	    !strcmp(p, "disconnected"))) {
+		e->key = a;
+		e->name = b;
+		e->text = p;
+	} else if (*kind == 'D' && (a = bus_word(&p)) != NULL &&
+	    (b = bus_word(&p)) != NULL && proto_name_ok(a) && proto_name_ok(b)) {
+		e->name = a;
+		e->other = b;
+		e->text = p;
+	} else {
+		return;
+	}
+	e->kind = *kind;
+}
+
+/* What the bus thread has read but not yet delivered: a run of room lines
+ * of one room, and the replies their text lives in. */
+struct bus_run {
+	char key[PROTO_MAX_ROOM + 1];
+	struct hub_bus_line lines[HUB_BUS_BATCH];
+	size_t n;
+	struct resp_reply *held[HUB_BUS_BATCH];
+	size_t nheld;
+};
+
+/* Delivers the run (one hub call: one critical section, a wake-up per
+ * member) and lets its replies go. */
+static void
+bus_flush(struct cluster *cl, struct bus_run *run)
+{
+	if (run->n > 0)
+		hub_bus_say(cl->hub, run->key, run->lines, run->n);
+	for (size_t i = 0; i < run->nheld; i++)
+		resp_reply_free(run->held[i]);
+	run->n = run->nheld = 0;
+}
+
+/* Takes one reply off the bus: a room line joins the run (which is first
+ * delivered when it is of another room, or full); a notice or a DM is
+ * delivered at once, after the run before it, so the bus's order holds. */
+static void
+bus_take(struct cluster *cl, struct resp_reply *r, struct bus_run *run)
+{
+	struct resp_message m;
+	struct bus_event e = { 0 };
+
+	if (resp_message(r, &m) && m.channel_len == strlen(CHANNEL) &&
+	    memcmp(m.channel, CHANNEL, m.channel_len) == 0) {
+		atomic_fetch_add_explicit(&cl->heard, 1, memory_order_relaxed);
+		bus_parse((char *)m.payload, m.payload_len, &e);
+	}
+	if (e.kind == 'M') {
+		if (run->n == HUB_BUS_BATCH || (run->n > 0 &&
+		    strcmp(run->key, e.key) != 0))
+			bus_flush(cl, run);
+		snprintf(run->key, sizeof(run->key), "%s", e.key);
+		run->lines[run->n++] = e.line;
+		run->held[run->nheld++] = r;
+		return;
+	}
+	bus_flush(cl, run);
+	if (e.kind == 'N')
+		hub_bus_notice(cl->hub, e.key, e.name, e.text);
+	else if (e.kind == 'D')
+		hub_bus_dm(cl->hub, e.name, e.other, e.text);
+	resp_reply_free(r);
 }
 
 /* Waits ms, or until the cluster stops; true when it stops. */
@@ -640,18 +713,23 @@ bus_started(struct cluster *cl, int state, const char *why)
 }
 
 /* Reads the bus until it fails or the cluster stops; why it ended in
- * err. */
+ * err. It blocks for one message, then takes what else has come without
+ * waiting, so a burst is delivered in runs (bus_take), not line by line. */
 static void
 bus_listen(struct cluster *cl, struct resp_conn *c, char *err, size_t errsz)
 {
+	static struct bus_run run;      /* the bus thread's alone */
 	struct resp_reply *r;
-	struct resp_message m;
 
 	while ((r = resp_conn_read(c, -1)) != NULL) {
-		if (resp_message(r, &m) && m.channel_len == strlen(CHANNEL) &&
-		    memcmp(m.channel, CHANNEL, m.channel_len) == 0)
-			bus_dispatch(cl, (char *)m.payload, m.payload_len);
-		resp_reply_free(r);
+		do
+			bus_take(cl, r, &run);
+		while (run.nheld < HUB_BUS_BATCH &&
+		    (r = resp_conn_read(c, 0)) != NULL);
+		bus_flush(cl, &run);
+		if (resp_conn_failure(c) != RESP_FAIL_NONE &&
+		    resp_conn_failure(c) != RESP_FAIL_TIMEOUT)
+			break;
 	}
 	snprintf(err, errsz, "%s", resp_conn_error(c));
 }

@@ -646,27 +646,36 @@ hub_room_named(struct hub *h, const char *key)
 }
 
 void
-hub_bus_say(struct hub *h, const char *key, unsigned long long seq,
-    const char *time, const char *from, const char *text)
+hub_bus_say(struct hub *h, const char *key, const struct hub_bus_line *lines,
+    size_t n)
 {
 	struct queue_wakes wakes = { 0 };
-	struct msg *live = msg_printf("MSG %s %s", from, text);
-	struct msg *hist = h->pol.history > 0 ? msg_printf("HIST %s %s %s",
-	    time, from, text) : NULL;
+	struct msg *live[HUB_BUS_BATCH], *hist[HUB_BUS_BATCH];
+	bool made = true;
 
-	if (live != NULL && (hist != NULL || h->pol.history == 0)) {
+	assert(n <= HUB_BUS_BATCH);
+	for (size_t i = 0; i < n; i++) {
+		live[i] = msg_printf("MSG %s %s", lines[i].from, lines[i].text);
+		hist[i] = h->pol.history > 0 ? msg_printf("HIST %s %s %s",
+		    lines[i].time, lines[i].from, lines[i].text) : NULL;
+		made = made && live[i] != NULL && (hist[i] != NULL ||
+		    h->pol.history == 0);
+	}
+	if (made) {
 		sync_lock(&h->lock);
 		struct room *r = hub_room_named(h, key);
 		if (r != NULL) {
 			room_lock(r);
-			room_bus_say(r, seq, from, live, hist, &wakes);
+			room_bus_say(r, lines, live, hist, n, &wakes);
 			room_unlock(r);
 		}
 		sync_unlock(&h->lock);
 	}
 	queue_wake_all(&wakes);
-	msg_unref(live);
-	msg_unref(hist);
+	for (size_t i = 0; i < n; i++) {
+		msg_unref(live[i]);
+		msg_unref(hist[i]);
+	}
 }
 
 void

@@ -247,10 +247,21 @@ const char *hub_member_room(const struct hub_member *m);
  * the room has already (read back, or heard twice) is dropped too, so a
  * joiner gets each line once. None of these blocks. */
 
-/* Line seq of the room whose key is key, said by from at time (UTC, as in
- * HIST lines): to every member of the room here but from. */
-void hub_bus_say(struct hub *h, const char *key, unsigned long long seq,
-    const char *time, const char *from, const char *text);
+/* A room line from the bus: number seq in its room, said by from at time
+ * (UTC, as in HIST lines). */
+struct hub_bus_line {
+	unsigned long long seq;
+	const char *time;
+	const char *from;
+	const char *text;
+};
+#define HUB_BUS_BATCH 64
+
+/* lines[0..n) (n <= HUB_BUS_BATCH) of the room whose key is key, in
+ * order: each to every member of the room here but its sender, a burst in
+ * one critical section and at most one wake-up per member, as hub_say. */
+void hub_bus_say(struct hub *h, const char *key,
+    const struct hub_bus_line *lines, size_t n);
 
 /* "INFO <name> <how>" (joined, left, disconnected) to the room's members
  * here but name. */

@@ -129,11 +129,14 @@ bool room_history(struct room *r, struct hub_member *m, size_t n,
 
 /* ---- Clustered rooms: what the bus brings (hub_bus_*) ---- */
 
-/* Line number seq of the room, said by from: kept as hist, pushed as live
- * to every member but from. false, doing nothing, when the room has that
- * line already (seq not above the newest it has). Room lock held. */
-bool room_bus_say(struct room *r, unsigned long long seq, const char *from,
-    struct msg *live, struct msg *hist, struct queue_wakes *w);
+/* Lines[0..n) of the room (n <= HUB_BUS_BATCH): each kept as hist[i] and
+ * pushed as live[i] to every member but its sender, each member's share
+ * as one batch. A line whose seq is not above the newest the room has is
+ * one it has already (read back, or heard twice): skipped. Returns the
+ * lines taken. Room lock held. */
+size_t room_bus_say(struct room *r, const struct hub_bus_line *lines,
+    struct msg *const *live, struct msg *const *hist, size_t n,
+    struct queue_wakes *w);
 
 /* A join or leave notice about name, to every member but name, while the
  * room has at most notices_max members. Room lock held. */

@@ -263,6 +263,7 @@ resp_conn_send_by(struct resp_conn *c, struct resp_deadline d, int argc,
 		c->dead = true;     /* part of the command may have gone */
 		rc = -1;
 	}
+	c->out.len = 0;         /* sent: nothing is left for resp_conn_flush */
 	if (c->out.cap > RESP_CONN_KEEP)
 		resp_buf_free(&c->out);     /* one huge command is not kept */
 	return rc;
@@ -297,6 +298,37 @@ resp_conn_open(const char *host, const char *port, int timeout_ms,
 fail:
 	resp_conn_close(c);
 	return NULL;
+}
+
+int
+resp_conn_queue(struct resp_conn *c, int argc, const char *const argv[],
+    const size_t lens[])
+{
+	if (!resp_conn_begin(c))
+		return -1;
+	if (resp_encode(&c->out, argc, argv, lens) < 0) {
+		resp_conn_fail(c, RESP_FAIL_IO, true,
+		    "out of memory for a command");
+		return -1;
+	}
+	return 0;
+}
+
+int
+resp_conn_flush(struct resp_conn *c, int timeout_ms)
+{
+	int rc = 0;
+
+	if (!resp_conn_begin(c))
+		return -1;
+	if (resp_conn_write(c, resp_conn_deadline(timeout_ms)) < 0) {
+		c->dead = true;     /* part of what was queued may have gone */
+		rc = -1;
+	}
+	c->out.len = 0;
+	if (c->out.cap > RESP_CONN_KEEP)
+		resp_buf_free(&c->out);
+	return rc;
 }
 
 int

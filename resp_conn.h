@@ -57,6 +57,15 @@ struct resp_conn *resp_conn_open(const char *host, const char *port,
 int resp_conn_send(struct resp_conn *c, int timeout_ms, int argc,
     const char *const argv[], const size_t lens[]);
 
+/* Pipelining without a system call per command: resp_conn_queue encodes a
+ * command into the connection's buffer, resp_conn_flush sends everything
+ * queued (blocking at most timeout_ms while the socket is full). 0, or -1
+ * (memory ran out, or the connection is dead: part may have gone out).
+ * Flush before any resp_conn_send or resp_conn_command. */
+int resp_conn_queue(struct resp_conn *c, int argc, const char *const argv[],
+    const size_t lens[]);
+int resp_conn_flush(struct resp_conn *c, int timeout_ms);
+
 /* Reads the next reply, waiting at most timeout_ms (negative: no deadline)
  * for it. Returns it, owned by the caller, or NULL on failure. An error
  * reply (RESP_ERROR) is a reply, not a failure. A timeout here keeps the

@@ -531,21 +531,35 @@ room_cut(struct room *r, struct hub_member *m, struct msg *last,
 	room_settle(r, w);
 }
 
-bool
-room_bus_say(struct room *r, unsigned long long seq, const char *from,
-    struct msg *live, struct msg *hist, struct queue_wakes *w)
+size_t
+room_bus_say(struct room *r, const struct hub_bus_line *lines,
+    struct msg *const *live, struct msg *const *hist, size_t n,
+    struct queue_wakes *w)
 {
-	bool found;
+	size_t taken[HUB_BUS_BATCH], k = 0;
+	struct msg *share[HUB_BUS_BATCH];
 
-	if (seq <= r->last_seq)
-		return false;           /* had it already: loaded, or twice */
-	r->last_seq = seq;
-	room_keep(r, hist, seq);
-	atomic_fetch_add_explicit(&r->pol->messages, 1, memory_order_relaxed);
-	size_t i = room_find(r, from, &found);
-	room_push_all(r, found ? r->members[i] : NULL, &live, 1, w, NULL);
+	assert(n <= HUB_BUS_BATCH);
+	for (size_t i = 0; i < n; i++) {
+		if (lines[i].seq <= r->last_seq)
+			continue;       /* had it already: loaded, or twice */
+		r->last_seq = lines[i].seq;
+		room_keep(r, hist[i], lines[i].seq);
+		taken[k++] = i;
+	}
+	atomic_fetch_add_explicit(&r->pol->messages, k, memory_order_relaxed);
+	for (size_t j = 0; k > 0 && j < r->count; j++) {
+		struct hub_member *m = r->members[j];
+		size_t cnt = 0;
+		for (size_t t = 0; t < k; t++)
+			if (strcasecmp(lines[taken[t]].from, m->name) != 0)
+				share[cnt++] = live[taken[t]];
+		if (cnt > 0)
+			room_push(r, m, share, cnt, queue_cost(share, cnt), w,
+			    NULL);
+	}
 	room_settle(r, w);
-	return true;
+	return k;
 }
 
 void

@@ -777,6 +777,32 @@ Test(redis, binary_values_and_pipelined_commands)
 	resp_conn_close(c);
 }
 
+/* Commands queued and sent with one flush, after a command sent the usual
+ * way: only the queued ones go out, and their replies come in order. */
+Test(redis, queued_commands_go_out_in_one_flush)
+{
+	struct resp_conn *c = redis_conn();
+
+	COMMAND_IS(c, "+PONG", "PING");
+	cr_assert_eq(resp_conn_queue(c, 3, ARGV("SET", "q", "1"), NULL), 0);
+	cr_assert_eq(resp_conn_queue(c, 2, ARGV("INCR", "q"), NULL), 0);
+	cr_assert_eq(resp_conn_queue(c, 2, ARGV("GET", "q"), NULL), 0);
+	cr_assert_eq(resp_conn_flush(c, WAIT_MS), 0);
+	const char *want[] = { "+OK", ":2", "$2" };
+	for (int i = 0; i < 3; i++) {
+		struct resp_reply *r = resp_conn_read(c, WAIT_MS);
+		char got[64] = "";
+		cr_assert_not_null(r, "%s", resp_conn_error(c));
+		render(r, got, sizeof(got));
+		cr_assert_str_eq(got, want[i], "reply %d", i);
+		resp_reply_free(r);
+	}
+	struct resp_reply *r = resp_conn_read(c, 200);
+	cr_assert_null(r, "a reply too many: the PING went out twice");
+	cr_assert_eq(resp_conn_failure(c), RESP_FAIL_TIMEOUT);
+	resp_conn_close(c);
+}
+
 Test(redis, a_subscriber_reads_messages_and_pattern_messages)
 {
 	struct resp_conn *sub = redis_conn(), *pub = redis_conn();
