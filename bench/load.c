@@ -3,7 +3,7 @@
  * or more threads, speaking hubchat's protocol, enough IRC to drive ngIRCd,
  * or enough RESP3 to drive Redis's pub/sub.
  *
- *   load --proto hub|irc|redis -p PORT -n CLIENTS [-t THREADS]
+ *   load --proto hub|irc|redis -p PORT[,PORT...] -n CLIENTS [-t THREADS]
  *        [-P SERVER_PID] [-l LABEL] [--hold] [--ws] [--name NAME]
  *        [--keeps-threads] [--usr1]
  *        then either  -s SENDERS -m MESSAGES [-w WINDOW | -r RATE]
@@ -23,6 +23,9 @@
  * delivery is kept for percentiles. Redis, unlike the other two, sends a
  * sender its own messages too: those echoes are counted apart, never as
  * deliveries, so a message always makes CLIENTS - 1 deliveries.
+ *
+ * Several ports (a cluster's nodes): client i connects to the i-th modulo
+ * their number, so clients are spread evenly.
  *
  * --ws: hubchat over its web listener (-p is then --web's port): each
  * client upgrades with GET /ws, then sends every line as one masked text
@@ -81,6 +84,7 @@
 #define RBUF 16384
 #define BODY 100                /* bytes of text per message */
 #define MAX_THREADS 16
+#define MAX_PORTS 8             /* -p: one port per node of a cluster */
 
 /* What a Redis client sends ("Redis pub/sub" below says why): commands as
  * arrays of bulk strings, the form Redis's own clients use. */
@@ -122,6 +126,8 @@ struct worker {
 
 static enum proto proto = HUB;
 static int port, nclients = 100, nsenders = 10, nmsgs = 1000, nthreads = 2;
+static int ports[MAX_PORTS], nports;    /* -p P1,P2,...: client i uses
+                                           ports[i % nports] */
 static int window = 100, rate = 0, server_pid = 0, churn_s = 0;
 static int nrooms = 0;                  /* -R: 0 = everyone in #lobby */
 static bool hold, keeps_threads, usr1;
@@ -259,7 +265,7 @@ static void
 open_client(struct client *c)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET,
-		.sin_port = htons((uint16_t)port) };
+		.sin_port = htons((uint16_t)ports[c->id % nports]) };
 	int one = 1;
 	char line[128];
 	int n;
@@ -992,6 +998,22 @@ port_helpers(int argc, char **argv)
 	}
 }
 
+/* -p PORT or PORT,PORT,...: the ports, clients spread over them in turn
+ * (a cluster's nodes); returns the first. */
+static int
+ports_named(const char *list)
+{
+	for (const char *p = list; *p != '\0' && nports < MAX_PORTS;) {
+		ports[nports++] = atoi(p);
+		p += strcspn(p, ",");
+		p += *p == ',';
+	}
+	for (int i = 0; i < nports; i++)
+		if (ports[i] <= 0)
+			return 0;
+	return nports > 0 ? ports[0] : 0;
+}
+
 static enum proto
 proto_named(const char *name)
 {
@@ -1029,7 +1051,7 @@ parse_args(int argc, char **argv)
 		else if (strcmp(a, "--proto") == 0)
 			proto = proto_named(v);
 		else if (strcmp(a, "-p") == 0)
-			port = atoi(v);
+			port = ports_named(v);
 		else if (strcmp(a, "-n") == 0)
 			nclients = atoi(v);
 		else if (strcmp(a, "-s") == 0)

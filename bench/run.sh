@@ -1,13 +1,16 @@
 #!/bin/sh
-# make bench: workloads A-F (bench/README.md) against hubchat, ngIRCd,
-# Redis and hubchat's Go twin (go/), rotating which goes first,
+# make bench: workloads A-F and R (bench/README.md) against hubchat,
+# ngIRCd, Redis and hubchat's Go twin (go/), and hubchat with its features
+# in the hot path: over WebSocket (ws), with history on disk (disk), and as
+# a cluster of three nodes over Redis (cluster); rotating which goes first,
 # BENCH_ROUNDS rounds; every run on a
 # freshly started server. Raw results (one JSON line per run) go to
 # bench/results.jsonl; bench/report.sh turns them into bench/RESULTS.md and
 # bench/results.png.
 #
 # Settings (environment): BENCH_ROUNDS (3), BENCH_THREADS (load generator
-# threads, 2), BENCH_SERVERS ("hub irc redis go", or a subset),
+# threads, 2), BENCH_SERVERS ("hub irc redis go ws disk cluster", or a
+# subset),
 # BENCH_E_CLIENTS (10000; Redis and the Go twin too), BENCH_E_IRC_CLIENTS (2000: ngIRCd sends every JOIN to
 # every member, so its login time grows with the square of the clients; see
 # README.md), BENCH_ONLY (a subset such as "A D"), BENCH_RESULTS
@@ -20,12 +23,13 @@ ROUNDS=${BENCH_ROUNDS:-3}
 THREADS=${BENCH_THREADS:-2}
 E_HUB=${BENCH_E_CLIENTS:-10000}
 E_IRC=${BENCH_E_IRC_CLIENTS:-2000}
-ONLY=${BENCH_ONLY:-A B C D E F}
-SERVERS=${BENCH_SERVERS:-hub irc redis go}
+ONLY=${BENCH_ONLY:-A B C D E F R}
+SERVERS=${BENCH_SERVERS:-hub irc redis go ws disk cluster}
 for s in ${SERVERS:?BENCH_SERVERS is empty}; do
 	case $s in
-	hub | irc | redis | go) ;;
-	*) echo "bench: BENCH_SERVERS: $s is not hub, irc, redis or go" >&2
+	hub | irc | redis | go | ws | disk | cluster) ;;
+	*) echo "bench: BENCH_SERVERS: $s is not hub, irc, redis, go, ws," \
+	       "disk or cluster" >&2
 	   exit 2 ;;
 	esac
 done
@@ -67,7 +71,7 @@ stop_packaged_redis() {
 
 uses() { case " $SERVERS " in *" $1 "*) return 0 ;; esac; return 1; }
 if uses irc && [ ! -x "$NGIRCD" ]; then apt_install ngircd; fi
-if uses redis && [ ! -x "$REDIS" ]; then
+if { uses redis || uses cluster; } && [ ! -x "$REDIS" ]; then
 	apt_install redis-server
 	stop_packaged_redis
 fi
@@ -92,24 +96,59 @@ mkdir -p "$OUT" "$(dirname "$RESULTS")"
 pid=
 port=
 
-# hubchat, or with $1 its Go twin, which takes the same flags.
-start_hubchat() {
-	: >"$OUT/server.log"    # here, not by the background redirect: the
-	                        # last run's LISTEN line must not be read
-	# Flood control and the per-address limit off: every load client is
-	# one address sending flat out, which is what they defend against.
-	# The byte limit is about 4,096 of the tool's lines; no soft limit.
-	${1:-./server} -p 0 -q --flood-rate 0 --max-per-addr 0 \
-		--queue-hard 4M --queue-soft 0 --max-clients $((E_HUB + 100)) \
-		2>"$OUT/server.log" &
-	pid=$!
+# Flood control and the per-address limit off: every load client is one
+# address sending flat out, which is what they defend against. The byte
+# limit is about 4,096 of the tool's lines; no soft limit.
+HUB_FLAGS="-q --flood-rate 0 --max-per-addr 0 --queue-hard 4M --queue-soft 0"
+
+# Waits for the [LISTEN] line in log $1 and prints its FIELD $2 (port,
+# web-port).
+listen_field() {
 	i=0
-	until port=$(sed -n 's/.*\[LISTEN\].* port=\([0-9]*\).*/\1/p' \
-		"$OUT/server.log") && [ -n "$port" ]; do
+	until v=$(sed -n "s/.*\[LISTEN\].* $2=\([0-9]*\).*/\1/p" "$1") &&
+	    [ -n "$v" ]; do
 		i=$((i + 1))
-		[ $i -lt 100 ] || { echo "bench: hubchat did not start" >&2; exit 1; }
+		[ $i -lt 200 ] || { echo "bench: no [LISTEN] in $1" >&2; exit 1; }
 		sleep 0.05
 	done
+	echo "$v"
+}
+
+# hubchat, or with $1 its Go twin, which takes the same flags; more flags
+# after it (--web 0 for ws, --data-dir for disk). For ws, port is the web
+# listener's.
+start_hubchat() {
+	bin=${1:-./server}
+	[ $# -gt 0 ] && shift
+	: >"$OUT/server.log"    # here, not by the background redirect: the
+	                        # last run's LISTEN line must not be read
+	# shellcheck disable=SC2086
+	$bin -p 0 $HUB_FLAGS --max-clients $((E_HUB + 100)) "$@" \
+		2>"$OUT/server.log" &
+	pid=$!
+	port=$(listen_field "$OUT/server.log" port)
+	case " $* " in *" --web "*)
+		port=$(listen_field "$OUT/server.log" web-port) ;;
+	esac
+}
+
+# The cluster: a Redis (as start_redis starts it) and three nodes on it;
+# port is their three ports, so the tool spreads the clients over them.
+# stop_server stops them all.
+start_cluster() {
+	start_redis
+	redis_pid=$pid redis_port=$port
+	port= pid=
+	for n in a b c; do
+		: >"$OUT/node-$n.log"
+		# shellcheck disable=SC2086
+		./server -p 0 $HUB_FLAGS --max-clients $((E_HUB + 100)) \
+			--redis "127.0.0.1:$redis_port" --node-id "$n" \
+			2>"$OUT/node-$n.log" &
+		pid="$pid $!"
+		port="${port:+$port,}$(listen_field "$OUT/node-$n.log" port)"
+	done
+	pid="$pid $redis_pid"
 }
 
 start_ngircd() {
@@ -143,9 +182,12 @@ start_redis() {
 	kill -0 "$pid" || { echo "bench: Redis exited" >&2; exit 1; }
 }
 
+# Stops every process of the run ($pid may list several).
 stop_server() {
-	kill "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
+	for p in $pid; do
+		kill "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
 }
 
 # ---- Workloads ----------------------------------------------------------
@@ -161,6 +203,18 @@ workload_args() {
 	E) if [ "$2" = irc ]; then n=$E_IRC; else n=$E_HUB; fi
 	   echo "-n $n -s 1 -m 1" ;;
 	F) echo "-n 16 -c 10" ;;
+	R) echo "-n 100 -s 10 -m 2000 -w 100 -R 10" ;;  # A in ten rooms
+	esac
+}
+
+# Whether server $2 runs workload $1: rooms (R) are hubchat's own; the
+# feature variants run A, D and R, the ones whose cost they show.
+runs() {
+	case $2 in
+	hub) return 0 ;;
+	irc | redis | go) [ "$1" != R ] ;;
+	ws | cluster) case $1 in A | D | R) return 0 ;; esac; return 1 ;;
+	disk) case $1 in A | D) return 0 ;; esac; return 1 ;;
 	esac
 }
 
@@ -171,17 +225,23 @@ workload_args() {
 load_args() {
 	case $1 in
 	go) echo "--proto hub --name go --keeps-threads --usr1" ;;
+	ws) echo "--proto hub --ws" ;;
+	disk) echo "--proto hub --name hubchat-disk" ;;
+	cluster) echo "--proto hub --name hubchat-cluster" ;;
 	*) echo "--proto $1" ;;
 	esac
 }
 
-# goroutines=N from the Go twin's last [STATS] line, added to the run's
-# JSON line (nothing for the other servers).
+# goroutines=N from the Go twin's last [STATS] line, or archived=N (lines
+# written to disk) from hubchat's with --data-dir, added to the run's JSON
+# line (nothing for the other servers).
 add_goroutines() {
-	g=$(sed -n 's/.*\[STATS\].* goroutines=\([0-9]*\).*/\1/p' \
+	case $1 in go) f=goroutines ;; disk) f=archived ;; *) f= ;; esac
+	g=
+	[ -z "$f" ] || g=$(sed -n "s/.*\[STATS\].* $f=\([0-9]*\).*/\1/p" \
 		"$OUT/server.log" | tail -1)
-	if [ "$1" = go ] && [ -n "$g" ]; then
-		sed "s/}\$/,\"goroutines\":$g}/"
+	if [ -n "$g" ]; then
+		sed "s/}\$/,\"$f\":$g}/"
 	else
 		cat
 	fi
@@ -189,14 +249,22 @@ add_goroutines() {
 
 # One run: workload $1 against server $2, its JSON line appended to RAW.
 run_one() {
+	runs "$1" "$2" || return 0
 	case $2 in
 	hub) start_hubchat ;;
 	irc) start_ngircd ;;
 	redis) start_redis ;;
 	go) start_hubchat build/hubchat-go ;;
+	ws) start_hubchat ./server --web 0 ;;
+	disk) rm -rf "$OUT/data"
+	      start_hubchat ./server --data-dir "$OUT/data" --fsync second ;;
+	cluster) start_cluster ;;
 	esac
+	# The server's CPU is one process's: for a cluster, no -P.
+	one_pid=$pid
+	[ "$2" != cluster ] || one_pid=0
 	# shellcheck disable=SC2046
-	if build/load $(load_args "$2") -p "$port" -t "$THREADS" -P "$pid" \
+	if build/load $(load_args "$2") -p "$port" -t "$THREADS" -P "$one_pid" \
 		-l "$1" $(workload_args "$1" "$2") >"$OUT/run.txt" \
 		2>"$OUT/run.err"; then
 		:
@@ -204,6 +272,14 @@ run_one() {
 		echo "bench: run $1 on $2 failed" >&2
 		cat "$OUT/run.err" >&2
 		failed=$((failed + 1))
+	fi
+	if [ "$2" = disk ]; then        # what reached the disk by the end
+		kill -USR1 "$pid"
+		i=0
+		until grep -q '\[STATS\]' "$OUT/server.log" || [ $i -ge 100 ]; do
+			i=$((i + 1))
+			sleep 0.05
+		done
 	fi
 	stop_server
 	grep -v '^{' "$OUT/run.txt" | sed 's/^/  /'
