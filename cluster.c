@@ -1169,29 +1169,51 @@ cluster_hist_entry(const char *s, struct hub_hist *out)
 	return out->line != NULL;
 }
 
+/* The entries of an LRANGE reply of history as HIST lines, into *out;
+ * the count, or -1 when it is not a list or memory ran out. */
+static long
+cluster_hist_list(const struct resp_reply *list, struct hub_hist **out)
+{
+	long n = 0;
+
+	if (list == NULL || resp_type(list) != RESP_ARRAY ||
+	    (*out = malloc((resp_count(list) + 1) * sizeof(**out))) == NULL)
+		return -1;
+	for (size_t i = 0; i < resp_count(list); i++) {
+		const char *s = resp_str(resp_elem(list, i), NULL);
+		if (s != NULL && cluster_hist_entry(s, &(*out)[n]))
+			n++;
+	}
+	return n;
+}
+
 long
-cluster_load(void *arg, const char *key, size_t max, struct hub_hist **out)
+cluster_load(void *arg, const char *key, size_t max, struct hub_hist **out,
+    unsigned long long *newest)
 {
 	struct cluster *cl = arg;
-	char hist[sizeof(KEY_HIST) + PROTO_MAX_ROOM], from[24];
-	struct bus_req *r = req_new(1);
+	char hist[sizeof(KEY_HIST) + PROTO_MAX_ROOM], from[24],
+	    seq[sizeof(KEY_SEQ) + PROTO_MAX_ROOM];
+	struct bus_req *r = req_new(2);
 	long n = -1;
 
 	*out = NULL;
+	*newest = 0;
 	snprintf(hist, sizeof(hist), "%s%s", KEY_HIST, key);
+	snprintf(seq, sizeof(seq), "%s%s", KEY_SEQ, key);
 	snprintf(from, sizeof(from), "-%zu", max);
-	const char *argv[] = { "LRANGE", hist, from, "-1" };
-	if (r != NULL && req_add(r, -1, 0, 4, argv) &&
-	    req_submit(cl, r, true) == CLUSTER_OK &&
-	    resp_type(r->cmds[0].reply) == RESP_ARRAY) {
-		const struct resp_reply *list = r->cmds[0].reply;
-		*out = malloc((resp_count(list) + 1) * sizeof(**out));
-		n = *out != NULL ? 0 : -1;
-		for (size_t i = 0; *out != NULL && i < resp_count(list); i++) {
-			const char *s = resp_str(resp_elem(list, i), NULL);
-			if (s != NULL && cluster_hist_entry(s, &(*out)[n]))
-				n++;
-		}
+	/* The counter first: a line counted after it may be in the list as
+	 * well (the merge keeps it once), but none in the list is numbered
+	 * above it. */
+	const char *get[] = { "GET", seq };
+	const char *range[] = { "LRANGE", hist, from, "-1" };
+	if (r != NULL && req_add(r, -1, 0, 2, get) &&
+	    (max == 0 || req_add(r, -1, 0, 4, range)) &&
+	    req_submit(cl, r, true) == CLUSTER_OK) {
+		const struct resp_reply *count = r->cmds[0].reply;
+		if (resp_type(count) == RESP_BULK)
+			*newest = strtoull(resp_str(count, NULL), NULL, 10);
+		n = max > 0 ? cluster_hist_list(r->cmds[1].reply, out) : 0;
 	}
 	req_free(r);
 	return n;

@@ -75,7 +75,7 @@ struct cluster *cluster_new(const struct cluster_config *cfg);
 /* hub_config's load for the cluster's rooms (hub.h: hub_load_fn); arg is
  * the cluster. */
 long cluster_load(void *arg, const char *key, size_t max,
-    struct hub_hist **out);
+    struct hub_hist **out, unsigned long long *newest);
 
 /* Connects, registers the node, starts both threads and waits until the
  * bus is subscribed and #lobby read back. false, with a reason in err,

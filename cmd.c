@@ -357,9 +357,11 @@ cmd_who(struct session *c, const char *arg)
 	if (arg[0] == '#' && !proto_room_ok(arg))
 		return session_reply(c, PROTO_ERR_BAD_ROOM);
 	const char *room = arg[0] == '#' ? arg : NULL;
-	if (c->env->cluster != NULL)
-		return cmd_send_cluster(c, cluster_who(c->env->cluster, room !=
-		    NULL ? room : hub_member_room(c->member), &st), st);
+	if (c->env->cluster != NULL) {
+		struct msg *reply = cluster_who(c->env->cluster, room != NULL ?
+		    room : hub_member_room(c->member), &st);
+		return cmd_send_cluster(c, reply, st);  /* st set by now */
+	}
 	return cmd_send_costly(c, hub_who(c->env->hub, c->member, room));
 }
 
@@ -369,9 +371,10 @@ cmd_rooms(struct session *c)
 {
 	enum cluster_status st;
 
-	if (c->env->cluster != NULL)
-		return cmd_send_cluster(c, cluster_rooms(c->env->cluster, &st),
-		    st);
+	if (c->env->cluster != NULL) {
+		struct msg *reply = cluster_rooms(c->env->cluster, &st);
+		return cmd_send_cluster(c, reply, st);  /* st set by now */
+	}
 	return cmd_send_costly(c, hub_rooms(c->env->hub));
 }
 

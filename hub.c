@@ -479,29 +479,43 @@ hub_load_clustered(struct hub *h, const char *room)
 {
 	char key[PROTO_MAX_ROOM + 1];
 	struct hub_hist *lines = NULL;
+	unsigned long long newest = 0, had = 0;
 	enum hub_status st = HUB_OK;
 	bool found;
 	long n = 0;
 
 	hub_room_key(room, key);
 	sync_lock(&h->lock);
-	hub_room_find(h, key, &found);
-	if (!found)
+	size_t at = hub_room_find(h, key, &found);
+	if (!found) {
 		hub_room_add(h, room, NULL, 0, &st);
+	} else {
+		room_lock(h->rooms[at].room);
+		had = room_last_seq(h->rooms[at].room);
+		room_unlock(h->rooms[at].room);
+	}
 	sync_unlock(&h->lock);
 	if (st != HUB_OK)
 		return st;
-	if (h->pol.history > 0 &&
-	    (n = h->load(h->load_arg, key, h->pol.history, &lines)) < 0)
+	if ((n = h->load(h->load_arg, key, h->pol.history, &lines,
+	    &newest)) < 0)
 		return HUB_UNAVAILABLE;
 	sync_lock(&h->lock);
 	size_t i = hub_room_find(h, key, &found);
 	if (found) {                    /* else forgotten meanwhile: JOIN
 	                                   comes back and makes it again */
-		room_lock(h->rooms[i].room);
-		if (!room_merge(h->rooms[i].room, lines, (size_t)n))
+		struct room *r = h->rooms[i].room;
+		room_lock(r);
+		/* Redis's numbers went back (it came back from an older
+		 * snapshot): what this room had before asking is past what
+		 * Redis counts now, gone there, and its numbers will be used
+		 * again. Start from what Redis has. (Lines heard since asking
+		 * may be numbered past newest; that is no sign of it.) */
+		if (newest < had)
+			room_forget(r);
+		if (!room_merge(r, lines, (size_t)n))
 			st = HUB_REFUSED;
-		room_unlock(h->rooms[i].room);
+		room_unlock(r);
 	}
 	sync_unlock(&h->lock);
 	for (long j = 0; j < n; j++)

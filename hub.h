@@ -96,10 +96,11 @@ struct hub_hist {
 
 /* Clustered: reads the last max lines of the room whose key is key from
  * the cluster, oldest first, into *out (malloc'd; the caller drops each
- * line's reference and frees it). The count, or -1 when the cluster
- * cannot be reached. Blocks: called holding no lock. */
+ * line's reference and frees it), and the number the room's newest line
+ * has there now into *newest. The count, or -1 when the cluster cannot be
+ * reached. Blocks: called holding no lock. */
 typedef long hub_load_fn(void *arg, const char *key, size_t max,
-    struct hub_hist **out);
+    struct hub_hist **out, unsigned long long *newest);
 
 /* What one delivery did, for --trace: the hub fills it while holding its
  * locks (no I/O there), and the caller logs it afterwards. */

@@ -87,6 +87,10 @@ size_t room_history_bytes(const struct room *r, size_t n);
  * read from Redis. Room lock held. */
 bool room_loading(const struct room *r);
 
+/* Clustered: the number of the newest line the room has. Room lock
+ * held. */
+unsigned long long room_last_seq(const struct room *r);
+
 /* Adds m (assigned to r by the caller, not listed, not evicted) after
  * pushing it "OK" and then the room's whole history, and tells the others
  * "INFO <name> joined" (up to notices_max). So m's stream is the history

@@ -155,6 +155,12 @@ room_history_bytes(const struct room *r, size_t n)
 	return bytes;
 }
 
+unsigned long long
+room_last_seq(const struct room *r)
+{
+	return r->last_seq;
+}
+
 bool
 room_loading(const struct room *r)
 {

@@ -426,6 +426,10 @@ Test(cluster, redis_gone_then_back_empty, .timeout = 60)
 	struct conn *late = conn_open(a.port);
 	conn_send(late, "LOGIN latecomer\n");
 	conn_expect_err(late, "cluster-unavailable");
+	conn_send(alice, "WHO\nROOMS\nWHO #lobby\n");
+	conn_expect_err(alice, "cluster-unavailable");
+	conn_expect_err(alice, "cluster-unavailable");
+	conn_expect_err(alice, "cluster-unavailable");
 	conn_send(alice, "PING still here\n");
 	conn_expect(alice, "PONG still here");
 	cr_assert(server_log_wait(&a, "[CLUSTER] lost Redis", WAIT_MS));
@@ -511,6 +515,55 @@ Test(cluster, a_subscriber_cut_by_the_output_limit_recovers, .timeout = 60)
 	    "be missing", 10000));
 	conn_send(alice, "MSG after the gap\n");
 	cr_assert(wait_line(bob, "MSG alice after the gap", 10000));
+	conn_close(alice);
+	conn_close(bob);
+	cr_assert_eq(server_stop(&a, SIGTERM, 5000), 0);
+	cr_assert_eq(server_stop(&b, SIGTERM, 5000), 0);
+}
+
+/* Redis comes back from an older snapshot (a restore, or a crash with
+ * appendfsync everysec): its numbers go back. The nodes see it when they
+ * read their rooms back, start from what Redis has, and deliver what is
+ * said after it, where they would have taken the new lines, numbered as
+ * lines they had, for lines already had. */
+Test(cluster, redis_back_from_an_older_snapshot_loses_no_new_line,
+    .timeout = 60)
+{
+	struct server a, b;
+	node_start(&a, "A");
+	node_start(&b, "B");
+	struct conn *alice = conn_login(a.port, "alice");
+	struct conn *bob = conn_login(b.port, "bob");
+	conn_expect(alice, "INFO bob joined");
+	const char *save[] = { "SAVE" };
+
+	conn_send(alice, "MSG one\nMSG two\n");
+	conn_expect(bob, "MSG alice one");
+	conn_expect(bob, "MSG alice two");
+	resp_reply_free(redis_do(1, save));     /* the snapshot: two lines */
+	conn_send(alice, "MSG three\nMSG four\nMSG five\n");
+	conn_expect(bob, "MSG alice three");
+	conn_expect(bob, "MSG alice four");
+	conn_expect(bob, "MSG alice five");
+	redisd_signal(&rds, SIGKILL);
+	redisd_restart(&rds);                   /* reads the snapshot back */
+	cr_assert(wait_line(bob, "INFO the cluster is back: some messages may "
+	    "be missing", 15000));
+	cr_assert(wait_line(alice, "INFO the cluster is back: some messages "
+	    "may be missing", 15000));
+	conn_send(alice, "MSG six\nMSG seven\n");
+	conn_expect(bob, "MSG alice six");
+	conn_expect(bob, "MSG alice seven");
+	conn_send(bob, "HISTORY\n");           /* as Redis has it */
+	char line[512];
+	const char *want[] = { "one", "two", "six", "seven" };
+	for (int i = 0; i < 4; i++) {
+		cr_assert(conn_read_line(bob, line, sizeof(line), WAIT_MS));
+		cr_assert(strncmp(line, "HIST ", 5) == 0 &&
+		    strstr(line, " alice ") != NULL &&
+		    strcmp(strrchr(line, ' ') + 1, want[i]) == 0, "%s", line);
+	}
+	conn_expect(bob, "OK");
 	conn_close(alice);
 	conn_close(bob);
 	cr_assert_eq(server_stop(&a, SIGTERM, 5000), 0);
