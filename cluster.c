@@ -744,6 +744,27 @@ bus_close(struct cluster *cl, struct resp_conn *c)
 	resp_conn_close(c);
 }
 
+static void bus_back(struct cluster *cl);
+static void bus_lost(struct cluster *cl, const char *err);
+
+/* Subscribes and catches up (bus_catch_up); NULL, with why in err, when
+ * either fails. */
+static struct resp_conn *
+bus_connect(struct cluster *cl, char *err, size_t errsz)
+{
+	struct resp_conn *c = bus_subscribe(cl, err, errsz);
+
+	if (c != NULL && !bus_catch_up(cl)) {
+		snprintf(err, errsz, "Redis did not answer while the rooms were "
+		    "read back");
+		bus_close(cl, c);
+		c = NULL;
+	}
+	return c;
+}
+
+/* The bus thread: subscribe and catch up, listen until the bus is lost,
+ * tell everyone, and again, with backoff, until the cluster stops. */
 static void *
 bus_main(void *arg)
 {
@@ -754,13 +775,7 @@ bus_main(void *arg)
 
 	pthread_setname_np(pthread_self(), "cluster-bus");
 	for (;;) {
-		struct resp_conn *c = bus_subscribe(cl, err, sizeof(err));
-		if (c != NULL && !bus_catch_up(cl)) {
-			snprintf(err, sizeof(err), "Redis did not answer while "
-			    "the rooms were read back");
-			bus_close(cl, c);
-			c = NULL;
-		}
+		struct resp_conn *c = bus_connect(cl, err, sizeof(err));
 		if (c == NULL) {
 			if (first)
 				bus_started(cl, -1, err);
@@ -771,25 +786,38 @@ bus_main(void *arg)
 			continue;
 		}
 		backoff = BACKOFF_MIN;
-		if (first) {
+		if (first)
 			bus_started(cl, 1, "");
-		} else {
-			log_event(LOG_CLUSTER, "the bus is back; every room held "
-			    "here was read back");
-			hub_tell_all(cl->hub, "INFO the cluster is back: some "
-			    "messages may be missing");
-		}
+		else
+			bus_back(cl);
 		first = false;
 		bus_listen(cl, c, err, sizeof(err));
 		bus_close(cl, c);
 		if (bus_pause(cl, 0))
 			break;
-		atomic_fetch_add(&cl->gaps, 1);
-		log_event(LOG_CLUSTER, "lost the bus: %s; reconnecting", err);
-		hub_tell_all(cl->hub, "INFO the cluster cannot be reached: some "
-		    "messages may be missing until it is back");
+		bus_lost(cl, err);
 	}
 	return NULL;
+}
+
+/* The bus is back after a gap: say so, and tell every client here. */
+static void
+bus_back(struct cluster *cl)
+{
+	log_event(LOG_CLUSTER, "the bus is back; every room held here was "
+	    "read back");
+	hub_tell_all(cl->hub, "INFO the cluster is back: some messages may be "
+	    "missing");
+}
+
+/* The bus was lost (why in err): count it, say so, tell every client. */
+static void
+bus_lost(struct cluster *cl, const char *err)
+{
+	atomic_fetch_add(&cl->gaps, 1);
+	log_event(LOG_CLUSTER, "lost the bus: %s; reconnecting", err);
+	hub_tell_all(cl->hub, "INFO the cluster cannot be reached: some "
+	    "messages may be missing until it is back");
 }
 
 /* ---- Making, starting and stopping ------------------------------------------ */

@@ -473,37 +473,43 @@ hub_enter(struct hub *h, struct hub_member *m, const char *room)
 	return st;
 }
 
-/* hub_load_room, clustered: make the room, read, merge (hub.h). */
+/* hub_load_room, clustered, step one: the room named room is made if it
+ * is not held, so that its lines from the bus are kept from now on; *had
+ * is the number of the newest line it has (0 for a new one). */
 static enum hub_status
-hub_load_clustered(struct hub *h, const char *room)
+hub_room_open(struct hub *h, const char *room, const char *key,
+    unsigned long long *had)
 {
-	char key[PROTO_MAX_ROOM + 1];
-	struct hub_hist *lines = NULL;
-	unsigned long long newest = 0, had = 0;
 	enum hub_status st = HUB_OK;
 	bool found;
-	long n = 0;
 
-	hub_room_key(room, key);
+	*had = 0;
 	sync_lock(&h->lock);
-	size_t at = hub_room_find(h, key, &found);
+	size_t i = hub_room_find(h, key, &found);
 	if (!found) {
 		hub_room_add(h, room, NULL, 0, &st);
 	} else {
-		room_lock(h->rooms[at].room);
-		had = room_last_seq(h->rooms[at].room);
-		room_unlock(h->rooms[at].room);
+		room_lock(h->rooms[i].room);
+		*had = room_last_seq(h->rooms[i].room);
+		room_unlock(h->rooms[i].room);
 	}
 	sync_unlock(&h->lock);
-	if (st != HUB_OK)
-		return st;
-	if ((n = h->load(h->load_arg, key, h->pol.history, &lines,
-	    &newest)) < 0)
-		return HUB_UNAVAILABLE;
+	return st;
+}
+
+/* Step three: the lines read (and Redis's count, newest) merged into the
+ * room, if it is still held (else forgotten meanwhile: JOIN comes back and
+ * makes it again). */
+static enum hub_status
+hub_room_merge(struct hub *h, const char *key, unsigned long long had,
+    unsigned long long newest, const struct hub_hist *lines, size_t n)
+{
+	enum hub_status st = HUB_OK;
+	bool found;
+
 	sync_lock(&h->lock);
 	size_t i = hub_room_find(h, key, &found);
-	if (found) {                    /* else forgotten meanwhile: JOIN
-	                                   comes back and makes it again */
+	if (found) {
 		struct room *r = h->rooms[i].room;
 		room_lock(r);
 		/* Redis's numbers went back (it came back from an older
@@ -513,11 +519,30 @@ hub_load_clustered(struct hub *h, const char *room)
 		 * may be numbered past newest; that is no sign of it.) */
 		if (newest < had)
 			room_forget(r);
-		if (!room_merge(r, lines, (size_t)n))
+		if (!room_merge(r, lines, n))
 			st = HUB_REFUSED;
 		room_unlock(r);
 	}
 	sync_unlock(&h->lock);
+	return st;
+}
+
+/* hub_load_room, clustered: make the room, read (no lock held), merge. */
+static enum hub_status
+hub_load_clustered(struct hub *h, const char *room)
+{
+	char key[PROTO_MAX_ROOM + 1];
+	struct hub_hist *lines = NULL;
+	unsigned long long newest = 0, had;
+
+	hub_room_key(room, key);
+	enum hub_status st = hub_room_open(h, room, key, &had);
+	if (st != HUB_OK)
+		return st;
+	long n = h->load(h->load_arg, key, h->pol.history, &lines, &newest);
+	if (n < 0)
+		return HUB_UNAVAILABLE;
+	st = hub_room_merge(h, key, had, newest, lines, (size_t)n);
 	for (long j = 0; j < n; j++)
 		msg_unref(lines[j].line);
 	free(lines);

@@ -116,6 +116,9 @@ struct server {
 };
 
 static void server_init(struct server *s, int argc, char **argv);
+static void server_open_fds(struct server *s);
+static void server_make_sessions_env(struct server *s);
+static void server_warn(struct server *s);
 static int server_listen(const char *addr, const char *port);
 static void server_open_web(struct server *s);
 static void server_metrics(void *arg, FILE *out);
@@ -159,8 +162,6 @@ main(int argc, char **argv)
 static void
 server_init(struct server *s, int argc, char **argv)
 {
-	int pipefd[2];
-
 	memset(s, 0, sizeof(*s));
 	config_parse(argc, argv, &s->cfg);
 	sync_futex_buckets(2 * s->cfg.max_clients);   /* a reader, a writer */
@@ -171,6 +172,25 @@ server_init(struct server *s, int argc, char **argv)
 	s->web_fd = -1;
 	if (s->cfg.web_port[0] != '\0')
 		server_open_web(s);
+	server_open_fds(s);
+	server_open_hub(s);
+	server_make_sessions_env(s);
+	s->started_ms = server_now_ms();
+	server_warn(s);
+	/* The LISTEN line ends start-up: scripts and tests take it to mean
+	 * "ready and idle", so start-up work such as the limits check
+	 * (which reads /proc) comes before it. */
+	server_log_listen(s);
+}
+
+/* The descriptors of the server's own signalling: the stop pipe, the
+ * "session finished" eventfd, and the spare descriptor for refusing a
+ * connection when out of them. */
+static void
+server_open_fds(struct server *s)
+{
+	int pipefd[2];
+
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
 		die("pipe:");
 	s->stop_rd = pipefd[0];
@@ -179,7 +199,14 @@ server_init(struct server *s, int argc, char **argv)
 		die("eventfd:");
 	if ((s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)
 		die("/dev/null:");
-	server_open_hub(s);
+}
+
+/* What every session shares: the welcome line, the per-address counts,
+ * the list for reaping, thread attributes, and the session_env naming
+ * them all. */
+static void
+server_make_sessions_env(struct server *s)
+{
 	s->done = calloc(s->cfg.max_clients, sizeof(*s->done));
 	s->per_addr = addrlimit_new(s->cfg.max_clients, s->cfg.max_per_addr);
 	s->welcome = msg_printf("INFO welcome to hubchat; log in with LOGIN "
@@ -197,17 +224,19 @@ server_init(struct server *s, int argc, char **argv)
 	    .stats = &s->stats, .web = s->web, .cluster = s->cluster,
 	    .finished = server_session_done,
 	    .finished_arg = s };
-	s->started_ms = server_now_ms();
+}
+
+/* Settings that will bite, said at start: the system's limits against
+ * --max-clients, an idle timeout within the client's heartbeat. */
+static void
+server_warn(struct server *s)
+{
 	rlimits_check(s->cfg.max_clients);
 	if (s->cfg.idle_timeout > 0 && s->cfg.idle_timeout <= CLIENT_HEARTBEAT)
 		log_event(LOG_WARN, "--idle-timeout %d is not longer than the "
 		    "client's heartbeat of %d s: quiet ./client users will be cut "
 		    "off (give them --heartbeat, or raise --idle-timeout)",
 		    s->cfg.idle_timeout, CLIENT_HEARTBEAT);
-	/* The LISTEN line ends start-up: scripts and tests take it to mean
-	 * "ready and idle", so start-up work such as the limits check above
-	 * (which reads /proc) comes before it. */
-	server_log_listen(s);
 }
 
 /* A non-blocking listening socket on addr and port; exits 1 when there is

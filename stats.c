@@ -100,15 +100,11 @@ stats_metric(FILE *out, const char *name, const char *type,
 	fprintf(out, "%s %llu\n", name, value);
 }
 
-void
-stats_metrics(FILE *out, const struct stats *s, const struct hub_stats *hub,
-    struct archive *archive, const struct cluster_stats *cluster,
-    unsigned long clients)
+/* The hub's and the sessions' counters, and what the queues hold. */
+static void
+stats_metrics_chat(FILE *out, const struct stats *s,
+    const struct hub_stats *hub, unsigned long clients)
 {
-	unsigned long long written = 0, failed = 0;
-	long rss, threads;
-
-	stats_self(&rss, &threads);
 	stats_metric(out, "hubchat_clients", "gauge",
 	    "Connections, logged in or not.", clients);
 	stats_metric(out, "hubchat_logged_in", "gauge",
@@ -122,6 +118,24 @@ stats_metrics(FILE *out, const struct stats *s, const struct hub_stats *hub,
 	    "Lines pushed into clients' queues.", hub->deliveries);
 	stats_metric(out, "hubchat_evictions_total", "counter",
 	    "Slow consumers cut off.", hub->evictions);
+	stats_metric(out, "hubchat_queued_lines", "gauge",
+	    "Lines waiting in every client's queue.", hub->queued_lines);
+	stats_metric(out, "hubchat_queued_bytes", "gauge",
+	    "Bytes they count against the queue limits.", hub->queued_bytes);
+	stats_metric(out, "hubchat_rejected_lines_total", "counter",
+	    "Lines refused: bad text, too long, bad or taken names.",
+	    stats_get(&s->rejected));
+	stats_metric(out, "hubchat_timeouts_total{kind=\"idle\"}", "counter",
+	    "Sessions closed by a timeout.", stats_get(&s->idle_timeouts));
+	stats_metric(out, "hubchat_timeouts_total{kind=\"login\"}", NULL, NULL,
+	    stats_get(&s->login_timeouts));
+}
+
+/* Refusals, one family with the reason as a label. */
+static void
+stats_metrics_refused(FILE *out, const struct stats *s,
+    const struct hub_stats *hub)
+{
 	stats_metric(out, "hubchat_refused_total{reason=\"full\"}", "counter",
 	    "Connections or messages refused, by reason.",
 	    stats_get(&s->refused_full));
@@ -131,17 +145,15 @@ stats_metrics(FILE *out, const struct stats *s, const struct hub_stats *hub,
 	    stats_get(&s->refused_busy));
 	stats_metric(out, "hubchat_refused_total{reason=\"archive_full\"}",
 	    NULL, NULL, hub->refused);
-	stats_metric(out, "hubchat_rejected_lines_total", "counter",
-	    "Lines refused: bad text, too long, bad or taken names.",
-	    stats_get(&s->rejected));
-	stats_metric(out, "hubchat_timeouts_total{kind=\"idle\"}", "counter",
-	    "Sessions closed by a timeout.", stats_get(&s->idle_timeouts));
-	stats_metric(out, "hubchat_timeouts_total{kind=\"login\"}", NULL, NULL,
-	    stats_get(&s->login_timeouts));
-	stats_metric(out, "hubchat_queued_lines", "gauge",
-	    "Lines waiting in every client's queue.", hub->queued_lines);
-	stats_metric(out, "hubchat_queued_bytes", "gauge",
-	    "Bytes they count against the queue limits.", hub->queued_bytes);
+}
+
+/* --data-dir's lines, and --redis's bus, when they are in use. */
+static void
+stats_metrics_optional(FILE *out, struct archive *archive,
+    const struct cluster_stats *cluster)
+{
+	unsigned long long written = 0, failed = 0;
+
 	if (archive != NULL) {
 		archive_counts(archive, &written, &failed);
 		stats_metric(out, "hubchat_archived_lines_total", "counter",
@@ -160,6 +172,19 @@ stats_metrics(FILE *out, const struct stats *s, const struct hub_stats *hub,
 		stats_metric(out, "hubchat_bus_gaps_total", "counter",
 		    "Times this node lost the bus.", cluster->gaps);
 	}
+}
+
+void
+stats_metrics(FILE *out, const struct stats *s, const struct hub_stats *hub,
+    struct archive *archive, const struct cluster_stats *cluster,
+    unsigned long clients)
+{
+	long rss, threads;
+
+	stats_metrics_chat(out, s, hub, clients);
+	stats_metrics_refused(out, s, hub);
+	stats_metrics_optional(out, archive, cluster);
+	stats_self(&rss, &threads);
 	stats_metric(out, "hubchat_resident_memory_bytes", "gauge",
 	    "The server's resident memory.", rss < 0 ? 0 :
 	    (unsigned long long)rss * 1024);
