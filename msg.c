@@ -70,6 +70,20 @@ msg_ref(struct msg *m)
 }
 
 void
+msg_ref_n(struct msg *m, unsigned n)
+{
+	atomic_fetch_add_explicit(&m->refs, n, memory_order_relaxed);
+}
+
+void
+msg_unref_n(struct msg *m, unsigned n)
+{
+	if (n > 0 && atomic_fetch_sub_explicit(&m->refs, n,
+	    memory_order_acq_rel) == n)
+		free(m);
+}
+
+void
 msg_unref(struct msg *m)
 {
 	if (m == NULL)

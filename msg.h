@@ -35,6 +35,12 @@ struct msg *msg_ref(struct msg *m);
 /* Drops one reference; frees m with the last. NULL is ignored. */
 void msg_unref(struct msg *m);
 
+/* n references at once, taken or dropped with one atomic operation: a
+ * broadcast to n queues pays for one, not n, on a line many threads
+ * share. msg_unref_n frees m with the last; n may be 0. */
+void msg_ref_n(struct msg *m, unsigned n);
+void msg_unref_n(struct msg *m, unsigned n);
+
 /* The line's bytes, '\n' included (a raw msg: its bytes), and their
  * count. Valid while a reference is held. */
 const char *msg_data(const struct msg *m);

@@ -216,13 +216,14 @@ queue_shrink(struct queue *q)
 	q->head = 0;
 }
 
-/* Appends m. Call with q->lock held and room made by queue_room; the
- * caller adds m's cost to bytes, and signals nonempty if count was 0. */
+/* Appends m, whose reference the queue now holds. Call with q->lock held
+ * and room made by queue_room; the caller adds m's cost to bytes, and
+ * signals nonempty if count was 0. */
 static void
 queue_append(struct queue *q, struct msg *m)
 {
 	assert(q->count < q->size);
-	q->ring[(q->head + q->count) % q->size] = msg_ref(m);
+	q->ring[(q->head + q->count) % q->size] = m;
 	q->count++;
 }
 
@@ -263,9 +264,11 @@ queue_push_many(struct queue *q, struct msg **m, size_t n,
 	return queue_push_batch(q, m, n, queue_cost(m, n), later);
 }
 
-enum queue_status
-queue_push_batch(struct queue *q, struct msg **m, size_t n, size_t cost,
-    struct queue_wakes *later)
+/* queue_push_batch and queue_push_owned: with ref, the queue takes its own
+ * reference to each msg; without, it takes the caller's. */
+static enum queue_status
+queue_push_refs(struct queue *q, struct msg **m, size_t n, size_t cost,
+    struct queue_wakes *later, bool ref)
 {
 	enum queue_status st = QUEUE_OK;
 	bool wake = false;
@@ -280,7 +283,7 @@ queue_push_batch(struct queue *q, struct msg **m, size_t n, size_t cost,
 	} else {
 		wake = q->count == 0 && n > 0;
 		for (size_t i = 0; i < n; i++)
-			queue_append(q, m[i]);
+			queue_append(q, ref ? msg_ref(m[i]) : m[i]);
 		q->bytes += cost;
 		if (wake && later != NULL) {
 			queue_defer_wake(q, later);
@@ -291,6 +294,20 @@ queue_push_batch(struct queue *q, struct msg **m, size_t n, size_t cost,
 	if (wake)
 		sync_signal(&q->nonempty);
 	return st;
+}
+
+enum queue_status
+queue_push_batch(struct queue *q, struct msg **m, size_t n, size_t cost,
+    struct queue_wakes *later)
+{
+	return queue_push_refs(q, m, n, cost, later, true);
+}
+
+enum queue_status
+queue_push_owned(struct queue *q, struct msg **m, size_t n, size_t cost,
+    struct queue_wakes *later)
+{
+	return queue_push_refs(q, m, n, cost, later, false);
 }
 
 void
@@ -330,7 +347,7 @@ queue_push_wait(struct queue *q, struct msg *m)
 		st = QUEUE_CLOSED;
 	} else {
 		wake = q->count == 0;
-		queue_append(q, m);
+		queue_append(q, msg_ref(m));
 		q->bytes += cost;
 	}
 	sync_unlock(&q->lock);
@@ -401,7 +418,7 @@ queue_end(struct queue *q, bool discard, struct msg *final)
 		if (discard) {
 			queue_drop_all(q);
 			if (final != NULL) {
-				queue_append(q, final);
+				queue_append(q, msg_ref(final));
 				q->bytes = queue_cost(&final, 1);
 			}
 		}

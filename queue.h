@@ -109,6 +109,12 @@ size_t queue_cost(struct msg *const *m, size_t n);
 enum queue_status queue_push_batch(struct queue *q, struct msg **m, size_t n,
     size_t cost, struct queue_wakes *later);
 
+/* queue_push_batch for a caller that took the queue's references itself
+ * (msg_ref_n, once for many queues): on QUEUE_OK they pass to the queue;
+ * otherwise they stay the caller's. */
+enum queue_status queue_push_owned(struct queue *q, struct msg **m, size_t n,
+    size_t cost, struct queue_wakes *later);
+
 /* Delivers the wake-ups collected in w and empties it. Takes each queue's
  * lock in turn; call it holding no lock of the caller's. */
 void queue_wake_all(struct queue_wakes *w);

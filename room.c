@@ -205,6 +205,9 @@ room_evict(struct room *r, struct hub_member *m)
 }
 /* end excerpt */
 
+static void room_pushed(struct room *r, struct hub_member *to, size_t n,
+    bool full, struct hub_trace *trace);
+
 /* excerpt: room-push */
 /* Pushes n msgs, costing cost (queue_cost), to one member; without room
  * for all, it is evicted. Lock held. */
@@ -215,6 +218,14 @@ room_push(struct room *r, struct hub_member *to, struct msg **msgs,
 	if (to->evicted)
 		return;
 	bool full = queue_push_batch(to->out, msgs, n, cost, w) == QUEUE_FULL;
+	room_pushed(r, to, n, full, trace);
+}
+
+/* What a push to to did: counted, or to evicted. Lock held. */
+static void
+room_pushed(struct room *r, struct hub_member *to, size_t n, bool full,
+    struct hub_trace *trace)
+{
 	if (full)
 		room_evict(r, to);
 	else
@@ -233,10 +244,24 @@ room_push_all(struct room *r, const struct hub_member *except,
     struct hub_trace *trace)
 {
 	size_t cost = queue_cost(msgs, n);      /* once, not per member */
+	unsigned refs = (unsigned)r->count, used = 0;
 
-	for (size_t i = 0; i < r->count; i++)
-		if (r->members[i] != except)
-			room_push(r, r->members[i], msgs, n, cost, w, trace);
+	/* Every queue's reference to each line, taken at once: each line
+	 * is one cache line that every writer's unref touches too, so one
+	 * atomic add here instead of one per member counts. */
+	for (size_t i = 0; i < n; i++)
+		msg_ref_n(msgs[i], refs);
+	for (size_t i = 0; i < r->count; i++) {
+		struct hub_member *m = r->members[i];
+		if (m == except || m->evicted)
+			continue;
+		enum queue_status st = queue_push_owned(m->out, msgs, n, cost,
+		    w);
+		used += st == QUEUE_OK;
+		room_pushed(r, m, n, st == QUEUE_FULL, trace);
+	}
+	for (size_t i = 0; i < n; i++)
+		msg_unref_n(msgs[i], refs - used);      /* those not taken */
 }
 
 static void room_settle(struct room *r, struct queue_wakes *w);

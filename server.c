@@ -61,8 +61,9 @@
  * Thread stacks. glibc's default is 8 MiB of address space per thread; at
  * two threads per client, 10,000 clients would reserve 160 GiB. A reader's
  * deepest path is a log line (a 4 KiB buffer and vsnprintf) and a writer's
- * is a 64-entry iovec batch (writer.c), both well under 16 KiB, so 64 KiB
- * leaves a margin of four or more. Sanitizer builds, whose frames are
+ * is a WRITER_BATCH of 256 msgs framed for a WebSocket (transport_ws.c:
+ * headers and iovecs, about 14 KiB), both under 16 KiB, so 64 KiB leaves
+ * a margin of four. Sanitizer builds, whose frames are
  * larger, raise it with -DTHREAD_STACK_KIB=...
  */
 #ifndef THREAD_STACK_KIB

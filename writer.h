@@ -25,7 +25,12 @@ typedef int writer_send_fn(void *ctx, int fd, struct msg *const *batch,
  * socket is full. Drops each msg's reference once it is sent. */
 int writer_run(int fd, struct queue *q, writer_send_fn *send, void *ctx);
 
-#define WRITER_BATCH 64   /* msgs per send: far below IOV_MAX (1024) */
+/* Msgs per send, below IOV_MAX (1024). 256 rather than 64: a reader far
+ * behind (workloads A and B of bench/README.md) is caught up with a
+ * quarter of the writev calls, which cut the CPU per delivery by a fifth
+ * there; 512 measured no better (bench/README.md, "What each change
+ * bought"). */
+#define WRITER_BATCH 256
 
 /* A writer_send_fn for plain lines: the msgs' bytes as they are, with one
  * writev (looping over short writes and EINTR). ctx is unused. */

@@ -52,6 +52,31 @@ pop_expect(struct queue *q, const char *want)
 	msg_unref(m);
 }
 
+/* References taken in bulk for a broadcast: a queue that takes the line
+ * keeps one of them, one that refuses it leaves it with the caller; with
+ * the leftovers dropped, the line is freed exactly once (the suite's leak
+ * check, and ASan, would see one kept or freed twice). */
+Test(queue, owned_pushes_keep_or_leave_their_reference)
+{
+	struct queue *roomy = queue_for(4, 3), *full = queue_for(1, 3);
+	struct msg *m = msg_printf("hi"), *got;
+
+	cr_assert_eq(push_text(full, "xx"), QUEUE_OK);  /* full now */
+	msg_ref_n(m, 2);                                /* one per queue */
+	cr_assert_eq(queue_push_owned(roomy, &m, 1, queue_cost(&m, 1), NULL),
+	    QUEUE_OK);
+	cr_assert_eq(queue_push_owned(full, &m, 1, queue_cost(&m, 1), NULL),
+	    QUEUE_FULL);
+	msg_unref_n(m, 1);              /* the one full refused */
+	msg_unref(m);                   /* the caller's own */
+	cr_assert_eq(queue_pop(roomy, &got, 1), 1);
+	cr_assert_str_eq(msg_data(got), "hi\n");       /* still alive */
+	msg_unref(got);                 /* the last: freed */
+	pop_expect(full, "xx");
+	queue_free(roomy);
+	queue_free(full);
+}
+
 Test(queue, keeps_order_and_batches)
 {
 	struct queue *q = queue_for(8, 3);
