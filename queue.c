@@ -26,6 +26,7 @@
 #include "queue.h"
 
 #include <assert.h>
+#include <sched.h>
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -39,6 +40,7 @@
 static size_t queue_take(struct queue *q, struct msg **out, size_t max);
 
 #define QUEUE_FIRST_SLOTS 16    /* a new queue's ring; see queue_room */
+#define QUEUE_YIELDS 2          /* a popper's yields before it sleeps */
 #define QUEUE_SHRINK_FROM 4096  /* an emptied ring this big goes back to 16:
                                    smaller ones stay, or a client busy with
                                    bursts would free and grow its ring over
@@ -361,6 +363,19 @@ size_t
 queue_pop(struct queue *q, struct msg **out, size_t max)
 {
 	sync_lock(&q->lock);
+	/* Found empty, the writer first lets the other runnable threads go
+	 * ahead (twice) before it sleeps: under load the next batch has often
+	 * been pushed by then, and a sleep and a wake-up, two context
+	 * switches, are saved. Measured (bench/README.md, "What each change
+	 * bought"): CPU per delivery a third lower in A and C, a quarter in
+	 * D, and D's median latency about 40 % lower. Idle, it costs two
+	 * sched_yield calls before each sleep. */
+	for (int yield = 0; yield < QUEUE_YIELDS && q->count == 0 &&
+	    !q->closed; yield++) {
+		sync_unlock(&q->lock);
+		sched_yield();
+		sync_lock(&q->lock);
+	}
 	while (q->count == 0 && !q->closed)
 		sync_wait(&q->nonempty, &q->lock);
 	size_t n = queue_take(q, out, max);

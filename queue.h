@@ -125,8 +125,9 @@ void queue_wake_all(struct queue_wakes *w);
  * reader); the server never calls it. QUEUE_OK or QUEUE_CLOSED. */
 enum queue_status queue_push_wait(struct queue *q, struct msg *m);
 
-/* Blocks until q holds at least one msg or is closed; then moves up to max
- * msgs, oldest first, into out and returns how many. Returns 0 only once q
+/* Blocks until q holds at least one msg or is closed (yielding the CPU to
+ * other threads a couple of times before it sleeps: queue.c says why);
+ * then moves up to max msgs, oldest first, into out and returns how many. Returns 0 only once q
  * is closed and empty. The caller owns one reference to each msg. */
 size_t queue_pop(struct queue *q, struct msg **out, size_t max);
 
