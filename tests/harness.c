@@ -104,8 +104,7 @@ server_log_wait(struct server *s, const char *text, int ms)
 	return server_log_wait_count(s, text, 1, ms);
 }
 
-/* The "Threads:" field of /proc/<pid>/status, or -1. */
-static int
+int
 server_threads(pid_t pid)
 {
 	char path[64], line[256];
