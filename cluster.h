@@ -16,15 +16,16 @@
  * one order is the history's order and every subscriber's order.
  *
  * Threads, beside the sessions':
- *   the command thread  owns the command connection. Readers hand it
+ *   the command thread  (cluster_cmd.c) owns the command connection. Readers hand it
  *                       requests through a bounded queue (the C twin of a
  *                       buffered channel) and wait for their replies;
  *                       it sends what is queued as one pipeline and reads
  *                       the replies back in order. It renews the lease.
- *   the bus thread      owns the subscription. It reads the bus and
- *                       delivers through the hub (hub_bus_*), which never
- *                       blocks; so a slow client is evicted as on one
- *                       node and never slows the bus.
+ *   the bus thread      (cluster_bus.c) owns the subscription. It
+ *                       reads the bus, checks every line, and delivers
+ *                       through the hub (hub_bus_*), which never blocks;
+ *                       so a slow client is evicted as on one node and
+ *                       never slows the bus. It asks a quiet bus PING.
  * A node never delivers a room line straight into its own queues: it
  * publishes, and delivers what the bus brings, like every other node. So
  * every receiver on every node sees a room's lines in one order.
@@ -33,9 +34,12 @@
  * CLUSTER_DOWN (the client hears ERR cluster-unavailable) and nothing is
  * lost in silence; local clients stay connected. The threads reconnect
  * with backoff; the command thread then renews the lease of every name
- * held here (re-claiming them if Redis came back empty), and the bus
- * thread subscribes again and reads back every room held here, telling
- * every local client that some lines may be missing.
+ * held here (re-claiming them if Redis came back empty) and gives back
+ * the names left meanwhile, and the bus thread subscribes again and reads
+ * back every room held here, giving its members the lines they missed (as
+ * far as the history reaches) and telling every local client that some
+ * may be missing. A room line numbered past the next one (a gap, or a
+ * forged line) makes its room be read back the same way.
  *
  * Ownership: cluster_new's caller frees it with cluster_free after
  * cluster_stop, once no session is left. Locks: the cluster's own lock
@@ -120,6 +124,8 @@ struct cluster_stats {
 	unsigned long long published;   /* room lines published */
 	unsigned long long heard;       /* bus messages read */
 	unsigned long long gaps;        /* times the bus was lost */
+	unsigned long long dropped;     /* room lines out of sequence even
+	                                   after reading the room back */
 	bool up;                        /* Redis reachable now */
 };
 void cluster_stats(struct cluster *cl, struct cluster_stats *out);

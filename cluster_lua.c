@@ -15,6 +15,12 @@
 
 const char *const cluster_lua[LUA_SCRIPTS] = {
 	[LUA_SAY] =
+	"local epoch = redis.call('GET', KEYS[3])\n"
+	"if not epoch then\n"                  /* FLUSHALL, or a new Redis */
+	"  local t = redis.call('TIME')\n"
+	"  epoch = t[1] .. t[2]\n"
+	"  redis.call('SET', KEYS[3], epoch)\n"
+	"end\n"
 	"local seq = redis.call('INCR', KEYS[1])\n"
 	"local entry = string.format('%d', seq) .. ' ' .. ARGV[3] .. ' ' ..\n"
 	"    ARGV[4] .. ' ' .. ARGV[5]\n"
@@ -23,12 +29,19 @@ const char *const cluster_lua[LUA_SCRIPTS] = {
 	"  redis.call('RPUSH', KEYS[2], entry)\n"
 	"  redis.call('LTRIM', KEYS[2], -keep, -1)\n"
 	"end\n"
-	"redis.call('PUBLISH', ARGV[1], 'M ' .. ARGV[2] .. ' ' .. entry)\n"
+	"redis.call('PUBLISH', ARGV[1], 'M ' .. ARGV[2] .. ' ' .. epoch ..\n"
+	"    ' ' .. entry)\n"
 	"return seq\n",
 
 	[LUA_CLAIM] =
+	LUA_NOW
 	"if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then\n"
 	"  return 0\n"
+	"end\n"
+	/* The name ends with the node's lease, not after it. */
+	"local until_ms = tonumber(redis.call('ZSCORE', KEYS[3], ARGV[1]))\n"
+	"if until_ms and until_ms > now then\n"
+	"  redis.call('PEXPIREAT', KEYS[1], until_ms)\n"
 	"end\n"
 	"redis.call('HSET', KEYS[2], ARGV[3], '#lobby')\n"
 	"redis.call('PUBLISH', ARGV[4], 'N lobby ' .. ARGV[3] .. ' joined')\n"
@@ -106,10 +119,17 @@ const char *const cluster_lua[LUA_SCRIPTS] = {
 	"  redis.call('ZREM', KEYS[1], dead)\n"
 	"end\n"
 	"redis.call('ZADD', KEYS[1], now + lease, node)\n"
+	"local first = 7 + 2 * tonumber(ARGV[6])\n"
+	"for i = 7, first - 1, 2 do\n"           /* left while Redis was away */
+	"  local name = ARGV[5] .. string.lower(ARGV[i])\n"
+	"  if redis.call('GET', name) == node then redis.call('DEL', name) end\n"
+	"  redis.call('PUBLISH', ARGV[3], 'N ' .. ARGV[i + 1] .. ' ' ..\n"
+	"      ARGV[i] .. ' disconnected')\n"
+	"end\n"
 	"local mine = ARGV[4] .. node\n"
 	"redis.call('DEL', mine)\n"
 	"local lost = {}\n"
-	"for i = 6, #ARGV, 2 do\n"
+	"for i = first, #ARGV, 2 do\n"
 	"  local name = ARGV[5] .. string.lower(ARGV[i])\n"
 	"  local holder = redis.call('GET', name)\n"
 	"  if holder == false or holder == node then\n"

@@ -5,7 +5,7 @@
  * on the bus one and the same, and a name's claim race-free.
  *
  * Every bus message is one line of text:
- *   M <room key> <seq> <time> <from> <text>   a room line
+ *   M <room key> <epoch> <seq> <time> <from> <text>   a room line
  *   N <room key> <name> <how>                 joined, left, disconnected
  *   D <to> <from> <text>                      a DM
  */
@@ -13,11 +13,13 @@
 #define HUBCHAT_CLUSTER_LUA_H
 
 enum cluster_script {
-	/* KEYS seq, hist; ARGV channel, room key, time, from, text, keep.
-	 * Numbers the line, keeps the newest `keep`, publishes; the seq. */
+	/* KEYS seq, hist, epoch; ARGV channel, room key, time, from, text,
+	 * keep. Numbers the line, keeps the newest `keep`, publishes it with
+	 * Redis's epoch (made anew if it is gone: FLUSHALL); the seq. */
 	LUA_SAY,
-	/* KEYS name, users; ARGV node, lease ms, name, channel. 1 when the
-	 * name was free and is now this node's, else 0. */
+	/* KEYS name, users, nodes; ARGV node, lease ms, name, channel. 1
+	 * when the name was free and is now this node's (until the node's
+	 * lease ends), else 0. */
 	LUA_CLAIM,
 	/* KEYS name, users; ARGV node, name, room key, channel. */
 	LUA_RELEASE,
@@ -32,10 +34,12 @@ enum cluster_script {
 	/* KEYS nodes; ARGV users prefix. [room, count, ...] likewise. */
 	LUA_ROOMS,
 	/* KEYS nodes; ARGV node, lease ms, channel, users prefix, name
-	 * prefix, then name, room pairs: this node's lease renewed, its
-	 * users written again, each name held or re-claimed; nodes whose
-	 * lease ran out are forgotten and their users announced gone. The
-	 * names held by someone else now (lost while Redis was away). */
+	 * prefix, k, then k name, room-key pairs of names left while Redis
+	 * was away (given back, announced gone), then name, room pairs: this
+	 * node's lease renewed, its users written again, each name held or
+	 * re-claimed; nodes whose lease ran out are forgotten and their
+	 * users announced gone. The names held by someone else now (lost
+	 * while Redis was away). */
 	LUA_REFRESH,
 	LUA_SCRIPTS
 };

@@ -20,6 +20,7 @@
 #include "hub_internal.h"
 
 #include <assert.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -499,11 +500,14 @@ hub_room_open(struct hub *h, const char *room, const char *key,
 
 /* Step three: the lines read (and Redis's count, newest) merged into the
  * room, if it is still held (else forgotten meanwhile: JOIN comes back and
- * makes it again). */
+ * makes it again). Its members are given the lines they missed: those
+ * numbered past the newest the room had (the bus was lost, or had a gap,
+ * or Redis lost its data and numbers from 1 again). */
 static enum hub_status
 hub_room_merge(struct hub *h, const char *key, unsigned long long had,
     unsigned long long newest, const struct hub_hist *lines, size_t n)
 {
+	struct queue_wakes wakes = { 0 };
 	enum hub_status st = HUB_OK;
 	bool found;
 
@@ -512,18 +516,24 @@ hub_room_merge(struct hub *h, const char *key, unsigned long long had,
 	if (found) {
 		struct room *r = h->rooms[i].room;
 		room_lock(r);
+		unsigned long long above = room_last_seq(r);
 		/* Redis's numbers went back (it came back from an older
 		 * snapshot): what this room had before asking is past what
 		 * Redis counts now, gone there, and its numbers will be used
 		 * again. Start from what Redis has. (Lines heard since asking
 		 * may be numbered past newest; that is no sign of it.) */
-		if (newest < had)
+		if (newest < had) {
 			room_forget(r);
-		if (!room_merge(r, lines, n))
+			above = ULLONG_MAX;     /* old lines: had already */
+		}
+		if (!room_merge(r, lines, n, newest))
 			st = HUB_REFUSED;
+		else
+			room_missed(r, lines, n, above, &wakes);
 		room_unlock(r);
 	}
 	sync_unlock(&h->lock);
+	queue_wake_all(&wakes);
 	return st;
 }
 
@@ -543,8 +553,10 @@ hub_load_clustered(struct hub *h, const char *room)
 	if (n < 0)
 		return HUB_UNAVAILABLE;
 	st = hub_room_merge(h, key, had, newest, lines, (size_t)n);
-	for (long j = 0; j < n; j++)
+	for (long j = 0; j < n; j++) {
 		msg_unref(lines[j].line);
+		msg_unref(lines[j].live);
+	}
 	free(lines);
 	return st;
 }
@@ -684,13 +696,14 @@ hub_room_named(struct hub *h, const char *key)
 	return found ? h->rooms[i].room : NULL;
 }
 
-void
+size_t
 hub_bus_say(struct hub *h, const char *key, const struct hub_bus_line *lines,
     size_t n)
 {
 	struct queue_wakes wakes = { 0 };
 	struct msg *live[HUB_BUS_BATCH], *hist[HUB_BUS_BATCH];
 	bool made = true;
+	size_t done = n;        /* dropped: not held here, or no memory */
 
 	assert(n <= HUB_BUS_BATCH);
 	for (size_t i = 0; i < n; i++) {
@@ -705,7 +718,7 @@ hub_bus_say(struct hub *h, const char *key, const struct hub_bus_line *lines,
 		struct room *r = hub_room_named(h, key);
 		if (r != NULL) {
 			room_lock(r);
-			room_bus_say(r, lines, live, hist, n, &wakes);
+			done = room_bus_say(r, lines, live, hist, n, &wakes);
 			room_unlock(r);
 		}
 		sync_unlock(&h->lock);
@@ -715,6 +728,7 @@ hub_bus_say(struct hub *h, const char *key, const struct hub_bus_line *lines,
 		msg_unref(live[i]);
 		msg_unref(hist[i]);
 	}
+	return done;
 }
 
 void
@@ -781,13 +795,14 @@ hub_tell_all(struct hub *h, const char *text)
 }
 
 size_t
-hub_rooms_held(struct hub *h, char (*names)[PROTO_MAX_ROOM + 2], size_t max)
+hub_rooms_held(struct hub *h, char (**out)[PROTO_MAX_ROOM + 2])
 {
 	size_t n = 0;
 
 	sync_lock(&h->lock);
-	for (size_t i = 0; i < h->nrooms && n < max; i++)
-		snprintf(names[n++], sizeof(names[0]), "%s",
+	*out = h->nrooms > 0 ? malloc(h->nrooms * sizeof(**out)) : NULL;
+	for (size_t i = 0; *out != NULL && i < h->nrooms; i++)
+		snprintf((*out)[n++], sizeof(**out), "%s",
 		    room_name(h->rooms[i].room));
 	sync_unlock(&h->lock);
 	return n;

@@ -92,6 +92,9 @@ enum hub_status {
 struct hub_hist {
 	unsigned long long seq;
 	struct msg *line;       /* "HIST <time> <from> <text>" */
+	struct msg *live;       /* "MSG <from> <text>", for the members who
+	                           missed it while the bus was away */
+	char from[PROTO_MAX_NAME + 1];
 };
 
 /* Clustered: reads the last max lines of the room whose key is key from
@@ -260,8 +263,12 @@ struct hub_bus_line {
 
 /* lines[0..n) (n <= HUB_BUS_BATCH) of the room whose key is key, in
  * order: each to every member of the room here but its sender, a burst in
- * one critical section and at most one wake-up per member, as hub_say. */
-void hub_bus_say(struct hub *h, const char *key,
+ * one critical section and at most one wake-up per member, as hub_say.
+ * Returns how many it went through: n, unless the room has a gap (a line
+ * numbered past the one after the newest it has, once it was read back):
+ * then the index of that line, which was not delivered. The caller reads
+ * the room back (hub_load_room) and offers the rest again. */
+size_t hub_bus_say(struct hub *h, const char *key,
     const struct hub_bus_line *lines, size_t n);
 
 /* "INFO <name> <how>" (joined, left, disconnected) to the room's members
@@ -276,10 +283,10 @@ void hub_bus_dm(struct hub *h, const char *to, const char *from,
 /* line to every member here (the cluster went away, or came back). */
 void hub_tell_all(struct hub *h, const char *line);
 
-/* Copies the names of the rooms held here into names (at most max); the
- * count. For reading them back after the bus was lost. */
-size_t hub_rooms_held(struct hub *h, char (*names)[PROTO_MAX_ROOM + 2],
-    size_t max);
+/* The names of every room held here, as a malloc'd array in *out (the
+ * caller frees it); the count, or 0 with *out NULL when there is none or
+ * no memory. For reading them back after the bus was lost. */
+size_t hub_rooms_held(struct hub *h, char (**out)[PROTO_MAX_ROOM + 2]);
 
 /* Forgets every room's history and numbering: Redis lost its data. Each
  * room is then read back (hub_load_room) before its lines count again. */

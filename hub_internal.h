@@ -136,8 +136,10 @@ bool room_history(struct room *r, struct hub_member *m, size_t n,
 /* Lines[0..n) of the room (n <= HUB_BUS_BATCH): each kept as hist[i] and
  * pushed as live[i] to every member but its sender, each member's share
  * as one batch. A line whose seq is not above the newest the room has is
- * one it has already (read back, or heard twice): skipped. Returns the
- * lines taken. Room lock held. */
+ * one it has already (read back, or heard twice): skipped. Once the room
+ * is read back (not loading), lines come numbered one after another; the
+ * first that does not is a gap, and stops it. Returns how many lines it
+ * went through: n, or the index of the gap. Room lock held. */
 size_t room_bus_say(struct room *r, const struct hub_bus_line *lines,
     struct msg *const *live, struct msg *const *hist, size_t n,
     struct queue_wakes *w);
@@ -156,10 +158,17 @@ void room_cut(struct room *r, struct hub_member *m, struct msg *last,
 void room_tell_all(struct room *r, struct msg *line, struct queue_wakes *w);
 
 /* Makes the history the union of what it has and in[0..n) (oldest first,
- * by seq), each seq once, the newest pol->history kept; no longer
- * loading. The caller keeps its references to in's lines. false when
- * memory ran out (nothing changed). Room lock held. */
-bool room_merge(struct room *r, const struct hub_hist *in, size_t n);
+ * by seq), each seq once, the newest pol->history kept; the newest number
+ * the room has becomes at least newest (Redis's count when in was read);
+ * no longer loading. The caller keeps its references to in's lines. false
+ * when memory ran out (nothing changed). Room lock held. */
+bool room_merge(struct room *r, const struct hub_hist *in, size_t n,
+    unsigned long long newest);
+
+/* Pushes each of in[0..n) numbered above `above` (its live line) to every
+ * member but its sender: what they missed, in order. Room lock held. */
+void room_missed(struct room *r, const struct hub_hist *in, size_t n,
+    unsigned long long above, struct queue_wakes *w);
 
 /* Forgets the history and its numbering (Redis lost its data: its
  * numbers start again) and marks the room loading. Room lock held. */

@@ -124,7 +124,7 @@ void proto_parse(char *line, struct command *cmd);
 #define PROTO_ERR_ROOMS "ERR too-many-rooms every room held has someone " \
 	"in it; try an existing room"
 #define PROTO_ERR_CLUSTER "ERR cluster-unavailable the chat's other servers " \
-	"cannot be reached; nothing was sent, try again soon"
+	"did not answer; what you sent may not have arrived, try again soon"
 #define PROTO_ERR_NAME_LOST "ERR name-lost someone took your name on another " \
 	"server while they could not be reached; log in again"
 #define PROTO_ERR_ARCHIVE "ERR server-busy the history cannot keep up; " \

@@ -567,13 +567,15 @@ room_bus_say(struct room *r, const struct hub_bus_line *lines,
     struct msg *const *live, struct msg *const *hist, size_t n,
     struct queue_wakes *w)
 {
-	size_t taken[HUB_BUS_BATCH], k = 0;
+	size_t taken[HUB_BUS_BATCH], k = 0, i;
 	struct msg *share[HUB_BUS_BATCH];
 
 	assert(n <= HUB_BUS_BATCH);
-	for (size_t i = 0; i < n; i++) {
+	for (i = 0; i < n; i++) {
 		if (lines[i].seq <= r->last_seq)
 			continue;       /* had it already: loaded, or twice */
+		if (!r->loading && lines[i].seq != r->last_seq + 1)
+			break;          /* a gap: lines were missed */
 		r->last_seq = lines[i].seq;
 		room_keep(r, hist[i], lines[i].seq);
 		taken[k++] = i;
@@ -590,7 +592,7 @@ room_bus_say(struct room *r, const struct hub_bus_line *lines,
 			    NULL);
 	}
 	room_settle(r, w);
-	return k;
+	return i;
 }
 
 void
@@ -622,7 +624,8 @@ room_hist_pairs(const struct room *r, struct hub_hist *out)
 
 	for (size_t i = 0; i < r->hist_len; i++) {
 		size_t at = (r->hist_head + i) % cap;
-		out[i] = (struct hub_hist){ r->hist_seq[at], r->hist[at] };
+		out[i] = (struct hub_hist){ .seq = r->hist_seq[at],
+		    .line = r->hist[at] };
 	}
 	return r->hist_len;
 }
@@ -634,7 +637,8 @@ room_hist_pairs(const struct room *r, struct hub_hist *out)
  * are the history.
  */
 bool
-room_merge(struct room *r, const struct hub_hist *in, size_t n)
+room_merge(struct room *r, const struct hub_hist *in, size_t n,
+    unsigned long long newest)
 {
 	size_t cap = r->pol->history, have = r->hist_len, k = 0;
 	struct hub_hist *mine = malloc((have + 1) * sizeof(*mine));
@@ -665,10 +669,29 @@ room_merge(struct room *r, const struct hub_hist *in, size_t n)
 	}
 	if (k > 0 && all[k - 1].seq > r->last_seq)
 		r->last_seq = all[k - 1].seq;
+	if (newest > r->last_seq)
+		r->last_seq = newest;   /* lines not kept (history off, or
+		                           older than it) still count */
 	r->loading = false;
 	free(mine);
 	free(all);
 	return true;
+}
+
+void
+room_missed(struct room *r, const struct hub_hist *in, size_t n,
+    unsigned long long above, struct queue_wakes *w)
+{
+	bool found;
+
+	for (size_t i = 0; i < n; i++) {
+		if (in[i].seq <= above)
+			continue;
+		size_t at = room_find(r, in[i].from, &found);
+		room_push_all(r, found ? r->members[at] : NULL,
+		    (struct msg **)&in[i].live, 1, w, NULL);
+	}
+	room_settle(r, w);
 }
 
 void

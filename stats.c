@@ -56,8 +56,9 @@ stats_log(const struct stats *s, const struct hub_stats *hub,
 
 	if (cluster != NULL)
 		snprintf(bus, sizeof(bus), " redis=%s published=%llu heard=%llu "
-		    "bus-gaps=%llu", cluster->up ? "up" : "down",
-		    cluster->published, cluster->heard, cluster->gaps);
+		    "bus-gaps=%llu bus-dropped=%llu", cluster->up ? "up" : "down",
+		    cluster->published, cluster->heard, cluster->gaps,
+		    cluster->dropped);
 
 	if (archive != NULL) {
 		archive_counts(archive, &written, &failed);
@@ -171,6 +172,9 @@ stats_metrics_optional(FILE *out, struct archive *archive,
 		    "Messages this node read from the bus.", cluster->heard);
 		stats_metric(out, "hubchat_bus_gaps_total", "counter",
 		    "Times this node lost the bus.", cluster->gaps);
+		stats_metric(out, "hubchat_bus_dropped_total", "counter",
+		    "Room lines from the bus dropped as out of sequence.",
+		    cluster->dropped);
 	}
 }
 

@@ -12,6 +12,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +73,7 @@ wait_who(struct conn *c, const char *want, int ms)
 
 	while (now_ms() < deadline) {
 		conn_send(c, "WHO\n");
+		line[0] = '\0';
 		while (conn_read_line(c, line, sizeof(line), WAIT_MS) &&
 		    strncmp(line, "USERS", 5) != 0)
 			;
@@ -92,6 +94,35 @@ redis_do(int argc, const char **argv)
 	cr_assert_not_null(r, "%s: %s", argv[0], resp_conn_error(c));
 	resp_conn_close(c);
 	return r;
+}
+
+/* Two nodes, A and B (with --name-lease lease, when not NULL), alice
+ * logged in on A and bob on B, and alice told bob joined. */
+static void
+pair_start(struct server *a, struct server *b, const char *lease,
+    struct conn **alice, struct conn **bob)
+{
+	if (lease != NULL) {
+		node_start(a, "A", "--name-lease", lease);
+		node_start(b, "B", "--name-lease", lease);
+	} else {
+		node_start(a, "A");
+		node_start(b, "B");
+	}
+	*alice = conn_login(a->port, "alice");
+	*bob = conn_login(b->port, "bob");
+	conn_expect(*alice, "INFO bob joined");
+}
+
+/* Closes both and stops both nodes, which must exit cleanly. */
+static void
+pair_stop(struct server *a, struct server *b, struct conn *alice,
+    struct conn *bob)
+{
+	conn_close(alice);
+	conn_close(bob);
+	cr_assert_eq(server_stop(a, SIGTERM, 5000), 0);
+	cr_assert_eq(server_stop(b, SIGTERM, 5000), 0);
 }
 
 /* ---- One chat across nodes ------------------------------------------------ */
@@ -295,7 +326,7 @@ struct talker {
 	struct conn *c;
 	const char *name;
 	int sent;
-	volatile bool stop;
+	atomic_bool stop;
 };
 
 static void *
@@ -306,7 +337,7 @@ talk(void *arg)
 	/* Until told to stop (bounded all the same), at most about ten
 	 * thousand lines a second: the joiners must find them still
 	 * talking, however fast the machine. */
-	while (!t->stop && t->sent < 1000000 &&
+	while (!atomic_load(&t->stop) && t->sent < 1000000 &&
 	    conn_try_send(t->c, "MSG %s %d\n", t->name, t->sent))
 		if (++t->sent % 10 == 0)
 			poll(NULL, 0, 1);
@@ -314,19 +345,23 @@ talk(void *arg)
 }
 
 /* A joiner's history then live lines: for each talker, its numbers from
- * the first seen on are consecutive, none missing, none twice. */
+ * the first seen on are consecutive, none missing, none twice. With
+ * need_hist, some history comes first (the first joiner may come before
+ * anything was said). */
 static void
-check_joiner(struct conn *j, int port_name)
+check_joiner(struct conn *j, int port_name, bool need_hist)
 {
 	char line[512], who[16];
-	int next[2] = { -1, -1 }, seen = 0, k;
+	int next[2] = { -1, -1 }, seen = 0, hist = 0, k;
 
 	conn_expect(j, "OK");
 	while (seen < 400 && conn_read_line(j, line, sizeof(line), WAIT_MS)) {
 		const char *text = NULL;
-		if (strncmp(line, "HIST ", 5) == 0)
+		if (strncmp(line, "HIST ", 5) == 0) {
 			text = strchr(strchr(line + 5, ' ') + 1, ' ') + 1;
-		else if (strncmp(line, "MSG ", 4) == 0)
+			cr_assert(seen == hist++, "joiner %d: %s after a live "
+			    "line", port_name, line);
+		} else if (strncmp(line, "MSG ", 4) == 0)
 			text = strchr(line + 4, ' ') + 1;
 		if (text == NULL || sscanf(text, "%15s %d", who, &k) != 2)
 			continue;
@@ -338,6 +373,8 @@ check_joiner(struct conn *j, int port_name)
 		seen++;
 	}
 	cr_assert_eq(seen, 400, "joiner %d saw %d lines", port_name, seen);
+	cr_assert(!need_hist || hist > 0, "joiner %d got no history",
+	    port_name);
 }
 
 Test(cluster, a_joiner_on_any_node_gets_history_then_every_line_once,
@@ -363,17 +400,17 @@ Test(cluster, a_joiner_on_any_node_gets_history_then_every_line_once,
 		struct conn *j = conn_login(node[round % 3].port, name);
 		conn_sync(j);
 		conn_send(j, "JOIN #busy\n");
-		check_joiner(j, round);
+		check_joiner(j, round, round > 0);
 		conn_close(j);
 	}
 	for (int i = 0; i < 2; i++) {
-		t[i].stop = true;
+		atomic_store(&t[i].stop, true);
 		shutdown(t[i].c->fd, SHUT_RDWR);
 		pthread_join(th[i], NULL);
 		conn_close(t[i].c);
 	}
 	for (int i = 0; i < 3; i++)
-		server_stop(&node[i], SIGTERM, 5000);
+		cr_assert_eq(server_stop(&node[i], SIGTERM, 5000), 0);
 }
 
 /* ---- Faults --------------------------------------------------------------------- */
@@ -412,11 +449,8 @@ Test(cluster, redis_unreachable_at_start_is_a_clear_error)
 Test(cluster, redis_gone_then_back_empty, .timeout = 60)
 {
 	struct server a, b;
-	node_start(&a, "A");
-	node_start(&b, "B");
-	struct conn *alice = conn_login(a.port, "alice");
-	struct conn *bob = conn_login(b.port, "bob");
-	conn_expect(alice, "INFO bob joined");
+	struct conn *alice, *bob;
+	pair_start(&a, &b, NULL, &alice, &bob);
 
 	redisd_signal(&rds, SIGKILL);
 	cr_assert(wait_line(alice, "INFO the cluster cannot be reached: some "
@@ -460,11 +494,8 @@ Test(cluster, redis_gone_then_back_empty, .timeout = 60)
 Test(cluster, a_killed_nodes_users_vanish_within_the_lease, .timeout = 60)
 {
 	struct server a, b;
-	node_start(&a, "A", "--name-lease", "2");
-	node_start(&b, "B", "--name-lease", "2");
-	struct conn *alice = conn_login(a.port, "alice");
-	struct conn *bob = conn_login(b.port, "bob");
-	conn_expect(alice, "INFO bob joined");
+	struct conn *alice, *bob;
+	pair_start(&a, &b, "2", &alice, &bob);
 	long long t0 = now_ms();
 
 	kill(b.pid, SIGKILL);
@@ -515,10 +546,7 @@ Test(cluster, a_subscriber_cut_by_the_output_limit_recovers, .timeout = 60)
 	    "be missing", 10000));
 	conn_send(alice, "MSG after the gap\n");
 	cr_assert(wait_line(bob, "MSG alice after the gap", 10000));
-	conn_close(alice);
-	conn_close(bob);
-	cr_assert_eq(server_stop(&a, SIGTERM, 5000), 0);
-	cr_assert_eq(server_stop(&b, SIGTERM, 5000), 0);
+	pair_stop(&a, &b, alice, bob);
 }
 
 /* Redis comes back from an older snapshot (a restore, or a crash with
@@ -530,11 +558,8 @@ Test(cluster, redis_back_from_an_older_snapshot_loses_no_new_line,
     .timeout = 60)
 {
 	struct server a, b;
-	node_start(&a, "A");
-	node_start(&b, "B");
-	struct conn *alice = conn_login(a.port, "alice");
-	struct conn *bob = conn_login(b.port, "bob");
-	conn_expect(alice, "INFO bob joined");
+	struct conn *alice, *bob;
+	pair_start(&a, &b, NULL, &alice, &bob);
 	const char *save[] = { "SAVE" };
 
 	conn_send(alice, "MSG one\nMSG two\n");
@@ -564,8 +589,159 @@ Test(cluster, redis_back_from_an_older_snapshot_loses_no_new_line,
 		    strcmp(strrchr(line, ' ') + 1, want[i]) == 0, "%s", line);
 	}
 	conn_expect(bob, "OK");
+	pair_stop(&a, &b, alice, bob);
+}
+
+/* Anyone who can reach Redis can publish on the bus. Lines that are not
+ * Redis's own (numbered far ahead, past the next one, another epoch, too
+ * long, or malformed) are dropped: the room goes on, its members hear
+ * none of them, and the drops are counted. A line numbered far ahead used
+ * to be taken as the newest, and every real line after it dropped as one
+ * the room had: the room fell silent. */
+Test(cluster, forged_bus_lines_are_dropped_and_silence_no_room)
+{
+	struct server a, b;
+	struct conn *alice, *bob;
+	pair_start(&a, &b, NULL, &alice, &bob);
+	conn_send(alice, "MSG real one\n");
+	conn_expect(bob, "MSG alice real one");
+	const char *get[] = { "GET", "hubchat:epoch" };
+	struct resp_reply *r = redis_do(2, get);
+	char epoch[64], big[2001], forged[6][2200];
+	snprintf(epoch, sizeof(epoch), "%s", resp_str(r, NULL));
+	resp_reply_free(r);
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	const char *at = "2026-11-29T10:00:00Z mallory";
+	snprintf(forged[0], sizeof(forged[0]), "M lobby %s 99999999999 %s far "
+	    "ahead", epoch, at);
+	snprintf(forged[1], sizeof(forged[1]), "M lobby %s 3 %s one past the "
+	    "next", epoch, at);
+	snprintf(forged[2], sizeof(forged[2]), "M lobby %s 2 %s %s", epoch, at,
+	    big);
+	snprintf(forged[3], sizeof(forged[3]), "M lobby 0ff1ce 2 %s another "
+	    "epoch", at);
+	snprintf(forged[4], sizeof(forged[4]), "M lobby %s 2x %s a bad number",
+	    epoch, at);
+	snprintf(forged[5], sizeof(forged[5]), "M lobby %s 2 yesterday mallory "
+	    "a bad time", epoch);
+	for (int i = 0; i < 6; i++) {
+		const char *pub[] = { "PUBLISH", "hubchat:bus", forged[i] };
+		resp_reply_free(redis_do(3, pub));
+	}
+
+	conn_send(alice, "MSG real two\n");
+	conn_expect(bob, "MSG alice real two");         /* and nothing else */
+	conn_send(bob, "MSG and back\n");
+	conn_expect(alice, "MSG bob and back");
+	kill(b.pid, SIGUSR1);
+	cr_assert(server_log_wait(&b, " bus-dropped=2", WAIT_MS));
+	cr_assert(server_log_wait(&b, "room=#lobby dropped a bus line",
+	    WAIT_MS));
+	pair_stop(&a, &b, alice, bob);
+}
+
+/* FLUSHALL (or a Redis that restarts empty while the bus stays up): the
+ * numbers start again at 1. The nodes see Redis's epoch change, forget
+ * every room's history, say so, and the chat goes on: the first line
+ * after the flush is delivered, not taken for one already had. */
+Test(cluster, redis_flushed_under_the_nodes_loses_history_not_the_chat)
+{
+	struct server a, b;
+	struct conn *alice, *bob;
+	pair_start(&a, &b, "2", &alice, &bob);
+	conn_send(alice, "MSG before\nMSG the flush\n");
+	conn_expect(bob, "MSG alice before");
+	conn_expect(bob, "MSG alice the flush");
+	const char *flush[] = { "FLUSHALL" };
+	resp_reply_free(redis_do(1, flush));
+
+	conn_send(alice, "MSG after the flush\n");
+	conn_expect(bob, "INFO the cluster lost its history: some messages may "
+	    "be missing");
+	conn_expect(bob, "MSG alice after the flush");
+	conn_send(alice, "MSG and again\n");
+	conn_expect(bob, "MSG alice and again");
+	conn_send(bob, "HISTORY\n");
+	char line[512];
+	const char *want[] = { "after the flush", "and again" };
+	for (int i = 0; i < 2; i++) {
+		cr_assert(conn_read_line(bob, line, sizeof(line), WAIT_MS));
+		cr_assert(strncmp(line, "HIST ", 5) == 0 && strcmp(line +
+		    strlen(line) - strlen(want[i]), want[i]) == 0, "%s", line);
+	}
+	conn_expect(bob, "OK");
+	cr_assert(wait_who(bob, "USERS alice bob", 10000));     /* re-held */
+	pair_stop(&a, &b, alice, bob);
+}
+
+/* A Redis that hangs (frozen with SIGSTOP: its sockets stay open and say
+ * nothing, as a half-open connection would) is found out by the bus
+ * alone, with nobody talking: a quiet bus is asked PING, and one that
+ * stays silent is lost. The clients are told; thawed, it is back. */
+Test(cluster, a_hung_redis_is_noticed_by_a_quiet_bus, .timeout = 60)
+{
+	struct server a;
+	node_start(&a, "A");
+	struct conn *alice = conn_login(a.port, "alice");
+
+	redisd_signal(&rds, SIGSTOP);
+	cr_assert(wait_line(alice, "INFO the cluster cannot be reached: some "
+	    "messages may be missing until it is back", 10000));
+	cr_assert(server_log_wait(&a, "said nothing for", WAIT_MS));
+	kill(rds.pid, SIGCONT);
+	cr_assert(wait_line(alice, "INFO the cluster is back: some messages "
+	    "may be missing", 20000));
 	conn_close(alice);
-	conn_close(bob);
 	cr_assert_eq(server_stop(&a, SIGTERM, 5000), 0);
-	cr_assert_eq(server_stop(&b, SIGTERM, 5000), 0);
+}
+
+/* SCRIPT FLUSH (or a failover to a Redis that never loaded them): the
+ * scripts are gone. The line that finds out fails in words; the node
+ * connects again, loads them, and the next line goes through. They used
+ * to fail for good. */
+Test(cluster, scripts_flushed_from_redis_are_loaded_again)
+{
+	struct server a, b;
+	struct conn *alice, *bob;
+	pair_start(&a, &b, NULL, &alice, &bob);
+	const char *flush[] = { "SCRIPT", "FLUSH" };
+	resp_reply_free(redis_do(2, flush));
+
+	conn_send(alice, "MSG lost\n");
+	conn_expect_err(alice, "cluster-unavailable");
+	cr_assert(server_log_wait(&a, "is back; the names held here", WAIT_MS));
+	conn_send(alice, "MSG found\n");
+	conn_expect(bob, "MSG alice found");
+	pair_stop(&a, &b, alice, bob);
+}
+
+/* A user who leaves while Redis cannot be reached: the name is given back
+ * there as soon as it answers again (and the others hear the user has
+ * gone), not only when its lease runs out, 30 s here. */
+Test(cluster, a_name_left_while_redis_was_away_is_freed_when_it_is_back,
+    .timeout = 60)
+{
+	struct server a, b;
+	node_start(&a, "A", "--name-lease", "30");
+	node_start(&b, "B", "--name-lease", "30");
+	struct conn *alice = conn_login(a.port, "alice");
+	struct conn *carol = conn_login(a.port, "carol");
+	struct conn *bob = conn_login(b.port, "bob");
+	conn_expect(alice, "INFO carol joined");
+	conn_expect(alice, "INFO bob joined");
+
+	redisd_signal(&rds, SIGSTOP);
+	conn_send(alice, "MSG anyone?\n");     /* fails: A knows it is down */
+	conn_expect_err(alice, "cluster-unavailable");
+	conn_send(carol, "QUIT\n");
+	conn_expect_eventually(carol, "INFO bye");
+	conn_close(carol);
+	kill(rds.pid, SIGCONT);
+	cr_assert(wait_line(bob, "INFO carol disconnected", 15000));
+	struct conn *x = conn_open(b.port);
+	conn_send(x, "LOGIN carol\n");
+	conn_expect(x, "OK");
+	conn_close(x);
+	pair_stop(&a, &b, alice, bob);
 }
