@@ -336,6 +336,25 @@ http_origin_ok(const struct http_request *req, const char *const *allow,
 }
 
 bool
+http_host_ok(const struct http_request *req, const char *const *allow,
+    size_t nallow)
+{
+	struct http_authority host;
+	struct http_origin e;
+
+	if (req->host.p == NULL ||
+	    !http_authority(req->host.p, req->host.len, &host))
+		return false;
+	if (http_loopback(host.host))
+		return true;
+	for (size_t i = 0; i < nallow; i++)
+		if (http_origin_parse(allow[i], strlen(allow[i]), &e) &&
+		    http_same_host(e.a.host, host.host))
+			return true;
+	return false;
+}
+
+bool
 http_origin_valid(const char *s)
 {
 	struct http_origin o;

@@ -73,6 +73,14 @@ bool http_has_token(struct http_span list, const char *token);
 bool http_origin_ok(const struct http_request *req, const char *const *allow,
     size_t nallow);
 
+/* For a listener on a loopback address: true when the request's Host
+ * names this machine (localhost, 127.0.0.1 or [::1], any port) or the
+ * host of one of allow[0..nallow). A page of another site that a DNS
+ * rebinding pointed at 127.0.0.1 sends its own name as Host, and passes
+ * the Origin check (its Origin names the same host): this one stops it. */
+bool http_host_ok(const struct http_request *req, const char *const *allow,
+    size_t nallow);
+
 /* True when s is an origin http_origin_ok can match: "http://" or "https://"
  * then host[:port], no path. For checking an allow-list at start-up. */
 bool http_origin_valid(const char *s);

@@ -175,6 +175,25 @@ net_peer_name(int fd, char *out, size_t outsz)
 	net_name(fd, getpeername, out, outsz);
 }
 
+bool
+net_is_loopback(int fd)
+{
+	struct sockaddr_storage ss = { 0 };
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
+		return false;
+	if (ss.ss_family == AF_INET)
+		return ((const unsigned char *)&((const struct sockaddr_in *)
+		    (const void *)&ss)->sin_addr)[0] == 127;
+	if (ss.ss_family != AF_INET6)
+		return false;
+	const struct in6_addr *a = &((const struct sockaddr_in6 *)
+	    (const void *)&ss)->sin6_addr;
+	return IN6_IS_ADDR_LOOPBACK(a) ||
+	    (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+}
+
 void
 net_local_name(int fd, char *out, size_t outsz)
 {

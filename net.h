@@ -6,6 +6,7 @@
 #ifndef HUBCHAT_NET_H
 #define HUBCHAT_NET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -23,6 +24,9 @@ int net_connect(const char *host, const char *port, int timeout_ms, char *err,
 
 /* The local port of a bound socket, or -1. */
 int net_local_port(int fd);
+/* True when the socket fd is bound to a loopback address (127.0.0.0/8,
+ * ::1, or 127.x as a v4-mapped address). */
+bool net_is_loopback(int fd);
 
 /* Writes "address:port" of fd's peer, or of fd itself, into out: IPv6 in
  * brackets, IPv4-mapped IPv6 as plain IPv4. */

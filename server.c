@@ -269,6 +269,7 @@ server_open_web(struct server *s)
 	if (s->cfg.login_timeout > 0 && s->cfg.login_timeout * 1000 < wc.head_ms)
 		wc.head_ms = s->cfg.login_timeout * 1000;
 	s->web_fd = server_listen(s->cfg.web_addr, s->cfg.web_port);
+	wc.loopback = net_is_loopback(s->web_fd);
 	if ((s->web = web_new(&wc)) == NULL)
 		die("out of memory");
 }

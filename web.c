@@ -229,6 +229,11 @@ static int
 web_route(const struct web *w, const struct transport_io *io,
     const struct http_request *req)
 {
+	if (w->cfg.loopback &&
+	    !http_host_ok(req, w->cfg.origins, w->cfg.norigins)) {
+		web_status(io, 421, NULL);
+		return 421;
+	}
 	if (!web_is(req->method, "GET")) {
 		web_status(io, 405, "Allow: GET\r\n");
 		return 405;

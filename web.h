@@ -44,6 +44,9 @@ struct web_config {
 	const char *origins[WEB_MAX_ORIGINS];   /* --web-origin, as given */
 	size_t norigins;
 	bool metrics;                           /* --metrics */
+	bool loopback;  /* the listener is on a loopback address: a request
+	                   whose Host names another host gets 421
+	                   (http_host_ok: DNS rebinding) */
 	int head_ms;    /* the head's deadline: WEB_HEAD_MS, or --login-timeout
 	                   when that is shorter (no one waits longer to log in
 	                   by starting with HTTP) */

@@ -243,7 +243,7 @@ say(struct client *c, const char *line, size_t n)
 	out(c, line, n);
 }
 
-#define WS_UPGRADE "GET /ws HTTP/1.1\r\nHost: bench\r\n" \
+#define WS_UPGRADE "GET /ws HTTP/1.1\r\nHost: localhost\r\n" \
 	"Upgrade: websocket\r\nConnection: Upgrade\r\n" \
 	"Sec-WebSocket-Key: YmVuY2ggYmVuY2ggYmVuYw==\r\n" \
 	"Sec-WebSocket-Version: 13\r\n\r\n"

@@ -240,7 +240,7 @@ ws_upgrade(int fd)
 	size_t len = 0;
 
 	if (!say(&(struct wire){ fd, false }, "GET /ws HTTP/1.1\r\n"
-	    "Host: churn\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+	    "Host: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
 	    "Sec-WebSocket-Key: Y2h1cm4gY2h1cm4gY2h1cg==\r\n"
 	    "Sec-WebSocket-Version: 13\r\n\r\n"))
 		return false;
@@ -266,7 +266,7 @@ fetch_page(long k, int fd)
 	ssize_t n;
 
 	if (!say(&(struct wire){ fd, false },
-	    "GET / HTTP/1.1\r\nHost: churn\r\n\r\n"))
+	    "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"))
 		fail(k, "send failed");
 	for (;;) {
 		struct pollfd pf = { .fd = fd, .events = POLLIN };

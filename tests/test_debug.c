@@ -45,7 +45,7 @@ get(int port, const char *path, char *body, size_t size, struct http_head *h)
 	char req[256], v[32];
 
 	h = h != NULL ? h : &own;
-	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: h\r\n\r\n", path);
+	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: localhost\r\n\r\n", path);
 	struct conn *c = conn_open_raw(port);
 	http_exchange(c, req, h);
 	cr_assert(http_header(h, "Content-Length", v, sizeof(v)), "%s", path);

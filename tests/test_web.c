@@ -36,7 +36,7 @@ web_port(struct server *s)
 }
 
 /* A plain request for path. */
-#define GET(path) "GET " path " HTTP/1.1\r\nHost: h\r\n\r\n"
+#define GET(path) "GET " path " HTTP/1.1\r\nHost: localhost\r\n\r\n"
 
 /* Starts a server with --web 0 and the extra arguments given. */
 #define web_start(s, ...) \
@@ -85,7 +85,7 @@ Test(web, the_page_its_script_and_style_are_served_with_their_headers,
 		char req[128], v[512];
 		static char body[1 << 20];
 		struct http_head h;
-		snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\n\r\n",
+		snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: localhost\r\n\r\n",
 		    want[i].path);
 		struct conn *c = http_get(port, req, &h);
 		cr_assert_eq(h.status, 200, "%s: %s", want[i].path, h.text);
@@ -139,16 +139,16 @@ Test(web, every_bad_request_gets_its_status, .timeout = 30)
 		int status;
 	} cases[] = {
 		{ GET("/nothing-here"), 404 },
-		{ "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n", 405 },
+		{ "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n", 405 },
 		{ "GET / HTTP/1.1\r\n\r\n", 400 },              /* no Host */
-		{ "DELETE /ws HTTP/1.1\r\nHost: h\r\n\r\n", 405 },
+		{ "DELETE /ws HTTP/1.1\r\nHost: localhost\r\n\r\n", 405 },
 		{ GET("/ws"), 426 },
-		{ "GET /ws HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\n\r\n",
+		{ "GET /ws HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\n\r\n",
 		  426 },
 		{ "GET / HTTP/2.0\r\n\r\n", 505 },
 		{ "GET / HTTP/1.1 extra\r\n\r\n", 400 },
-		{ "GET  / HTTP/1.1\r\nHost: h\r\n\r\n", 400 },
-		{ "GET / HTTP/1.1\r\nHost: h\r\nno colon\r\n\r\n", 400 },
+		{ "GET  / HTTP/1.1\r\nHost: localhost\r\n\r\n", 400 },
+		{ "GET / HTTP/1.1\r\nHost: localhost\r\nno colon\r\n\r\n", 400 },
 		{ "\x16\x03\x01\x02\x31\x01\x01\x01\xfc\x03\x03\r\n\r\n", 400 },
 	};
 
@@ -157,7 +157,7 @@ Test(web, every_bad_request_gets_its_status, .timeout = 30)
 		    cases[i].status, "%s", cases[i].request);
 
 	/* Headers over 8 KiB: 431, however they are cut. */
-	int n = snprintf(big, sizeof(big), "GET / HTTP/1.1\r\nHost: h\r\nX-Big: ");
+	int n = snprintf(big, sizeof(big), "GET / HTTP/1.1\r\nHost: localhost\r\nX-Big: ");
 	memset(big + n, 'a', 9000);
 	strcpy(big + n + 9000, "\r\n\r\n");
 	cr_assert_eq(http_status(port, big), 431);
@@ -165,7 +165,7 @@ Test(web, every_bad_request_gets_its_status, .timeout = 30)
 	/* 405 says what is allowed; 426 says how to upgrade. */
 	struct http_head h;
 	char v[64];
-	conn_close(http_get(port, "PUT / HTTP/1.1\r\nHost: h\r\n\r\n", &h));
+	conn_close(http_get(port, "PUT / HTTP/1.1\r\nHost: localhost\r\n\r\n", &h));
 	cr_assert(http_header(&h, "Allow", v, sizeof(v)));
 	cr_assert_str_eq(v, "GET");
 	conn_close(http_get(port, GET("/ws"), &h));
@@ -187,7 +187,7 @@ Test(web, a_slow_loris_request_is_cut_off_while_others_are_served,
 	web_start(&srv, "--login-timeout", "2");
 	int port = web_port(&srv);
 	struct conn *loris = conn_open_raw(port);
-	const char *head = "GET / HTTP/1.1\r\nHost: h\r\nX-Slow: ";
+	const char *head = "GET / HTTP/1.1\r\nHost: localhost\r\nX-Slow: ";
 	long long t0 = now_ms();
 
 	conn_send_raw(loris, head, strlen(head));
@@ -252,7 +252,7 @@ Test(web, every_bad_handshake_is_refused, .timeout = 30)
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		snprintf(req, sizeof(req), "GET /ws HTTP/1.1\r\nHost: h\r\n%s%s"
+		snprintf(req, sizeof(req), "GET /ws HTTP/1.1\r\nHost: localhost\r\n%s%s"
 		    "\r\n", up, cases[i].headers);
 		cr_assert_eq(http_status(port, req), cases[i].status, "%s",
 		    cases[i].headers);
@@ -289,6 +289,46 @@ Test(web, a_foreign_origin_is_refused_unless_listed, .timeout = 30)
 		struct conn *c = ws_request(port, origin, &h);
 		cr_assert_eq(h.status, cases[i].status, "%s", origin);
 		conn_close(c);
+	}
+	cr_assert_eq(server_stop(&srv, SIGTERM, 3000), 0);
+}
+
+/* DNS rebinding: a page of another site, its name pointed at 127.0.0.1,
+ * sends its own name as Host and as Origin, so the Origin check alone
+ * lets it in. On a loopback listener, the Host must name this machine or
+ * a --web-origin host: else 421, for the page, /ws and /metrics alike. */
+Test(web, a_loopback_listener_refuses_foreign_hosts, .timeout = 30)
+{
+	struct server srv;
+	web_start(&srv, "-q", "--metrics", "--web-origin",
+	    "https://chat.example.org");
+	int port = web_port(&srv);
+	char req[512];
+	struct {
+		const char *path, *host;
+		int status;
+	} cases[] = {
+		{ "/", "evil.example:%d", 421 },
+		{ "/metrics", "evil.example:%d", 421 },
+		{ "/ws", "evil.example:%d", 421 },
+		{ "/", "127.0.0.2:%d", 421 },
+		{ "/", "localhost:%d", 200 },
+		{ "/", "127.0.0.1:%d", 200 },
+		{ "/", "[::1]:%d", 200 },
+		{ "/", "LOCALHOST", 200 },
+		{ "/", "chat.example.org", 200 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char host[64];
+		snprintf(host, sizeof(host), cases[i].host, port);
+		snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: %s\r\n"
+		    "Origin: http://%s\r\n%s\r\n", cases[i].path, host, host,
+		    strcmp(cases[i].path, "/ws") != 0 ? "" : "Upgrade: websocket"
+		    "\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " WS_TEST_KEY
+		    "\r\nSec-WebSocket-Version: 13\r\n");
+		cr_assert_eq(http_status(port, req), cases[i].status, "%s",
+		    req);
 	}
 	cr_assert_eq(server_stop(&srv, SIGTERM, 3000), 0);
 }
