@@ -123,17 +123,6 @@ cluster_free(struct cluster *cl)
 /* ---- What sessions call ---------------------------------------------------------- */
 
 void
-cluster_room_key(const char *room, char key[PROTO_MAX_ROOM + 1])
-{
-	size_t i = 0;
-
-	for (; room[i + 1] != '\0' && i < PROTO_MAX_ROOM; i++)
-		key[i] = (char)(room[i + 1] | ((room[i + 1] >= 'A' &&
-		    room[i + 1] <= 'Z') ? 0x20 : 0));
-	key[i] = '\0';
-}
-
-void
 cluster_name_key(const char *name, char *out, size_t outsz)
 {
 	int n = snprintf(out, outsz, "%s%s", KEY_NAME, name);
@@ -219,7 +208,7 @@ cluster_release(struct cluster *cl, const char *name, const char *room)
 
 	cluster_name_key(name, key, sizeof(key));
 	snprintf(users, sizeof(users), "%s%s", KEY_USERS, cl->cfg.node);
-	cluster_room_key(room, rkey);
+	proto_room_key(room, rkey);
 	const char *argv[] = { key, users, cl->cfg.node, name, rkey, CHANNEL };
 	if (r == NULL || !req_add(r, LUA_RELEASE, 2, 6, argv)) {
 		req_free(r);    /* the lease frees the name instead */
@@ -238,8 +227,8 @@ cluster_moved(struct cluster *cl, const char *name, const char *from,
 	struct bus_req *r = req_new(1);
 
 	snprintf(users, sizeof(users), "%s%s", KEY_USERS, cl->cfg.node);
-	cluster_room_key(from, old);
-	cluster_room_key(to, new);
+	proto_room_key(from, old);
+	proto_room_key(to, new);
 	const char *argv[] = { users, name, to, old, new, CHANNEL };
 	if (r != NULL && req_add(r, LUA_MOVE, 1, 6, argv))
 		req_submit(cl, r, false);
@@ -267,7 +256,7 @@ cluster_say(struct cluster *cl, const char *room, const char *from,
 	struct bus_req *r = req_new(n);
 	enum cluster_status st = r == NULL ? CLUSTER_BUSY : CLUSTER_OK;
 
-	cluster_room_key(room, rkey);
+	proto_room_key(room, rkey);
 	snprintf(seq, sizeof(seq), "%s%s", KEY_SEQ, rkey);
 	snprintf(hist, sizeof(hist), "%s%s", KEY_HIST, rkey);
 	snprintf(keep, sizeof(keep), "%zu", cl->cfg.history);
@@ -336,7 +325,7 @@ cluster_who(struct cluster *cl, const char *room, enum cluster_status *st)
 	struct msg *line = NULL;
 	size_t len = 0;
 
-	cluster_room_key(room, rkey);
+	proto_room_key(room, rkey);
 	const char *argv[] = { KEY_NODES, KEY_USERS, rkey };
 	if ((*st = cluster_script(cl, LUA_WHO, 1, 3, argv, &reply)) !=
 	    CLUSTER_OK || (*st = cluster_list(&reply)) != CLUSTER_OK)
@@ -400,7 +389,7 @@ cluster_rooms(struct cluster *cl, enum cluster_status *st)
 			long long c = cluster_integer(resp_elem(reply, 2 * i + 1));
 			if (s == NULL || !proto_room_ok(s) || c < 1)
 				continue;
-			cluster_room_key(s, rooms[k].key);
+			proto_room_key(s, rooms[k].key);
 			rooms[k].shown = s;
 			rooms[k++].count = c;
 			lobby = lobby || strcmp(rooms[k - 1].key, "lobby") == 0;

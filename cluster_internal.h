@@ -149,8 +149,7 @@ void *bus_main(void *arg);
 
 /* Milliseconds on CLOCK_MONOTONIC. */
 long long cluster_now_ms(void);
-/* A room's key from its name as shown, and a name's key in Redis. */
-void cluster_room_key(const char *room, char key[PROTO_MAX_ROOM + 1]);
+/* A name's key in Redis. */
 void cluster_name_key(const char *name, char *out, size_t outsz);
 
 #endif

@@ -177,18 +177,6 @@ hub_unlist(struct hub *h, struct hub_member *m)
 
 /* ---- The room table (hub lock held) ------------------------------------- */
 
-/* Lowercases a room name without its '#' into key. */
-static void
-hub_room_key(const char *room, char key[PROTO_MAX_ROOM + 1])
-{
-	size_t i = 0;
-
-	for (; room[i + 1] != '\0' && i < PROTO_MAX_ROOM; i++)
-		key[i] = (char)(room[i + 1] | ((room[i + 1] >= 'A' &&
-		    room[i + 1] <= 'Z') ? 0x20 : 0));
-	key[i] = '\0';
-}
-
 /* Index of key in the room table, or where it would go; sets *found. */
 static size_t
 hub_room_find(struct hub *h, const char *key, bool *found)
@@ -267,7 +255,7 @@ hub_room_add(struct hub *h, const char *name, struct msg *const *preload,
 		*st = HUB_REFUSED;
 		return NULL;
 	}
-	hub_room_key(name, key);
+	proto_room_key(name, key);
 	size_t i = hub_room_find(h, key, &found);
 	assert(!found);
 	memmove(&h->rooms[i + 1], &h->rooms[i],
@@ -455,7 +443,7 @@ hub_enter(struct hub *h, struct hub_member *m, const char *room)
 	bool found;
 
 	assert(proto_room_ok(room));
-	hub_room_key(room, key);
+	proto_room_key(room, key);
 	sync_lock(&h->lock);
 	size_t i = hub_room_find(h, key, &found);
 	struct room *r = found ? h->rooms[i].room : NULL;
@@ -545,7 +533,7 @@ hub_load_clustered(struct hub *h, const char *room)
 	struct hub_hist *lines = NULL;
 	unsigned long long newest = 0, had;
 
-	hub_room_key(room, key);
+	proto_room_key(room, key);
 	enum hub_status st = hub_room_open(h, room, key, &had);
 	if (st != HUB_OK)
 		return st;
@@ -571,7 +559,7 @@ hub_load_room(struct hub *h, const char *room)
 
 	if (h->pol.clustered)
 		return hub_load_clustered(h, room);
-	hub_room_key(room, key);
+	proto_room_key(room, key);
 	size_t n = archive_load(h->pol.archive, key, h->pol.history, &lines);
 	sync_lock(&h->lock);
 	hub_room_find(h, key, &found);
@@ -873,7 +861,7 @@ hub_who(struct hub *h, struct hub_member *m, const char *room)
 		room_unlock(m->room);
 		return line;
 	}
-	hub_room_key(room, key);
+	proto_room_key(room, key);
 	sync_lock(&h->lock);
 	size_t i = hub_room_find(h, key, &found);
 	if (found) {

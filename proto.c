@@ -329,6 +329,17 @@ proto_room_ok(const char *room)
 	return true;
 }
 
+void
+proto_room_key(const char *room, char key[PROTO_MAX_ROOM + 1])
+{
+	size_t i = 0;
+
+	for (; room[i + 1] != '\0' && i < PROTO_MAX_ROOM; i++)
+		key[i] = (char)(room[i + 1] | ((room[i + 1] >= 'A' &&
+		    room[i + 1] <= 'Z') ? 0x20 : 0));
+	key[i] = '\0';
+}
+
 size_t
 proto_sanitize(const char *s, size_t len, char *out, size_t outsz)
 {

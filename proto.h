@@ -154,6 +154,10 @@ bool proto_name_ok(const char *name);
  * Rooms are compared ignoring ASCII case, and shown as first created. */
 bool proto_room_ok(const char *room);
 
+/* A room's key, what it is compared and stored by: its name (proto_room_ok)
+ * without the '#', in lowercase. */
+void proto_room_key(const char *room, char key[PROTO_MAX_ROOM + 1]);
+
 /* Copies s[0..len) to out for showing on a terminal: each character that
  * proto_text_ok refuses, and each invalid byte, becomes '?', so no escape
  * sequence or reordering survives. out gets at most outsz - 1 bytes and a

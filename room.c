@@ -183,10 +183,8 @@ room_trace_push(struct hub_trace *t, const struct hub_member *to, bool full)
 }
 
 /* excerpt: room-evict */
-/* Marks m evicted: its backlog is replaced by the final error line and its
- * owner is woken. room_settle takes it off the list. Lock held. */
-/* Cuts m off: its queue aborted with last as its final line, its owner
- * kicked. It stays listed until room_settle. Lock held. */
+/* Cuts m off: its backlog is replaced by last, its final line, and its
+ * owner is kicked (woken). It stays listed until room_settle. Lock held. */
 static void
 room_cut_off(struct room *r, struct hub_member *m, struct msg *last)
 {

@@ -625,9 +625,10 @@ session_send_batch(void *ctx, int fd, struct msg *const *batch, size_t n)
 
 /* ---- The kick ---------------------------------------------------------- */
 
-/* Runs with the hub lock held. shutdown(2) changes socket state and never
- * waits, and the fd is open: the reader closes it only after leaving the
- * hub, which needs the lock held here. */
+/* Runs with the lock of the session's room held (room_cut_off), so it
+ * must not block: shutdown(2) changes socket state and never waits. The
+ * fd is still open: the reader closes it only after hub_leave, which
+ * takes that room's lock. */
 void
 session_kick(void *arg)
 {

@@ -46,12 +46,14 @@ stats_count(atomic_ulong *counter)
 }
 
 /* Logs one [STATS] line: clients connected and logged in, rooms,
- * messages and deliveries since start and per second since *prev (or since
- * start), evictions, refusals, rejected lines, timeouts, with an archive
- * the lines written (and per second), failed and refused, in a cluster
- * (cluster not NULL) whether Redis is reachable, the lines published and
- * heard on the bus and the bus's gaps, the server's RSS and threads. Updates *prev. now_ms and started_ms are
- * CLOCK_MONOTONIC. */
+ * messages and deliveries since start and per second since *prev (or
+ * since start), evictions, refusals, rejected lines, timeouts; with an
+ * archive (archive not NULL), the lines written (and per second), failed
+ * and refused; in a cluster (cluster not NULL), whether Redis is
+ * reachable, the lines published and heard on the bus, the times it was
+ * lost and the lines dropped from it; then the server's RSS and threads.
+ * docs/OPERATIONS.md lists the fields. Updates *prev. now_ms and
+ * started_ms are CLOCK_MONOTONIC. */
 void stats_log(const struct stats *s, const struct hub_stats *hub,
     struct archive *archive, const struct cluster_stats *cluster,
     unsigned long clients, int64_t started_ms, int64_t now_ms,
@@ -60,7 +62,8 @@ void stats_log(const struct stats *s, const struct hub_stats *hub,
 /* Writes the counters in Prometheus's text format (version 0.0.4), for
  * GET /metrics: clients connected and logged in, rooms, messages, DMs and
  * deliveries, evictions, refusals and rejected lines by reason, timeouts,
- * what the queues hold, the archive's lines, RSS and threads. */
+ * what the queues hold, the archive's lines (archive not NULL), the
+ * cluster's (cluster not NULL), RSS and threads. */
 void stats_metrics(FILE *out, const struct stats *s,
     const struct hub_stats *hub, struct archive *archive,
     const struct cluster_stats *cluster, unsigned long clients);

@@ -259,3 +259,15 @@ Test(text, sanitize_removes_escapes)
 	cr_assert_eq(proto_sanitize("abcdef", 6, out, 4), 3);
 	cr_assert_str_eq(out, "abc");
 }
+
+Test(text, room_key_is_the_name_in_lowercase_without_its_hash)
+{
+	char key[PROTO_MAX_ROOM + 1];
+
+	proto_room_key("#Rust-Lang_2", key);
+	cr_assert_str_eq(key, "rust-lang_2");
+	proto_room_key("#lobby", key);
+	cr_assert_str_eq(key, "lobby");
+	proto_room_key("#ABCDEFGHIJKLMNOPQRSTUVWXYZ012345", key);
+	cr_assert_str_eq(key, "abcdefghijklmnopqrstuvwxyz012345");
+}
