@@ -118,10 +118,18 @@ struct hub_trace {
 	} to[HUB_TRACE_MAX];
 };
 
-/* Called, with a room lock held, when the member is evicted. It should
- * wake the member's owner (the server shuts down the socket's read side)
- * and must return without blocking. */
-typedef void hub_kick_fn(void *arg);
+/* Why a member was cut off. */
+enum hub_cut {
+	HUB_CUT_SLOW,           /* its queue was over its limit (or could not
+	                           take what it had to): a slow consumer */
+	HUB_CUT_NAME_LOST,      /* clustered: its name was taken on another
+	                           node while this one could not reach Redis */
+};
+
+/* Called, with a room lock held, when the member is cut off (why). It
+ * should wake the member's owner (the server shuts down the socket's read
+ * side) and must return without blocking. */
+typedef void hub_kick_fn(void *arg, enum hub_cut why);
 
 struct hub_config {
 	size_t notices_max;     /* join/leave notices up to this room size */

@@ -150,7 +150,8 @@ void room_bus_notice(struct room *r, const char *name, struct msg *notice,
     struct queue_wakes *w);
 
 /* Cuts m, a member of r, off with last as its final line (as an eviction
- * does, without counting one). Room lock held. */
+ * does, without counting one): its name was lost (HUB_CUT_NAME_LOST).
+ * Room lock held. */
 void room_cut(struct room *r, struct hub_member *m, struct msg *last,
     struct queue_wakes *w);
 

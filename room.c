@@ -184,22 +184,24 @@ room_trace_push(struct hub_trace *t, const struct hub_member *to, bool full)
 
 /* excerpt: room-evict */
 /* Cuts m off: its backlog is replaced by last, its final line, and its
- * owner is kicked (woken). It stays listed until room_settle. Lock held. */
+ * owner is kicked (woken), told why. It stays listed until room_settle.
+ * Lock held. */
 static void
-room_cut_off(struct room *r, struct hub_member *m, struct msg *last)
+room_cut_off(struct room *r, struct hub_member *m, struct msg *last,
+    enum hub_cut why)
 {
 	(void)r;
 	assert(!m->evicted);
 	m->evicted = true;
 	queue_abort(m->out, last);
-	m->kick(m->kick_arg);
+	m->kick(m->kick_arg, why);
 }
 
 static void
 room_evict(struct room *r, struct hub_member *m)
 {
 	atomic_fetch_add_explicit(&r->pol->evictions, 1, memory_order_relaxed);
-	room_cut_off(r, m, r->pol->slow_consumer);
+	room_cut_off(r, m, r->pol->slow_consumer, HUB_CUT_SLOW);
 }
 /* end excerpt */
 
@@ -556,7 +558,7 @@ room_cut(struct room *r, struct hub_member *m, struct msg *last,
 {
 	if (m->evicted)
 		return;
-	room_cut_off(r, m, last);
+	room_cut_off(r, m, last, HUB_CUT_NAME_LOST);
 	room_settle(r, w);
 }
 

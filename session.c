@@ -60,6 +60,7 @@ static const struct {
 	[END_ERROR] = { "error", NULL },
 	[END_IDLE] = { "idle-timeout", "INFO disconnected due to inactivity" },
 	[END_SLOW] = { "slow-consumer", NULL },   /* queued at eviction */
+	[END_NAME_LOST] = { "name-lost", NULL },  /* queued when cut */
 	[END_SHUTDOWN] = { "shutdown", "INFO server shutting down" },
 	[END_LOGIN] = { "login-timeout", "INFO disconnected: no login in time" },
 	[END_PROTOCOL] = { "protocol-error", NULL },  /* a close frame says */
@@ -442,8 +443,10 @@ session_read_input(struct session *c)
 enum end_reason
 session_why(struct session *c, enum end_reason seen)
 {
-	if (atomic_load(&c->evicted))
-		return END_SLOW;
+	int cut = atomic_load(&c->cut);
+
+	if (cut != 0)
+		return cut - 1 == HUB_CUT_NAME_LOST ? END_NAME_LOST : END_SLOW;
 	if (atomic_load(&c->write_errno) != 0)
 		return END_ERROR;
 	return seen;
@@ -630,11 +633,11 @@ session_send_batch(void *ctx, int fd, struct msg *const *batch, size_t n)
  * fd is still open: the reader closes it only after hub_leave, which
  * takes that room's lock. */
 void
-session_kick(void *arg)
+session_kick(void *arg, enum hub_cut why)
 {
 	struct session *c = arg;
 
-	atomic_store(&c->evicted, true);
+	atomic_store(&c->cut, 1 + (int)why);
 	shutdown(c->fd, SHUT_RD);
 }
 

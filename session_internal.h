@@ -31,6 +31,7 @@ enum end_reason {
 	END_ERROR,      /* a read or write failed (reset, ...) */
 	END_IDLE,       /* no complete line within the idle timeout */
 	END_SLOW,       /* its queue overflowed: a slow consumer */
+	END_NAME_LOST,  /* clustered: its name was taken on another node */
 	END_SHUTDOWN,   /* the server is stopping */
 	END_LOGIN,      /* not logged in within the login timeout */
 	END_PROTOCOL,   /* broke its transport's framing (a bad frame) */
@@ -60,7 +61,8 @@ struct session {
 	int read_errno;             /* reader only */
 	atomic_int write_errno;     /* set once by the writer when a send
 	                               fails */
-	atomic_bool evicted;        /* set once by the hub's kick */
+	atomic_int cut;             /* set once by the hub's kick: 0, or 1 +
+	                               its enum hub_cut */
 	bool chatting;              /* reader only: past the transport's
 	                               handshake, a chat session */
 	pthread_t reader;
@@ -84,8 +86,8 @@ enum end_reason session_reply(struct session *c, const char *line);
 enum end_reason session_why(struct session *c, enum end_reason seen);
 
 /* The hub's kick (hub_kick_fn) for a member whose kick_arg is the
- * session: marks it evicted and wakes its reader. */
-void session_kick(void *arg);
+ * session: marks it cut off, and why, and wakes its reader. */
+void session_kick(void *arg, enum hub_cut why);
 
 /* Milliseconds on CLOCK_MONOTONIC. */
 int64_t session_now_ms(void);

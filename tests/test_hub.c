@@ -54,8 +54,9 @@ struct member {
 };
 
 static void
-kick(void *arg)
+kick(void *arg, enum hub_cut why)
 {
+	(void)why;
 	struct member *mb = arg;
 	atomic_fetch_add(&mb->kicked, 1);
 }
