@@ -79,6 +79,9 @@ total() {
 # Every server the benchmark knows, in the tables' order: go is hubchat's
 # Go twin (go/README.md).
 ALL="hubchat ngircd redis go"
+# hubchat's feature variants (run.sh: ws, disk, cluster): the same server
+# over WebSocket, with --data-dir, and as three nodes over Redis.
+VARIANTS="hubchat-ws hubchat-disk hubchat-cluster"
 
 # The load tool's busiest thread, as a share of the run, on each server.
 busy() {
@@ -140,8 +143,8 @@ d_p99=$(med p99_us D hubchat)
 e_rss=$(med rss_per_client_kib E hubchat)
 f_h=$(med per_second F hubchat) f_i=$(med per_second F ngircd)
 bad=0
-for w in A B C D E; do
-	for s in $ALL; do
+for w in A B C D E R; do
+	for s in $ALL $VARIANTS; do
 		bad=$((bad + $(total lost $w $s) + $(total dup $w $s) +
 		    $(total reorder $w $s)))
 	done
@@ -202,9 +205,33 @@ echo "| A: 100 clients, 10 x 2000 | $(medians per_second A hubchat) | $(medians 
 echo "| B: 1000 clients, 10 x 200 | $(medians per_second B hubchat) | $(medians per_second B ngircd) | $(medians per_second B redis) | $(medians per_second B go) | $(ratio "$b_h" "$b_i") | $(ratio "$b_h" "$b_r") | $(ratio "$b_h" "$b_g") | $(each server_cpu_s B) | $(busy B) |"
 echo "| C: 10 clients, 10 x 20000 | $(medians per_second C hubchat) | $(medians per_second C ngircd) | $(medians per_second C redis) | $(medians per_second C go) | $(ratio "$c_h" "$c_i") | $(ratio "$c_h" "$c_r") | $(ratio "$c_h" "$c_g") | $(each server_cpu_s C) | $(busy C) |"
 echo
-echo "Lost, duplicated or reordered deliveries over every run of A to E, every server: $bad."
+echo "Lost, duplicated or reordered deliveries over every run of A to E and R, every server and variant: $bad."
 echo "Redis also sends each sender its own messages; the load tool counts those apart,"
 echo "never as deliveries, so on every server a message makes clients - 1 deliveries."
+echo
+echo "## What the features cost (hubchat's variants, same runs)"
+echo
+echo "The same server over WebSocket (\`--web\`, the load tool speaking RFC 6455),"
+echo "with its history on disk (\`--data-dir\`, \`--fsync second\`), and as a cluster of"
+echo "three nodes over one Redis (clients spread over the three, every line through"
+echo "Redis's bus), against plain hubchat. R is A's 100 clients in 10 rooms of 10."
+echo
+echo "| run | hubchat | over WebSocket | with history on disk | 3-node cluster |"
+echo "|---|---|---|---|---|"
+echo "| A deliveries/s | $(medians per_second A hubchat) | $(medians per_second A hubchat-ws) | $(medians per_second A hubchat-disk) | $(medians per_second A hubchat-cluster) |"
+echo "| A, share of hubchat's | 1.00 | $(ratio "$(med per_second A hubchat-ws)" "$a_h") | $(ratio "$(med per_second A hubchat-disk)" "$a_h") | $(ratio "$(med per_second A hubchat-cluster)" "$a_h") |"
+echo "| A server CPU µs per delivery | $(show server_cpu_us_per_delivery A hubchat) | $(show server_cpu_us_per_delivery A hubchat-ws) | $(show server_cpu_us_per_delivery A hubchat-disk) | - (three processes) |"
+echo "| D p50 / p99 µs | $(show p50_us D hubchat) / $(show p99_us D hubchat) | $(show p50_us D hubchat-ws) / $(show p99_us D hubchat-ws) | $(show p50_us D hubchat-disk) / $(show p99_us D hubchat-disk) | $(show p50_us D hubchat-cluster) / $(show p99_us D hubchat-cluster) |"
+echo "| R deliveries/s | $(medians per_second R hubchat) | $(medians per_second R hubchat-ws) | - | $(medians per_second R hubchat-cluster) |"
+echo
+ws_cost=$(awk -v w="$(med server_cpu_us_per_delivery A hubchat-ws)" \
+	-v t="$(med server_cpu_us_per_delivery A hubchat)" 'BEGIN {
+	if (w == "-" || t == "-") print "-"; else printf "%.3f", w - t }')
+echo "WebSocket framing costs $ws_cost µs of server CPU per delivery in A (its CPU per"
+echo "delivery less plain hubchat's). The archive wrote $(show archived A hubchat-disk) lines in A"
+echo "(median), $(awk -v n="$(med archived A hubchat-disk)" -v s="$(med seconds A hubchat-disk)" 'BEGIN {
+	if (n == "-" || s == "-" || s + 0 == 0) print "-"; else printf "%d", n / s }') lines a second while the run lasted; the"
+echo "cluster's figures include Redis's work on the same two cores."
 echo
 echo "## Server CPU per delivery (µs)"
 echo
@@ -266,7 +293,7 @@ for s in $servers; do
 	echo "| $s | $(medians per_second F "$s") | $(total failed F "$s") | $(show threads_before F "$s") -> $(show threads_after F "$s") | $(show rss_before_kib F "$s") -> $(show rss_after_kib F "$s") |"
 done
 echo
-echo "## The issue's targets"
+echo "## Targets"
 echo
 echo "| target | measured | |"
 echo "|---|---|---|"
@@ -275,6 +302,17 @@ echo "| B: >= ngIRCd | $(ratio "$b_h" "$b_i")x | $(yes_no "$(awk -v a="$b_h" -v 
 echo "| D: p99 <= 1 ms | $d_p99 µs | $(yes_no "$(awk -v p="$d_p99" 'BEGIN { print (p <= 1000) }')") |"
 echo "| E: 10,000 held, <= 32 KiB each | $e_hub held, $e_rss KiB | $(yes_no "$(awk -v n="$e_hub" -v r="$e_rss" 'BEGIN { print (n >= 10000 && r <= 32) }')") |"
 echo "| F: >= 5000 sessions/s, back to baseline (threads equal, RSS within 2 MiB) | $f_h/s, $f_left runs not back | $(yes_no "$(awk -v f="$f_h" -v l="$f_left" 'BEGIN { print (f >= 5000 && l == 0) }')") |"
+at_least() { awk -v a="$1" -v b="$2" -v k="$3" 'BEGIN {
+	print (a != "-" && b != "-" && a + 0 >= k * b) }'; }
+echo "| A, B, C: >= 1.5x Redis pub/sub (issue 18) | A $(ratio "$a_h" "$a_r")x, B $(ratio "$b_h" "$b_r")x, C $(ratio "$c_h" "$c_r")x | $(yes_no "$(( $(at_least "$a_h" "$a_r" 1.5) * $(at_least "$b_h" "$b_r" 1.5) * $(at_least "$c_h" "$c_r" 1.5) ))") |"
+echo "| D: p50 at or below Redis's (issue 18's aim) | $(show p50_us D hubchat) µs, Redis $(show p50_us D redis) µs | $(yes_no "$(at_least "$(med p50_us D redis)" "$(med p50_us D hubchat)" 1)") |"
+echo "| WebSocket A >= 70 % of TCP A | $(ratio "$(med per_second A hubchat-ws)" "$a_h") | $(yes_no "$(at_least "$(med per_second A hubchat-ws)" "$a_h" 0.7)") |"
+echo "| A with history on disk >= 90 % of A | $(ratio "$(med per_second A hubchat-disk)" "$a_h") | $(yes_no "$(at_least "$(med per_second A hubchat-disk)" "$a_h" 0.9)") |"
+echo "| cluster A >= 50 % of one node's A | $(ratio "$(med per_second A hubchat-cluster)" "$a_h") | $(yes_no "$(at_least "$(med per_second A hubchat-cluster)" "$a_h" 0.5)") |"
+echo "| cluster D p99 <= one node's + 2 ms | $(show p99_us D hubchat-cluster) µs vs $d_p99 µs | $(yes_no "$(at_least "$(awk -v d="$d_p99" 'BEGIN { print d + 2000 }')" "$(med p99_us D hubchat-cluster)" 1)") |"
+echo
+echo "D's p50 against hubchat before issue 18's changes, in alternating runs of the"
+echo "two builds: [bench/README.md](README.md#what-each-optimisation-bought)."
 echo
 echo "![throughput and p99 latency against clients]($(basename "$PNG"))"
 } >"$MD"

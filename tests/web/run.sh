@@ -7,9 +7,9 @@
 #   tests/web/run.sh                   every suite
 #   tests/web/run.sh --screenshot FILE a conversation in the page, as a PNG
 #
-# Installs the pinned npm packages (package-lock.json) into
-# tests/web/node_modules when they are missing, and Chromium with apt-get
-# when it is missing and we are root. Without Chromium the browser suite
+# Installs Debian's nodejs and npm, then the pinned npm packages
+# (package-lock.json) into tests/web/node_modules, when they are missing,
+# and Chromium with apt-get when it is missing and we are root. Without Chromium the browser suite
 # is skipped, and says so. SERVER names the server binary (default
 # ./server; `make test-web` builds it first). Exits non-zero on any failure.
 set -u
@@ -27,7 +27,24 @@ fi
 
 say() { printf 'web: %s\n' "$*"; }
 
+# apt_install PACKAGE...: Debian's packages, when missing and we may
+# (root, apt-get); the package lists are fetched only if the first try
+# fails.
+apt_install() {
+	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+		say "installing $* with apt-get"
+		DEBIAN_FRONTEND=noninteractive apt-get install -y "$@" \
+		    >/dev/null 2>&1 ||
+		    { apt-get update >/dev/null 2>&1 &&
+		      DEBIAN_FRONTEND=noninteractive apt-get install -y "$@" \
+		      >/dev/null 2>&1; }
+	fi
+}
+
 need_node() {
+	if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+		apt_install nodejs npm
+	fi
 	if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
 		say "FAIL: node and npm are needed (apt-get install -y nodejs npm)"
 		exit 1
@@ -57,12 +74,7 @@ need_packages() {
 # Chromium from Debian, installed when missing and we may.
 find_chromium() {
 	[ -x "$CHROMIUM" ] && return 0
-	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-		say "installing chromium with apt-get"
-		apt-get install -y chromium >/dev/null 2>&1 ||
-		    { apt-get update >/dev/null 2>&1 &&
-		      apt-get install -y chromium >/dev/null 2>&1; }
-	fi
+	apt_install chromium
 	[ -x "$CHROMIUM" ]
 }
 
