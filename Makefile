@@ -63,7 +63,8 @@ DATA_DIR ?= hubchat-data
 
 # ---- Sources: each program's, and what the test binary links ------------
 
-CORE_SRC   = msg.c queue.c hub.c room.c archive.c proto.c net.c log.c \
+CORE_SRC   = msg.c queue.c hub.c hub_table.c hub_ask.c hub_cluster.c \
+             hub_debug.c room.c archive.c proto.c net.c log.c \
              flood.c writer.c die.c
 SERVER_SRC = server.c session.c cmd.c transport.c transport_ws.c web.c \
              addrlimit.c stats.c config.c rlimits.c cluster.c cluster_cmd.c \

@@ -1,6 +1,7 @@
 /*
- * hub_internal.h - what hub.c and room.c share, and nothing else includes:
- * a member's layout, the policy every room follows, and the room's API.
+ * hub_internal.h - what the hub (hub.c and the files hub_table.h lists)
+ * and room.c share, and nothing else includes: a member's layout, the
+ * policy every room follows, and the room's API.
  * To the rest of the server members and rooms are opaque (hub.h).
  *
  * Locks, as hub.h states them: the hub lock, then a room's lock, then a
