@@ -77,12 +77,13 @@ WEB_SRC    = sha1.c base64.c ws.c http.c http_response.c
 # socket).
 RESP_SRC   = resp.c resp_encode.c resp_conn.c
 # The terminal line editor (lineedit.h), for the client and the peer.
-LINED_SRC  = lineedit.c keys.c utf8.c linehist.c rawtty.c
+LINED_SRC  = lineedit.c lineedit_draw.c lineedit_edit.c keys.c utf8.c \
+             linehist.c rawtty.c
 CLIENT_SRC = client.c login.c show.c term.c typed.c pending.c proto.c \
              net.c die.c $(LINED_SRC)
-PEER_SRC   = peer.c peeropts.c handshake.c peeraddr.c term.c msg.c queue.c \
-             proto.c net.c writer.c die.c sha1.c \
-             $(LINED_SRC)
+PEER_SRC   = peer.c peer_term.c peer_link.c peer_talk.c peeropts.c \
+             handshake.c peeraddr.c term.c msg.c queue.c proto.c net.c \
+             writer.c die.c sha1.c $(LINED_SRC)
 TEST_SRC   = tests/test_queue.c tests/test_hub.c tests/test_proto.c \
              tests/test_server.c tests/test_policies.c tests/test_client.c \
              tests/test_peer.c tests/test_stress.c tests/test_faults.c \
