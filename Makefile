@@ -64,10 +64,11 @@ DATA_DIR ?= hubchat-data
 # ---- Sources: each program's, and what the test binary links ------------
 
 CORE_SRC   = msg.c queue.c hub.c hub_table.c hub_ask.c hub_cluster.c \
-             hub_debug.c room.c archive.c proto.c net.c log.c \
+             hub_debug.c room.c room_hist.c archive.c proto.c net.c log.c \
              flood.c writer.c die.c
 SERVER_SRC = server.c server_open.c server_report.c sigfd.c slots.c \
-             refuse.c session.c cmd.c transport.c transport_ws.c web.c \
+             refuse.c session.c session_read.c cmd.c transport.c \
+             transport_ws.c web.c \
              addrlimit.c stats.c config.c rlimits.c cluster.c cluster_cmd.c \
              cluster_bus.c cluster_lua.c \
              $(CORE_SRC) $(WEB_SRC) $(RESP_SRC)

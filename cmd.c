@@ -26,21 +26,28 @@
 #include "proto.h"
 #include "stats.h"
 
+/* The static functions, in the order they are defined. */
 static bool cmd_before_login(enum proto_verb verb);
 static enum end_reason cmd_refuse(struct session *c, const char *line,
     const char *why, const char *name);
+static enum cluster_status cmd_claim(struct session *c, const char *name);
 static enum end_reason cmd_login(struct session *c, const char *name);
 static enum end_reason cmd_mistyped(struct session *c, const char *verb);
 static enum end_reason cmd_help(struct session *c);
 static enum end_reason cmd_msg(struct session *c, const char *text);
-static enum end_reason cmd_dm(struct session *c, const char *user,
-    const char *text);
-static enum end_reason cmd_ping(struct session *c, const char *token);
+static enum end_reason cmd_flush_cluster(struct session *c);
 static enum end_reason cmd_join(struct session *c, const char *room);
 static enum end_reason cmd_send_costly(struct session *c, struct msg *reply);
+static enum end_reason cmd_send_cluster(struct session *c, struct msg *reply,
+    enum cluster_status st);
 static enum end_reason cmd_who(struct session *c, const char *arg);
 static enum end_reason cmd_rooms(struct session *c);
 static enum end_reason cmd_history(struct session *c, const char *arg);
+static enum hub_status cmd_dm_cluster(struct session *c, const char *user,
+    const char *text);
+static enum end_reason cmd_dm(struct session *c, const char *user,
+    const char *text);
+static enum end_reason cmd_ping(struct session *c, const char *token);
 static struct hub_trace *cmd_trace_start(struct hub_trace *t);
 static void cmd_trace_log(struct session *c, const char *verb, size_t lines,
     const struct hub_trace *t);

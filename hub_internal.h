@@ -1,7 +1,7 @@
 /*
  * hub_internal.h - what the hub (hub.c and the files hub_table.h lists)
- * and room.c share, and nothing else includes: a member's layout, the
- * policy every room follows, and the room's API.
+ * and the room (room.c, room_hist.c) share, and nothing else includes: a
+ * member's layout, the policy every room follows, and the room's API.
  * To the rest of the server members and rooms are opaque (hub.h).
  *
  * Locks, as hub.h states them: the hub lock, then a room's lock, then a
@@ -56,7 +56,7 @@ struct room_policy {
 	atomic_ullong refused;          /* lines the archive had no room for */
 };
 
-/* ---- A room (room.c) ---------------------------------------------------- */
+/* ---- A room (room.c; its history and what is said, room_hist.c) --------- */
 
 /* A room named name ("#Rust": shown as given), empty, whose history starts
  * with the n HIST lines of preload (oldest first; references taken; the

@@ -1,12 +1,11 @@
 /*
- * room.c - one room: its members, its history, and delivery to them. Only
- * hub.c calls in (hub_internal.h), each function with the locks its
- * comment names held.
+ * room.c - one room: its members, and delivery to them. Only hub.c calls
+ * in (hub_internal.h), each function with the locks its comment names
+ * held; room_hist.c (the history, and what is said into it) shares the
+ * room's layout and a few steps of delivery (room_internal.h).
  *
  * Members live in an array sorted by name ignoring ASCII case, so WHO
- * lists it in order. The history is a ring of the room's last messages as
- * ready-made "HIST <time> <from> <text>" lines: a newcomer's replay pushes
- * references to them, copying nothing.
+ * lists it in order.
  *
  * Eviction happens in two steps inside one critical section: a failed push
  * only marks the member (so a loop over the array is never disturbed), and
@@ -15,7 +14,7 @@
  * member, so room_settle loops until nothing is marked; each round removes
  * one member, so it ends. Outside the lock no marked member is listed.
  */
-#include "hub_internal.h"
+#include "room_internal.h"
 
 #include <assert.h>
 #include <ctype.h>
@@ -24,43 +23,11 @@
 #include <string.h>
 #include <strings.h>
 
-#include "archive.h"
 #include "msg.h"
 #include "queue.h"
 #include "sync.h"
 
-/* excerpt: room */
-struct room {
-	char name[PROTO_MAX_ROOM + 2];  /* "#Rust", as first created; const */
-	char key[PROTO_MAX_ROOM + 1];   /* "rust"; const */
-	struct room_policy *pol;        /* the hub's; rooms count into it */
-	pthread_mutex_t lock;           /* protects everything below, and the
-	                                   evicted flag of every member whose
-	                                   room this is */
-	struct hub_member **members;    /* sorted by strcasecmp of name */
-	size_t count;
-	size_t cap;
-	struct msg **hist;              /* a ring of pol->history HIST lines */
-	unsigned long long *hist_seq;   /* beside each, its sequence number in
-	                                   the cluster (0 on one node) */
-	size_t hist_head;               /* the oldest, when hist_len > 0 */
-	size_t hist_len;
-	unsigned long long last_seq;    /* clustered: the newest line's number;
-	                                   a bus line at or below it is one
-	                                   this room has already */
-	bool loading;                   /* clustered: made, its history not yet
-	                                   read from Redis (hub_load_room) */
-	struct msg *who;                /* the USERS line while the list is
-	                                   unchanged, or NULL */
-};
-/* end excerpt */
-
 /* ---- Making and freeing ----------------------------------------------- */
-
-static void room_keep(struct room *r, struct msg *hist,
-    unsigned long long seq);
-static bool room_replay(struct room *r, struct hub_member *m, size_t n,
-    struct queue_wakes *w);
 
 struct room *
 room_new(const char *name, struct room_policy *pol,
@@ -136,25 +103,6 @@ room_count(const struct room *r)
 	return r->count;
 }
 
-size_t
-room_history_len(const struct room *r)
-{
-	return r->hist_len;
-}
-
-size_t
-room_history_bytes(const struct room *r, size_t n)
-{
-	size_t bytes = 0;
-
-	if (n == 0 || n > r->hist_len)
-		n = r->hist_len;
-	for (size_t i = r->hist_len - n; i < r->hist_len; i++)
-		bytes += msg_len(r->hist[(r->hist_head + i) %
-		    r->pol->history]);
-	return bytes;
-}
-
 unsigned long long
 room_last_seq(const struct room *r)
 {
@@ -197,7 +145,7 @@ room_cut_off(struct room *r, struct hub_member *m, struct msg *last,
 	m->kick(m->kick_arg, why);
 }
 
-static void
+void
 room_evict(struct room *r, struct hub_member *m)
 {
 	atomic_fetch_add_explicit(&r->pol->evictions, 1, memory_order_relaxed);
@@ -211,7 +159,7 @@ static void room_pushed(struct room *r, struct hub_member *to, size_t n,
 /* excerpt: room-push */
 /* Pushes n msgs, costing cost (queue_cost), to one member; without room
  * for all, it is evicted. Lock held. */
-static void
+void
 room_push(struct room *r, struct hub_member *to, struct msg **msgs,
     size_t n, size_t cost, struct queue_wakes *w, struct hub_trace *trace)
 {
@@ -238,7 +186,7 @@ room_pushed(struct room *r, struct hub_member *to, size_t n, bool full,
 
 /* Pushes n msgs to every member but except (which may be NULL). Lock
  * held. */
-static void
+void
 room_push_all(struct room *r, const struct hub_member *except,
     struct msg **msgs, size_t n, struct queue_wakes *w,
     struct hub_trace *trace)
@@ -264,8 +212,6 @@ room_push_all(struct room *r, const struct hub_member *except,
 		msg_unref_n(msgs[i], refs - used);      /* those not taken */
 }
 
-static void room_settle(struct room *r, struct queue_wakes *w);
-
 void
 room_push_to(struct room *r, struct hub_member *m, struct msg *line,
     struct queue_wakes *w, struct hub_trace *trace)
@@ -286,7 +232,7 @@ room_changed(struct room *r)
 
 /* Index of name in the list, or where it would go; sets *found. Lock
  * held. */
-static size_t
+size_t
 room_find(const struct room *r, const char *name, bool *found)
 {
 	size_t lo = 0, hi = r->count;
@@ -374,7 +320,7 @@ room_announce_exit(struct room *r, const char *name, const char *how,
 }
 
 /* Takes every evicted member off the list, announcing each. Lock held. */
-static void
+void
 room_settle(struct room *r, struct queue_wakes *w)
 {
 	size_t i = 0;
@@ -445,6 +391,16 @@ room_evict_unlisted(struct room *r, struct hub_member *m)
 }
 
 void
+room_cut(struct room *r, struct hub_member *m, struct msg *last,
+    struct queue_wakes *w)
+{
+	if (m->evicted)
+		return;
+	room_cut_off(r, m, last, HUB_CUT_NAME_LOST);
+	room_settle(r, w);
+}
+
+void
 room_exit(struct room *r, struct hub_member *m, const char *how,
     struct queue_wakes *w)
 {
@@ -457,253 +413,6 @@ room_exit(struct room *r, struct hub_member *m, const char *how,
 	room_remove_at(r, i);
 	room_announce_exit(r, m->name, how, w);
 	room_settle(r, w);
-}
-
-/* ---- History ------------------------------------------------------------ */
-
-/* Appends one HIST line (taking a reference) numbered seq, dropping the
- * oldest when the ring is full. Lock held, or r private. */
-static void
-room_keep(struct room *r, struct msg *hist, unsigned long long seq)
-{
-	size_t cap = r->pol->history;
-
-	if (cap == 0 || hist == NULL)
-		return;
-	if (r->hist_len == cap) {
-		msg_unref(r->hist[r->hist_head]);
-		r->hist[r->hist_head] = msg_ref(hist);
-		r->hist_seq[r->hist_head] = seq;
-		r->hist_head = (r->hist_head + 1) % cap;
-		return;
-	}
-	r->hist[(r->hist_head + r->hist_len) % cap] = msg_ref(hist);
-	r->hist_seq[(r->hist_head + r->hist_len) % cap] = seq;
-	r->hist_len++;
-}
-
-/* Pushes m the last n lines of history (n <= kept), 64 at a time; false
- * when its queue cannot take them. Lock held. */
-static bool
-room_replay(struct room *r, struct hub_member *m, size_t n,
-    struct queue_wakes *w)
-{
-	size_t cap = r->pol->history;
-	struct msg *batch[64];
-
-	if (n > r->hist_len)
-		n = r->hist_len;
-	for (size_t done = 0; done < n;) {
-		size_t k = n - done < 64 ? n - done : 64;
-		for (size_t j = 0; j < k; j++)
-			batch[j] = r->hist[(r->hist_head + r->hist_len - n +
-			    done + j) % cap];
-		if (queue_push_batch(m->out, batch, k, queue_cost(batch, k),
-		    w) != QUEUE_OK)
-			return false;
-		done += k;
-	}
-	return true;
-}
-
-bool
-room_history(struct room *r, struct hub_member *m, size_t n,
-    struct msg *first, struct msg *last, struct queue_wakes *w)
-{
-	if (m->evicted)
-		return false;
-	if ((first == NULL || queue_push_batch(m->out, &first, 1,
-	    queue_cost(&first, 1), w) == QUEUE_OK) &&
-	    room_replay(r, m, n == 0 ? r->hist_len : n, w) &&
-	    (last == NULL || queue_push_batch(m->out, &last, 1,
-	    queue_cost(&last, 1), w) == QUEUE_OK))
-		return true;
-	room_evict(r, m);
-	room_settle(r, w);
-	return false;
-}
-
-/* excerpt: room-say */
-bool
-room_say(struct room *r, struct hub_member *from,
-    const struct hub_line *lines, size_t n, struct queue_wakes *w,
-    struct hub_trace *trace)
-{
-	struct msg *live[64];
-	struct room_policy *pol = r->pol;
-
-	assert(n <= 64);
-	if (from != NULL && from->evicted)
-		return true;            /* an evicted member has no voice */
-	if (pol->archive != NULL && !archive_take(pol->archive, lines, n, w)) {
-		atomic_fetch_add_explicit(&pol->refused, n, memory_order_relaxed);
-		return false;
-	}
-	for (size_t i = 0; i < n; i++) {
-		live[i] = lines[i].live;
-		room_keep(r, lines[i].hist, 0);
-	}
-	atomic_fetch_add_explicit(&pol->messages, n, memory_order_relaxed);
-	room_push_all(r, from, live, n, w, trace);
-	room_settle(r, w);
-	return true;
-}
-/* end excerpt */
-
-/* ---- The cluster's bus (clustered only) --------------------------------- */
-
-void
-room_cut(struct room *r, struct hub_member *m, struct msg *last,
-    struct queue_wakes *w)
-{
-	if (m->evicted)
-		return;
-	room_cut_off(r, m, last, HUB_CUT_NAME_LOST);
-	room_settle(r, w);
-}
-
-size_t
-room_bus_say(struct room *r, const struct hub_bus_line *lines,
-    struct msg *const *live, struct msg *const *hist, size_t n,
-    struct queue_wakes *w)
-{
-	size_t taken[HUB_BUS_BATCH], k = 0, i;
-	struct msg *share[HUB_BUS_BATCH];
-
-	assert(n <= HUB_BUS_BATCH);
-	for (i = 0; i < n; i++) {
-		if (lines[i].seq <= r->last_seq)
-			continue;       /* had it already: loaded, or twice */
-		if (!r->loading && lines[i].seq != r->last_seq + 1)
-			break;          /* a gap: lines were missed */
-		r->last_seq = lines[i].seq;
-		room_keep(r, hist[i], lines[i].seq);
-		taken[k++] = i;
-	}
-	atomic_fetch_add_explicit(&r->pol->messages, k, memory_order_relaxed);
-	for (size_t j = 0; k > 0 && j < r->count; j++) {
-		struct hub_member *m = r->members[j];
-		size_t cnt = 0;
-		for (size_t t = 0; t < k; t++)
-			if (strcasecmp(lines[taken[t]].from, m->name) != 0)
-				share[cnt++] = live[taken[t]];
-		if (cnt > 0)
-			room_push(r, m, share, cnt, queue_cost(share, cnt), w,
-			    NULL);
-	}
-	room_settle(r, w);
-	return i;
-}
-
-void
-room_bus_notice(struct room *r, const char *name, struct msg *notice,
-    struct queue_wakes *w)
-{
-	bool found;
-
-	if (atomic_load(&r->pol->closing) || r->count > r->pol->notices_max)
-		return;
-	size_t i = room_find(r, name, &found);
-	room_push_all(r, found ? r->members[i] : NULL, &notice, 1, w, NULL);
-	room_settle(r, w);
-}
-
-void
-room_tell_all(struct room *r, struct msg *line, struct queue_wakes *w)
-{
-	room_push_all(r, NULL, &line, 1, w, NULL);
-	room_settle(r, w);
-}
-
-/* The history as (seq, line) pairs, oldest first, into out (room for
- * hist_len); references not taken. Lock held. */
-static size_t
-room_hist_pairs(const struct room *r, struct hub_hist *out)
-{
-	size_t cap = r->pol->history;
-
-	for (size_t i = 0; i < r->hist_len; i++) {
-		size_t at = (r->hist_head + i) % cap;
-		out[i] = (struct hub_hist){ .seq = r->hist_seq[at],
-		    .line = r->hist[at] };
-	}
-	return r->hist_len;
-}
-
-/*
- * Both lists are in sequence order: Redis numbers a room's lines as it
- * publishes them, and the bus brings them in that order. So the union is
- * one merge, equal numbers kept once, and the newest pol->history of it
- * are the history.
- */
-bool
-room_merge(struct room *r, const struct hub_hist *in, size_t n,
-    unsigned long long newest)
-{
-	size_t cap = r->pol->history, have = r->hist_len, k = 0;
-	struct hub_hist *mine = malloc((have + 1) * sizeof(*mine));
-	struct hub_hist *all = malloc((have + n + 1) * sizeof(*all));
-
-	if (mine == NULL || all == NULL) {
-		free(mine);
-		free(all);
-		return false;
-	}
-	room_hist_pairs(r, mine);
-	for (size_t i = 0, j = 0; i < have || j < n;) {
-		bool take_mine = j == n || (i < have && mine[i].seq <= in[j].seq);
-		const struct hub_hist *next = take_mine ? &mine[i++] : &in[j++];
-		if (k > 0 && all[k - 1].seq == next->seq)
-			continue;       /* the same line, loaded and heard */
-		all[k++] = *next;
-	}
-	size_t from = k > cap ? k - cap : 0;
-	for (size_t i = from; i < k; i++)
-		msg_ref(all[i].line);   /* before the ring lets go of any */
-	for (size_t i = 0; i < have; i++)
-		msg_unref(mine[i].line);
-	r->hist_head = r->hist_len = 0;
-	for (size_t i = from; i < k; i++) {
-		room_keep(r, all[i].line, all[i].seq);
-		msg_unref(all[i].line);
-	}
-	if (k > 0 && all[k - 1].seq > r->last_seq)
-		r->last_seq = all[k - 1].seq;
-	if (newest > r->last_seq)
-		r->last_seq = newest;   /* lines not kept (history off, or
-		                           older than it) still count */
-	r->loading = false;
-	free(mine);
-	free(all);
-	return true;
-}
-
-void
-room_missed(struct room *r, const struct hub_hist *in, size_t n,
-    unsigned long long above, struct queue_wakes *w)
-{
-	bool found;
-
-	for (size_t i = 0; i < n; i++) {
-		if (in[i].seq <= above)
-			continue;
-		size_t at = room_find(r, in[i].from, &found);
-		room_push_all(r, found ? r->members[at] : NULL,
-		    (struct msg **)&in[i].live, 1, w, NULL);
-	}
-	room_settle(r, w);
-}
-
-void
-room_forget(struct room *r)
-{
-	size_t cap = r->pol->history;
-
-	for (size_t i = 0; i < r->hist_len; i++)
-		msg_unref(r->hist[(r->hist_head + i) % cap]);
-	r->hist_head = r->hist_len = 0;
-	r->last_seq = 0;
-	r->loading = true;
 }
 
 /* ---- WHO ---------------------------------------------------------------- */

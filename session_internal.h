@@ -1,7 +1,8 @@
 /*
  * session_internal.h - the session's layout, shared by session.c (its life:
- * threads, reading, ending) and cmd.c (the commands it runs). Nothing else
- * includes it: to the rest of the server a session is opaque (session.h).
+ * threads, ending), session_read.c (the reader's loop) and cmd.c (the
+ * commands it runs). Nothing else includes it: to the rest of the server a
+ * session is opaque (session.h).
  */
 #ifndef HUBCHAT_SESSION_INTERNAL_H
 #define HUBCHAT_SESSION_INTERNAL_H
@@ -91,6 +92,10 @@ void session_kick(void *arg, enum hub_cut why);
 
 /* Milliseconds on CLOCK_MONOTONIC. */
 int64_t session_now_ms(void);
+
+/* session_read.c: frames and handles lines until the session must end;
+ * returns why. */
+enum end_reason session_read_loop(struct session *c);
 
 /* cmd.c: runs one line (NUL-terminated, len bytes) for the session. */
 enum end_reason cmd_handle_line(struct session *c, char *line, size_t len);
