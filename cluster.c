@@ -14,6 +14,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "log.h"
 #include "msg.h"
 #include "resp.h"
 #include "resp_conn.h"
@@ -63,12 +64,20 @@ cluster_start(struct cluster *cl, struct hub *hub, char *err, size_t errsz)
 	atomic_store(&cl->up, true);
 	if ((errno = pthread_create(&cl->cmd_thread, NULL, cmd_main, cl)) != 0) {
 		snprintf(err, errsz, "no thread: %s", strerror(errno));
+		resp_conn_close(cl->cmd);
+		cl->cmd = NULL;
+		atomic_store(&cl->up, false);
 		return false;
 	}
 	if ((errno = pthread_create(&cl->bus_thread, NULL, bus_main, cl)) != 0) {
 		snprintf(err, errsz, "no thread: %s", strerror(errno));
-		cl->threads = true;     /* the command thread: stopped below */
-		cluster_stop(cl);
+		sync_lock(&cl->lock);
+		cl->stopping = true;    /* the command thread ends, closing
+		                           the connection */
+		pthread_cond_broadcast(&cl->work);
+		sync_unlock(&cl->lock);
+		sync_join(cl->cmd_thread);
+		atomic_store(&cl->up, false);
 		return false;
 	}
 	cl->threads = true;
@@ -121,6 +130,35 @@ cluster_free(struct cluster *cl)
 }
 
 /* ---- What sessions call ---------------------------------------------------------- */
+
+bool
+cluster_time_ok(const char *s)
+{
+	static const char form[] = "dddd-dd-ddTdd:dd:ddZ";
+
+	if (strlen(s) != sizeof(form) - 1)
+		return false;
+	for (size_t i = 0; form[i] != '\0'; i++)
+		if (form[i] == 'd' ? s[i] < '0' || s[i] > '9' : s[i] != form[i])
+			return false;
+	return true;
+}
+
+bool
+cluster_text_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n >= 1 && n <= PROTO_MAX_LINE && proto_text_ok(s, n);
+}
+
+bool
+cluster_epoch_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n >= 1 && n < EPOCH_LEN && strspn(s, "0123456789abcdef") == n;
+}
 
 void
 cluster_name_key(const char *name, char *out, size_t outsz)
@@ -187,11 +225,12 @@ cluster_claim(struct cluster *cl, const char *name)
 	snprintf(lease, sizeof(lease), "%d", cl->cfg.lease_ms);
 	const char *argv[] = { key, users, KEY_NODES, cl->cfg.node, lease, name,
 	    CHANNEL };
+	bool sent = atomic_load(&cl->up);       /* else refused at once */
 	enum cluster_status st = cluster_script(cl, LUA_CLAIM, 3, 7, argv,
 	    &reply);
 	long long v = cluster_integer(reply);
 	resp_reply_free(reply);
-	if (st == CLUSTER_DOWN || (st == CLUSTER_OK && v < 0))
+	if (sent && (st == CLUSTER_DOWN || (st == CLUSTER_OK && v < 0)))
 		cluster_orphan(cl, name, "lobby");     /* it may have been
 		                                          claimed: give it back */
 	if (st != CLUSTER_OK)
@@ -414,16 +453,20 @@ cluster_rooms(struct cluster *cl, enum cluster_status *st)
 static bool
 cluster_hist_entry(const char *s, struct hub_hist *out)
 {
-	char *end, when[32], from[PROTO_MAX_NAME + 1];
-	int used = 0;
+	char when[32], from[PROTO_MAX_NAME + 1];
+	size_t n = strspn(s, "0123456789");
+	const char *w = s + n + 1, *f, *text;
 
-	out->seq = strtoull(s, &end, 10);
-	if (end == s || *end != ' ' || sscanf(end + 1, "%31s %32s %n", when,
-	    from, &used) != 2 || used == 0 || !proto_name_ok(from))
+	if (n == 0 || n > 19 || s[n] != ' ' || (f = strchr(w, ' ')) == NULL ||
+	    (size_t)(f - w) >= sizeof(when) || (text = strchr(++f, ' ')) ==
+	    NULL || (size_t)(text - f) >= sizeof(from))
 		return false;
-	const char *text = end + 1 + used;
-	size_t len = strlen(text);
-	if (len == 0 || len > PROTO_MAX_LINE || !proto_text_ok(text, len))
+	out->seq = strtoull(s, NULL, 10);
+	snprintf(when, sizeof(when), "%.*s", (int)(f - 1 - w), w);
+	snprintf(from, sizeof(from), "%.*s", (int)(text - f), f);
+	text++;
+	if (!cluster_time_ok(when) || !proto_name_ok(from) ||
+	    !cluster_text_ok(text))
 		return false;
 	out->line = msg_printf("HIST %s %s %s", when, from, text);
 	out->live = msg_printf("MSG %s %s", from, text);
@@ -435,15 +478,24 @@ cluster_hist_entry(const char *s, struct hub_hist *out)
 	return false;
 }
 
-/* The entries of an LRANGE reply of history as HIST lines, into *out;
- * the count, or -1 when it is not a list or memory ran out. */
+/* The entries of an LRANGE reply of history (of the room key) as HIST
+ * lines, into *out; the count, or -1 when memory ran out. An entry that is
+ * not one is skipped; an error instead of a list (the key holds something
+ * else: WRONGTYPE) is logged and read as no history, so one bad key costs
+ * one room its history, not the bus. */
 static long
-cluster_hist_list(const struct resp_reply *list, struct hub_hist **out)
+cluster_hist_list(const struct resp_reply *list, const char *key,
+    struct hub_hist **out)
 {
 	long n = 0;
 
-	if (list == NULL || resp_type(list) != RESP_ARRAY ||
-	    (*out = malloc((resp_count(list) + 1) * sizeof(**out))) == NULL)
+	if (resp_type(list) != RESP_ARRAY) {
+		log_event(LOG_CLUSTER, "room=#%s: its history in Redis cannot "
+		    "be read (%s); it is read as empty", key,
+		    resp_str(list, NULL) != NULL ? resp_str(list, NULL) : "?");
+		return 0;
+	}
+	if ((*out = malloc((resp_count(list) + 1) * sizeof(**out))) == NULL)
 		return -1;
 	for (size_t i = 0; i < resp_count(list); i++) {
 		const char *s = resp_str(resp_elem(list, i), NULL);
@@ -479,7 +531,7 @@ cluster_load(void *arg, const char *key, size_t max, struct hub_hist **out,
 		const struct resp_reply *count = r->cmds[0].reply;
 		if (resp_type(count) == RESP_BULK)
 			*newest = strtoull(resp_str(count, NULL), NULL, 10);
-		n = max > 0 ? cluster_hist_list(r->cmds[1].reply, out) : 0;
+		n = max > 0 ? cluster_hist_list(r->cmds[1].reply, key, out) : 0;
 	}
 	req_free(r);
 	return n;

@@ -6,7 +6,8 @@
  * bus brings and delivers it through the hub (hub_bus_*), which never
  * blocks: a burst of one room's lines is handed over as one run. It checks
  * everything it reads, since anyone who can reach Redis can publish:
- * a line that is not ours, or not well formed, is dropped and counted.
+ * a message that is not ours, not well formed, of an epoch that is not
+ * Redis's, or numbered out of sequence is dropped and counted (dropped).
  *
  * Three things can go wrong, and each is mended by reading back:
  *   the bus is lost      (Redis restarts, the network fails, or a
@@ -15,8 +16,9 @@
  *                        subscribe again, then read every room held here
  *                        back from Redis, and tell every local client;
  *   Redis lost its data  (FLUSHALL, or restarted empty; its epoch, a word
- *                        kept in Redis, changed): forget every room's
- *                        history and numbering, read every room back;
+ *                        kept in Redis, changed): read every room back,
+ *                        and each whose numbers went back starts again
+ *                        from what Redis holds (hub_read_back);
  *   a room has a gap     (a line numbered past the next one: lines were
  *                        missed): read that room back once, and drop a
  *                        line still out of sequence after it.
@@ -50,15 +52,6 @@ bus_word(char **p)
 	return w;
 }
 
-/* s holds only characters of set, between 1 and max of them. */
-static bool
-bus_token_ok(const char *s, const char *set, size_t max)
-{
-	size_t n = strlen(s);
-
-	return n >= 1 && n <= max && strspn(s, set) == n;
-}
-
 static bool
 bus_key_ok(const char *key)
 {
@@ -66,29 +59,6 @@ bus_key_ok(const char *key)
 
 	snprintf(room, sizeof(room), "#%s", key);
 	return strlen(key) <= PROTO_MAX_ROOM && proto_room_ok(room);
-}
-
-/* "YYYY-MM-DDTHH:MM:SSZ", as in HIST lines. */
-static bool
-bus_time_ok(const char *s)
-{
-	static const char form[] = "dddd-dd-ddTdd:dd:ddZ";
-
-	if (strlen(s) != sizeof(form) - 1)
-		return false;
-	for (size_t i = 0; form[i] != '\0'; i++)
-		if (form[i] == 'd' ? s[i] < '0' || s[i] > '9' : s[i] != form[i])
-			return false;
-	return true;
-}
-
-/* What a client may say: text a client could have sent. */
-static bool
-bus_text_ok(const char *s)
-{
-	size_t n = strlen(s);
-
-	return n >= 1 && n <= PROTO_MAX_LINE && proto_text_ok(s, n);
 }
 
 /* One bus message, parsed in place (cluster_lua.h has the forms). */
@@ -108,9 +78,10 @@ bus_parse_say(char *p, struct bus_event *e)
 	    NULL || (seq = bus_word(&p)) == NULL || (when = bus_word(&p)) ==
 	    NULL || (from = bus_word(&p)) == NULL)
 		return false;
-	if (!bus_key_ok(e->key) || !bus_token_ok(e->epoch, "0123456789abcdef",
-	    EPOCH_LEN - 1) || !bus_token_ok(seq, "0123456789", 19) ||
-	    !bus_time_ok(when) || !proto_name_ok(from) || !bus_text_ok(p))
+	if (!bus_key_ok(e->key) || !cluster_epoch_ok(e->epoch) ||
+	    strlen(seq) > 19 || strspn(seq, "0123456789") != strlen(seq) ||
+	    !cluster_time_ok(when) || !proto_name_ok(from) ||
+	    !cluster_text_ok(p))
 		return false;
 	e->line = (struct hub_bus_line){ strtoull(seq, NULL, 10), when, from,
 	    p };
@@ -140,7 +111,7 @@ bus_parse(char *p, size_t len, struct bus_event *e)
 	} else if (*kind == 'D') {
 		ok = (e->name = bus_word(&p)) != NULL &&
 		    (e->other = bus_word(&p)) != NULL && proto_name_ok(e->name) &&
-		    proto_name_ok(e->other) && bus_text_ok(p);
+		    proto_name_ok(e->other) && cluster_text_ok(p);
 		e->text = p;
 	} else {
 		ok = false;
@@ -151,70 +122,85 @@ bus_parse(char *p, size_t len, struct bus_event *e)
 
 /* ---- Reading back ------------------------------------------------------------------ */
 
-/* Redis's epoch: a random word set once (SET NX), so a Redis that lost
- * its data is told apart from one that kept it. false when Redis did not
+/* Asks Redis for hubchat:epoch after `set` (SET with its options); the
+ * value into out, "" when it is not a string. false when Redis did not
  * answer. */
 static bool
-bus_epoch(struct cluster *cl, char *out, size_t outsz)
+bus_epoch_ask(struct cluster *cl, const char *const set[], int nset,
+    char out[EPOCH_LEN])
 {
-	unsigned char raw[8];
-	char mine[2 * sizeof(raw) + 1];
 	struct bus_req *r = req_new(2);
+	const char *get[] = { "GET", KEY_EPOCH };
 	bool ok = false;
 
-	if (r == NULL)
-		return false;
-	if (getrandom(raw, sizeof(raw), 0) != sizeof(raw))
-		memcpy(raw, &(long long){ cluster_now_ms() }, sizeof(raw));
-	for (size_t i = 0; i < sizeof(raw); i++)
-		snprintf(mine + 2 * i, 3, "%02x", raw[i]);
-	const char *set[] = { "SET", KEY_EPOCH, mine, "NX" };
-	const char *get[] = { "GET", KEY_EPOCH };
-	if (req_add(r, -1, 0, 4, set) && req_add(r, -1, 0, 2, get) &&
-	    req_submit(cl, r, true) == CLUSTER_OK &&
-	    resp_type(r->cmds[1].reply) == RESP_BULK) {
-		snprintf(out, outsz, "%s", resp_str(r->cmds[1].reply, NULL));
+	if (r != NULL && req_add(r, -1, 0, nset, set) &&
+	    req_add(r, -1, 0, 2, get) && req_submit(cl, r, true) == CLUSTER_OK) {
+		const struct resp_reply *v = r->cmds[1].reply;
+		snprintf(out, EPOCH_LEN, "%.*s", EPOCH_LEN - 1,
+		    resp_type(v) == RESP_BULK ? resp_str(v, NULL) : "");
 		ok = true;
 	}
 	req_free(r);
 	return ok;
 }
 
-/* Reads every room held here back from Redis. false when Redis did not
- * answer. */
+/* Redis's epoch: a random word, set when there is none (by a node, or by
+ * LUA_SAY), so a Redis that lost its data is told apart from one that
+ * kept it. One that is not an epoch (someone wrote it) is replaced. false
+ * when Redis did not answer. */
 static bool
-bus_reload_all(struct cluster *cl)
+bus_epoch(struct cluster *cl, char out[EPOCH_LEN])
+{
+	unsigned char raw[8];
+	char mine[2 * sizeof(raw) + 1];
+
+	if (getrandom(raw, sizeof(raw), 0) != sizeof(raw))
+		memcpy(raw, &(long long){ cluster_now_ms() }, sizeof(raw));
+	for (size_t i = 0; i < sizeof(raw); i++)
+		snprintf(mine + 2 * i, 3, "%02x", raw[i]);
+	const char *set_nx[] = { "SET", KEY_EPOCH, mine, "NX" };
+	const char *set[] = { "SET", KEY_EPOCH, mine };
+	if (!bus_epoch_ask(cl, set_nx, 4, out))
+		return false;
+	if (cluster_epoch_ok(out))
+		return true;
+	log_event(LOG_CLUSTER, "%s in Redis is not an epoch; it is made anew",
+	    KEY_EPOCH);
+	return bus_epoch_ask(cl, set, 3, out) && cluster_epoch_ok(out);
+}
+
+/* Takes epoch as Redis's and reads every room held here back from Redis,
+ * which gives their members what they missed (hub_read_back). If the
+ * epoch is not the one known here, Redis lost its data: a room whose
+ * numbers went back starts again from what Redis holds. false when Redis
+ * did not answer. */
+static bool
+bus_adopt(struct cluster *cl, const char *epoch)
 {
 	char (*rooms)[PROTO_MAX_ROOM + 2] = NULL;
-	size_t n = hub_rooms_held(cl->hub, &rooms);
+	bool lost = cl->epoch[0] != '\0' && strcmp(epoch, cl->epoch) != 0;
 	bool ok = true;
 
+	if (lost)
+		log_event(LOG_CLUSTER, "Redis's epoch changed (it lost its data, "
+		    "or someone changed %s): every room is read back, and one "
+		    "whose numbers went back starts again from what Redis holds",
+		    KEY_EPOCH);
+	snprintf(cl->epoch, sizeof(cl->epoch), "%s", epoch);
+	size_t n = hub_rooms_held(cl->hub, &rooms);
 	for (size_t i = 0; ok && i < n; i++)
-		ok = hub_load_room(cl->hub, rooms[i]) != HUB_UNAVAILABLE;
+		ok = hub_read_back(cl->hub, rooms[i], lost) != HUB_UNAVAILABLE;
 	free(rooms);
 	return ok;
 }
 
-/* Catches up with Redis: if its epoch is not the one known here (it lost
- * its data), forgets every room's history and tells every client; then
- * reads every room held here back, which gives their members what they
- * missed. false when Redis did not answer. */
+/* Catches up with Redis after subscribing: bus_adopt of its epoch. */
 static bool
 bus_catch_up(struct cluster *cl)
 {
 	char epoch[EPOCH_LEN];
 
-	if (!bus_epoch(cl, epoch, sizeof(epoch)))
-		return false;
-	if (cl->epoch[0] != '\0' && strcmp(epoch, cl->epoch) != 0) {
-		log_event(LOG_CLUSTER, "Redis lost its data (its epoch changed): "
-		    "every room's history is read again from what it holds now");
-		hub_forget_history(cl->hub);
-		hub_tell_all(cl->hub, "INFO the cluster lost its history: some "
-		    "messages may be missing");
-	}
-	snprintf(cl->epoch, sizeof(cl->epoch), "%s", epoch);
-	return bus_reload_all(cl);
+	return bus_epoch(cl, epoch) && bus_adopt(cl, epoch);
 }
 
 /* ---- Delivering --------------------------------------------------------------- */
@@ -227,7 +213,8 @@ struct bus_run {
 	size_t n;
 	struct resp_reply *held[HUB_BUS_BATCH];
 	size_t nheld;
-	long long said_gap, said_drop;  /* when each was last logged, ms */
+	long long said_gap, said_drop, said_bad;  /* when each was last
+	                                   logged, ms */
 };
 
 /* Whether to log now: at most once a second, so a flood of bad lines is
@@ -257,6 +244,18 @@ bus_drop(struct cluster *cl, struct bus_run *run, const struct hub_bus_line *l)
 		    "(dropped so far: %llu)", run->key, l->seq, n);
 }
 
+/* A message on the bus that is not a hubchat line (malformed), or a room
+ * line of an epoch that is not Redis's: dropped and counted. */
+static void
+bus_reject(struct cluster *cl, struct bus_run *run, const char *why)
+{
+	unsigned long long n = atomic_fetch_add(&cl->dropped, 1) + 1;
+
+	if (bus_may_say(&run->said_bad))
+		log_event(LOG_CLUSTER, "dropped a bus message: %s (dropped so "
+		    "far: %llu)", why, n);
+}
+
 /* Delivers the run: one hub call (one critical section, a wake-up per
  * member) unless a gap stops it. Then the room is read back once and the
  * rest offered again; a line that still does not fit is dropped. */
@@ -278,7 +277,7 @@ bus_flush(struct cluster *cl, struct bus_run *run)
 				    "the last here; the room is read back",
 				    run->key, run->lines[done].seq);
 			snprintf(room, sizeof(room), "#%s", run->key);
-			hub_load_room(cl->hub, room);
+			hub_read_back(cl->hub, room, false);
 			reloaded = true;
 		} else {
 			bus_drop(cl, run, &run->lines[done++]);
@@ -287,6 +286,28 @@ bus_flush(struct cluster *cl, struct bus_run *run)
 	for (size_t i = 0; i < run->nheld; i++)
 		resp_reply_free(run->held[i]);
 	run->n = run->nheld = 0;
+}
+
+/* A room line of an epoch not the one known here: Redis's epoch is asked
+ * again. The same as known: the line is not Redis's (forged or stale),
+ * and is dropped without reading anything back, so a flood of them costs
+ * a round trip each, not a read-back of every room. Another: Redis lost
+ * its data, and everything is read back (bus_adopt); the line is then
+ * taken if it is of the new epoch. false when Redis did not answer. */
+static bool
+bus_other_epoch(struct cluster *cl, struct bus_run *run, struct bus_event *e)
+{
+	char now[EPOCH_LEN];
+
+	if (!bus_epoch(cl, now))
+		return false;
+	if (strcmp(now, cl->epoch) != 0 && !bus_adopt(cl, now))
+		return false;
+	if (strcmp(e->epoch, cl->epoch) != 0) {
+		bus_reject(cl, run, "a room line of an epoch that is not Redis's");
+		e->kind = 0;
+	}
+	return true;
 }
 
 /* Takes one reply off the bus: a room line joins the run (which is first
@@ -303,15 +324,15 @@ bus_take(struct cluster *cl, struct resp_reply *r, struct bus_run *run)
 	    memcmp(m.channel, CHANNEL, m.channel_len) == 0) {
 		atomic_fetch_add_explicit(&cl->heard, 1, memory_order_relaxed);
 		bus_parse((char *)m.payload, m.payload_len, &e);
+		if (e.kind == 0)
+			bus_reject(cl, run, "not a hubchat line");
 	}
 	if (e.kind == 'M' && strcmp(e.epoch, cl->epoch) != 0) {
-		bus_flush(cl, run);     /* another epoch: Redis lost its data */
-		if (!bus_catch_up(cl)) {
+		bus_flush(cl, run);
+		if (!bus_other_epoch(cl, run, &e)) {
 			resp_reply_free(r);
 			return false;
 		}
-		if (strcmp(e.epoch, cl->epoch) != 0)
-			e.kind = 0;     /* not Redis's epoch even now: forged */
 	}
 	if (e.kind == 'M') {
 		if (run->n == HUB_BUS_BATCH || (run->n > 0 &&
@@ -426,7 +447,8 @@ bus_ping(struct resp_conn *c)
 static void
 bus_listen(struct cluster *cl, struct resp_conn *c, char *err, size_t errsz)
 {
-	static struct bus_run run;      /* the bus thread's alone */
+	static struct bus_run run;      /* the bus thread's alone (one
+	                                   cluster in a process) */
 	long long heard = cluster_now_ms();
 	bool asked = false, ok = true;
 	struct resp_reply *r;
@@ -434,13 +456,14 @@ bus_listen(struct cluster *cl, struct resp_conn *c, char *err, size_t errsz)
 	*err = '\0';
 	while (ok) {
 		if ((r = resp_conn_read(c, BUS_QUIET_MS)) != NULL) {
-			heard = cluster_now_ms();
 			asked = false;
 			do
 				ok = bus_take(cl, r, &run);
 			while (ok && run.nheld < HUB_BUS_BATCH &&
 			    (r = resp_conn_read(c, 0)) != NULL);
 			bus_flush(cl, &run);
+			heard = cluster_now_ms();       /* after the work: a long
+			                                   read-back is not silence */
 		}
 		if (!ok)
 			snprintf(err, errsz, "Redis did not answer while the "

@@ -149,6 +149,13 @@ void *bus_main(void *arg);
 
 /* Milliseconds on CLOCK_MONOTONIC. */
 long long cluster_now_ms(void);
+/* What the bus and the history may hold: a time "YYYY-MM-DDTHH:MM:SSZ"
+ * as in HIST lines; text a client could have sent (1 to PROTO_MAX_LINE
+ * bytes, proto_text_ok); an epoch (1 to EPOCH_LEN - 1 lowercase hex
+ * digits). */
+bool cluster_time_ok(const char *s);
+bool cluster_text_ok(const char *s);
+bool cluster_epoch_ok(const char *s);
 /* A name's key in Redis. */
 void cluster_name_key(const char *name, char *out, size_t outsz);
 

@@ -16,9 +16,12 @@
 const char *const cluster_lua[LUA_SCRIPTS] = {
 	[LUA_SAY] =
 	"local epoch = redis.call('GET', KEYS[3])\n"
-	"if not epoch then\n"                  /* FLUSHALL, or a new Redis */
+	/* Gone (FLUSHALL, a new Redis), or not one (someone wrote it):
+	 * made anew, as the nodes check it (cluster_epoch_ok). */
+	"if not epoch or #epoch > 39 or not string.match(epoch, '^[0-9a-f]+$')\n"
+	"then\n"
 	"  local t = redis.call('TIME')\n"
-	"  epoch = t[1] .. t[2]\n"
+	"  epoch = string.format('%x%x', tonumber(t[1]), tonumber(t[2]))\n"
 	"  redis.call('SET', KEYS[3], epoch)\n"
 	"end\n"
 	"local seq = redis.call('INCR', KEYS[1])\n"
@@ -106,8 +109,14 @@ const char *const cluster_lua[LUA_SCRIPTS] = {
 	[LUA_REFRESH] =
 	LUA_NOW LUA_KEY
 	"local node, lease = ARGV[1], tonumber(ARGV[2])\n"
+	/* This node's own lease ran out too: Redis (or this node) stalled,
+	 * and the others may be as alive as this one. They renew on their
+	 * own; those that do not are swept at the next renewal. */
+	"local last = tonumber(redis.call('ZSCORE', KEYS[1], node))\n"
+	"local stalled = last ~= nil and last < now\n"
 	"for _, dead in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf',\n"
 	"    '(' .. now)) do\n"
+	"  if stalled then break end\n"
 	"  if dead ~= node then\n"
 	"    local users = redis.call('HGETALL', ARGV[4] .. dead)\n"
 	"    for i = 1, #users, 2 do\n"
@@ -119,14 +128,18 @@ const char *const cluster_lua[LUA_SCRIPTS] = {
 	"  redis.call('ZREM', KEYS[1], dead)\n"
 	"end\n"
 	"redis.call('ZADD', KEYS[1], now + lease, node)\n"
+	"local mine = ARGV[4] .. node\n"
 	"local first = 7 + 2 * tonumber(ARGV[6])\n"
 	"for i = 7, first - 1, 2 do\n"           /* left while Redis was away */
 	"  local name = ARGV[5] .. string.lower(ARGV[i])\n"
-	"  if redis.call('GET', name) == node then redis.call('DEL', name) end\n"
-	"  redis.call('PUBLISH', ARGV[3], 'N ' .. ARGV[i + 1] .. ' ' ..\n"
-	"      ARGV[i] .. ' disconnected')\n"
+	"  local held = redis.call('GET', name) == node\n"
+	"  if held then redis.call('DEL', name) end\n"
+	/* Announced only if it was this node's: never someone else's. */
+	"  if redis.call('HDEL', mine, ARGV[i]) == 1 or held then\n"
+	"    redis.call('PUBLISH', ARGV[3], 'N ' .. ARGV[i + 1] .. ' ' ..\n"
+	"        ARGV[i] .. ' disconnected')\n"
+	"  end\n"
 	"end\n"
-	"local mine = ARGV[4] .. node\n"
 	"redis.call('DEL', mine)\n"
 	"local lost = {}\n"
 	"for i = first, #ARGV, 2 do\n"

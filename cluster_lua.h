@@ -15,7 +15,8 @@
 enum cluster_script {
 	/* KEYS seq, hist, epoch; ARGV channel, room key, time, from, text,
 	 * keep. Numbers the line, keeps the newest `keep`, publishes it with
-	 * Redis's epoch (made anew if it is gone: FLUSHALL); the seq. */
+	 * Redis's epoch (made anew if it is gone, FLUSHALL, or is not an
+	 * epoch); the seq. */
 	LUA_SAY,
 	/* KEYS name, users, nodes; ARGV node, lease ms, name, channel. 1
 	 * when the name was free and is now this node's (until the node's
@@ -35,11 +36,12 @@ enum cluster_script {
 	LUA_ROOMS,
 	/* KEYS nodes; ARGV node, lease ms, channel, users prefix, name
 	 * prefix, k, then k name, room-key pairs of names left while Redis
-	 * was away (given back, announced gone), then name, room pairs: this
-	 * node's lease renewed, its users written again, each name held or
-	 * re-claimed; nodes whose lease ran out are forgotten and their
-	 * users announced gone. The names held by someone else now (lost
-	 * while Redis was away). */
+	 * was away (given back, and announced gone if they were this
+	 * node's), then name, room pairs: this node's lease renewed, its
+	 * users written again, each name held or re-claimed; nodes whose
+	 * lease ran out are forgotten and their users announced gone, unless
+	 * this node's own lease had run out too (a stall: they may be alive).
+	 * The names held by someone else now (lost while Redis was away). */
 	LUA_REFRESH,
 	LUA_SCRIPTS
 };

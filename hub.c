@@ -244,7 +244,7 @@ hub_load_room(struct hub *h, const char *room)
 	bool found;
 
 	if (h->pol.clustered)
-		return hub_load_clustered(h, room);
+		return hub_load_clustered(h, room, false);
 	proto_room_key(room, key);
 	size_t n = archive_load(h->pol.archive, key, h->pol.history, &lines);
 	sync_lock(&h->lock);

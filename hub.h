@@ -296,9 +296,16 @@ void hub_tell_all(struct hub *h, const char *line);
  * no memory. For reading them back after the bus was lost. */
 size_t hub_rooms_held(struct hub *h, char (**out)[PROTO_MAX_ROOM + 2]);
 
-/* Forgets every room's history and numbering: Redis lost its data. Each
- * room is then read back (hub_load_room) before its lines count again. */
-void hub_forget_history(struct hub *h);
+/* Reads the room named room back from the cluster, as hub_load_room does
+ * (blocking: hold no lock), after the bus was lost or a room line came out
+ * of sequence, giving its members the lines they missed. data_lost says
+ * Redis lost its data since the room was last read (its epoch changed):
+ * then a room whose numbers went back starts again from Redis's lines,
+ * each one new, and its members are told the history was lost. Without
+ * it, numbers that went back are an older snapshot of Redis: the room
+ * starts again from Redis's lines, all of them old, given to no one. */
+enum hub_status hub_read_back(struct hub *h, const char *room,
+    bool data_lost);
 
 /* Cuts off the member named name, if it is here, with line (a protocol
  * line) as its last: its name was lost to another node. */

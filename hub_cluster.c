@@ -2,8 +2,8 @@
  * hub_cluster.c - the hub's side of the cluster (hub.h, "Clustered"): what
  * the bus thread delivers to the members here (hub_bus_*, hub_tell_all,
  * hub_drop) and what it asks of the hub (hub_rooms_held, hub_roster,
- * hub_forget_history); and the clustered path of hub_load_room, which
- * makes the room, reads its history from the cluster holding no lock, and
+ * hub_read_back); and the clustered path of hub_load_room, which makes
+ * the room, reads its history from the cluster holding no lock, and
  * merges it by number. The design is hub.h's and docs/CLUSTER.md's; the
  * hub's layout is in hub_table.h.
  */
@@ -144,18 +144,6 @@ hub_rooms_held(struct hub *h, char (**out)[PROTO_MAX_ROOM + 2])
 }
 
 void
-hub_forget_history(struct hub *h)
-{
-	sync_lock(&h->lock);
-	for (size_t i = 0; i < h->nrooms; i++) {
-		room_lock(h->rooms[i].room);
-		room_forget(h->rooms[i].room);
-		room_unlock(h->rooms[i].room);
-	}
-	sync_unlock(&h->lock);
-}
-
-void
 hub_drop(struct hub *h, const char *name, const char *text)
 {
 	struct queue_wakes wakes = { 0 };
@@ -223,12 +211,15 @@ hub_room_open(struct hub *h, const char *room, const char *key,
  * room, if it is still held (else forgotten meanwhile: JOIN comes back and
  * makes it again). Its members are given the lines they missed: those
  * numbered past the newest the room had (the bus was lost, or had a gap,
- * or Redis lost its data and numbers from 1 again). */
+ * or Redis lost its data and numbers from 1 again: data_lost). */
 static enum hub_status
 hub_room_merge(struct hub *h, const char *key, unsigned long long had,
-    unsigned long long newest, const struct hub_hist *lines, size_t n)
+    unsigned long long newest, const struct hub_hist *lines, size_t n,
+    bool data_lost)
 {
 	struct queue_wakes wakes = { 0 };
+	struct msg *lost = data_lost ? msg_printf("INFO the cluster lost its "
+	    "history: some messages may be missing") : NULL;
 	enum hub_status st = HUB_OK;
 	bool found;
 
@@ -238,14 +229,20 @@ hub_room_merge(struct hub *h, const char *key, unsigned long long had,
 		struct room *r = h->rooms[i].room;
 		room_lock(r);
 		unsigned long long above = room_last_seq(r);
-		/* Redis's numbers went back (it came back from an older
-		 * snapshot): what this room had before asking is past what
-		 * Redis counts now, gone there, and its numbers will be used
-		 * again. Start from what Redis has. (Lines heard since asking
-		 * may be numbered past newest; that is no sign of it.) */
+		/* Redis's numbers went back: what this room had before
+		 * asking is past what Redis counts now, gone there, and its
+		 * numbers will be used again. Start from what Redis has.
+		 * (Lines heard since asking may be numbered past newest;
+		 * that is no sign of it.) Redis lost its data: its lines are
+		 * all new since. It came back from an older snapshot: they
+		 * are taken as lines had already, though those said after
+		 * the snapshot and before this read-back are new; they are
+		 * in the history, not given live (docs/CLUSTER.md). */
 		if (newest < had) {
 			room_forget(r);
-			above = ULLONG_MAX;     /* old lines: had already */
+			above = data_lost ? 0 : ULLONG_MAX;
+			if (lost != NULL)
+				room_tell_all(r, lost, &wakes);
 		}
 		if (!room_merge(r, lines, n, newest))
 			st = HUB_REFUSED;
@@ -255,12 +252,14 @@ hub_room_merge(struct hub *h, const char *key, unsigned long long had,
 	}
 	sync_unlock(&h->lock);
 	queue_wake_all(&wakes);
+	msg_unref(lost);
 	return st;
 }
 
-/* hub_load_room, clustered: make the room, read (no lock held), merge. */
+/* hub_load_room and hub_read_back, clustered: make the room, read (no
+ * lock held), merge. */
 enum hub_status
-hub_load_clustered(struct hub *h, const char *room)
+hub_load_clustered(struct hub *h, const char *room, bool data_lost)
 {
 	char key[PROTO_MAX_ROOM + 1];
 	struct hub_hist *lines = NULL;
@@ -273,11 +272,18 @@ hub_load_clustered(struct hub *h, const char *room)
 	long n = h->load(h->load_arg, key, h->pol.history, &lines, &newest);
 	if (n < 0)
 		return HUB_UNAVAILABLE;
-	st = hub_room_merge(h, key, had, newest, lines, (size_t)n);
+	st = hub_room_merge(h, key, had, newest, lines, (size_t)n, data_lost);
 	for (long j = 0; j < n; j++) {
 		msg_unref(lines[j].line);
 		msg_unref(lines[j].live);
 	}
 	free(lines);
 	return st;
+}
+
+enum hub_status
+hub_read_back(struct hub *h, const char *room, bool data_lost)
+{
+	assert(h->pol.clustered && proto_room_ok(room));
+	return hub_load_clustered(h, room, data_lost);
 }

@@ -90,10 +90,11 @@ void hub_unassign(struct hub *h, struct hub_member *m, bool empty_kept);
 
 /* ---- Clustered: reading a room back (hub_cluster.c) --------------------- */
 
-/* hub_load_room for a clustered hub (hub.h): makes the room if need be,
- * reads its history from the cluster holding no lock, and merges it in.
- * Blocks while reading: call it holding no lock. */
-enum hub_status hub_load_clustered(struct hub *h, const char *room);
+/* hub_load_room for a clustered hub (hub.h), and hub_read_back: makes the
+ * room if need be, reads its history from the cluster holding no lock,
+ * and merges it in. Blocks while reading: call it holding no lock. */
+enum hub_status hub_load_clustered(struct hub *h, const char *room,
+    bool data_lost);
 
 /* ---- /debug's ring of slow consumers (hub_debug.c) ---------------------- */
 

@@ -207,9 +207,31 @@ room_hist_pairs(const struct room *r, struct hub_hist *out)
 /*
  * Both lists are in sequence order: Redis numbers a room's lines as it
  * publishes them, and the bus brings them in that order. So the union is
- * one merge, equal numbers kept once, and the newest pol->history of it
- * are the history.
+ * one merge, equal numbers kept once (Redis's copy: the one heard may be
+ * forged), and the newest pol->history of it are the history. Redis's
+ * own numbers go up to top, the larger of newest and its newest line
+ * read; a line heard above top is one said since, and those come one
+ * after another, so the first that does not (a forged line heard while
+ * the room was loading, when no order is asked of the bus) ends the
+ * history, and the room's newest number is the last that did.
  */
+/* How many of all[0..k) (in sequence order) to keep: every line up to
+ * *top, then those numbered one after another from *top + 1, which moves
+ * *top on to the last of them. */
+static size_t
+room_merge_cut(const struct hub_hist *all, size_t k, unsigned long long *top)
+{
+	size_t end = 0;
+
+	while (end < k && all[end].seq <= *top)
+		end++;
+	while (end < k && all[end].seq == *top + 1) {
+		end++;
+		(*top)++;
+	}
+	return end;
+}
+
 bool
 room_merge(struct room *r, const struct hub_hist *in, size_t n,
     unsigned long long newest)
@@ -225,12 +247,15 @@ room_merge(struct room *r, const struct hub_hist *in, size_t n,
 	}
 	room_hist_pairs(r, mine);
 	for (size_t i = 0, j = 0; i < have || j < n;) {
-		bool take_mine = j == n || (i < have && mine[i].seq <= in[j].seq);
+		bool take_mine = j == n || (i < have && mine[i].seq < in[j].seq);
 		const struct hub_hist *next = take_mine ? &mine[i++] : &in[j++];
 		if (k > 0 && all[k - 1].seq == next->seq)
 			continue;       /* the same line, loaded and heard */
 		all[k++] = *next;
 	}
+	unsigned long long top = n > 0 && in[n - 1].seq > newest ?
+	    in[n - 1].seq : newest;
+	k = room_merge_cut(all, k, &top);
 	size_t from = k > cap ? k - cap : 0;
 	for (size_t i = from; i < k; i++)
 		msg_ref(all[i].line);   /* before the ring lets go of any */
@@ -241,11 +266,8 @@ room_merge(struct room *r, const struct hub_hist *in, size_t n,
 		room_keep(r, all[i].line, all[i].seq);
 		msg_unref(all[i].line);
 	}
-	if (k > 0 && all[k - 1].seq > r->last_seq)
-		r->last_seq = all[k - 1].seq;
-	if (newest > r->last_seq)
-		r->last_seq = newest;   /* lines not kept (history off, or
-		                           older than it) still count */
+	r->last_seq = top;      /* lines not kept (history off, or older than
+	                           it) still count */
 	r->loading = false;
 	free(mine);
 	free(all);

@@ -595,7 +595,7 @@ Test(cluster, redis_back_from_an_older_snapshot_loses_no_new_line,
 /* Anyone who can reach Redis can publish on the bus. Lines that are not
  * Redis's own (numbered far ahead, past the next one, another epoch, too
  * long, or malformed) are dropped: the room goes on, its members hear
- * none of them, and the drops are counted. A line numbered far ahead used
+ * none of them, and the drops are counted, all six. A line numbered far ahead used
  * to be taken as the newest, and every real line after it dropped as one
  * the room had: the room fell silent. */
 Test(cluster, forged_bus_lines_are_dropped_and_silence_no_room)
@@ -635,9 +635,10 @@ Test(cluster, forged_bus_lines_are_dropped_and_silence_no_room)
 	conn_send(bob, "MSG and back\n");
 	conn_expect(alice, "MSG bob and back");
 	kill(b.pid, SIGUSR1);
-	cr_assert(server_log_wait(&b, " bus-dropped=2", WAIT_MS));
+	cr_assert(server_log_wait(&b, " bus-dropped=6", WAIT_MS));
 	cr_assert(server_log_wait(&b, "room=#lobby dropped a bus line",
 	    WAIT_MS));
+	cr_assert(server_log_wait(&b, "dropped a bus message: ", WAIT_MS));
 	pair_stop(&a, &b, alice, bob);
 }
 
@@ -743,5 +744,68 @@ Test(cluster, a_name_left_while_redis_was_away_is_freed_when_it_is_back,
 	conn_send(x, "LOGIN carol\n");
 	conn_expect(x, "OK");
 	conn_close(x);
+	pair_stop(&a, &b, alice, bob);
+}
+
+/* Only the epoch key is lost (deleted, or overwritten with something that
+ * is not an epoch): Redis's rooms and numbers are all there. The nodes
+ * take the new epoch, read their rooms back, find nothing missing, and
+ * replay nothing: the members get the next line, not the room's whole
+ * history again, and no "lost its history". */
+Test(cluster, an_epoch_lost_alone_replays_nothing)
+{
+	struct server a, b;
+	struct conn *alice, *bob;
+	pair_start(&a, &b, NULL, &alice, &bob);
+	conn_send(alice, "MSG one\nMSG two\nMSG three\n");
+	conn_expect(bob, "MSG alice one");
+	conn_expect(bob, "MSG alice two");
+	conn_expect(bob, "MSG alice three");
+	const char *del[] = { "DEL", "hubchat:epoch" };
+	resp_reply_free(redis_do(2, del));
+	conn_send(alice, "MSG four\n");
+	conn_expect(bob, "MSG alice four");
+	const char *bad[] = { "SET", "hubchat:epoch", "not an epoch" };
+	resp_reply_free(redis_do(3, bad));
+	conn_send(alice, "MSG five\n");
+	conn_expect(bob, "MSG alice five");
+	conn_sync(bob);                         /* and nothing else */
+	cr_assert(server_log_wait(&b, "Redis's epoch changed", WAIT_MS));
+	conn_send(bob, "HISTORY\n");
+	const char *want[] = { "one", "two", "three", "four", "five" };
+	char line[512];
+	for (int i = 0; i < 5; i++) {
+		cr_assert(conn_read_line(bob, line, sizeof(line), WAIT_MS));
+		cr_assert(strncmp(line, "HIST ", 5) == 0 &&
+		    strcmp(strrchr(line, ' ') + 1, want[i]) == 0, "%s", line);
+	}
+	conn_expect(bob, "OK");
+	pair_stop(&a, &b, alice, bob);
+}
+
+/* A key of the wrong type where a room's history belongs: that room's
+ * history reads as empty, logged; the bus, and every other room, go on.
+ * It used to fail every read-back, so the bus was lost for every room. */
+Test(cluster, a_history_key_of_the_wrong_type_costs_one_room_only)
+{
+	struct server a, b;
+	struct conn *alice, *bob;
+	pair_start(&a, &b, NULL, &alice, &bob);
+	const char *set[] = { "SET", "hubchat:hist:lobby", "x" };
+	resp_reply_free(redis_do(3, set));
+	const char *pub[] = { "PUBLISH", "hubchat:bus",
+	    "M lobby 0ff1ce 1 2026-11-29T10:00:00Z mallory another epoch" };
+	resp_reply_free(redis_do(3, pub));      /* a read-back, on B too */
+	const char *del[] = { "DEL", "hubchat:epoch" };
+	resp_reply_free(redis_do(2, del));
+	conn_send(alice, "JOIN #side\n");      /* reads #side: a read-back */
+	conn_expect(alice, "OK");
+	conn_send(bob, "JOIN #side\n");
+	conn_expect_eventually(bob, "OK");
+	conn_send(alice, "MSG still here\n");
+	conn_expect_eventually(bob, "MSG alice still here");
+	cr_assert(server_log_wait(&b, "room=#lobby: its history in Redis "
+	    "cannot be read", WAIT_MS));
+	cr_assert_eq(server_log_count(&b, "lost the bus"), 0);
 	pair_stop(&a, &b, alice, bob);
 }
