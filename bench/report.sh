@@ -312,7 +312,7 @@ echo "| cluster A >= 50 % of one node's A | $(ratio "$(med per_second A hubchat-
 echo "| cluster D p99 <= one node's + 2 ms | $(show p99_us D hubchat-cluster) µs vs $d_p99 µs | $(yes_no "$(at_least "$(awk -v d="$d_p99" 'BEGIN { print d + 2000 }')" "$(med p99_us D hubchat-cluster)" 1)") |"
 echo
 echo "D's p50 against hubchat before issue 18's changes, in alternating runs of the"
-echo "two builds: [bench/README.md](README.md#what-each-optimisation-bought)."
+echo "two builds: [bench/README.md](README.md#what-each-change-bought)."
 echo
 echo "![throughput and p99 latency against clients]($(basename "$PNG"))"
 } >"$MD"
