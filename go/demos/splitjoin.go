@@ -38,6 +38,7 @@ func (r *HistoryRoom) Say(line string) {
 	}
 }
 
+// excerpt: go-join-split
 // JoinSplit is BROKEN: it copies the history in one critical section and
 // subscribes in another. A line said in between came after the copy and
 // before the subscription, so the newcomer gets neither. (Subscribing
@@ -56,6 +57,9 @@ func (r *HistoryRoom) JoinSplit(m chan string) {
 	r.mu.Unlock()
 }
 
+// end excerpt
+
+// excerpt: go-join
 // Join is the fix, the C's room_enter: the history goes into the
 // newcomer's channel and the newcomer onto the list under one lock, so
 // every line is either in the copy or delivered live. The replay goes
@@ -70,3 +74,5 @@ func (r *HistoryRoom) Join(m chan string) {
 	}
 	r.members[m] = true
 }
+
+// end excerpt
