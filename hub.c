@@ -285,12 +285,13 @@ hub_line_make(struct hub *h, const struct hub_member *from,
 	    hub_now_text() : NULL;
 
 	*out = (struct hub_line){ 0 };
-	out->live = msg_printf("MSG %s %s", from->name, text);
+	out->live = msg_words((const char *[]){ "MSG", from->name, text }, 3);
 	if (h->pol.history > 0)
-		out->hist = msg_printf("HIST %s %s %s", now, from->name, text);
+		out->hist = msg_words((const char *[]){ "HIST", now, from->name,
+		    text }, 4);
 	if (h->pol.archive != NULL)
-		out->archive = msg_printf("%s %s %s %s", room_key(from->room),
-		    now, from->name, text);
+		out->archive = msg_words((const char *[]){ room_key(from->room),
+		    now, from->name, text }, 4);
 	if (out->live == NULL || (h->pol.history > 0 && out->hist == NULL) ||
 	    (h->pol.archive != NULL && out->archive == NULL)) {
 		hub_line_free(out);

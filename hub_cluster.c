@@ -42,9 +42,11 @@ hub_bus_say(struct hub *h, const char *key, const struct hub_bus_line *lines,
 
 	assert(n <= HUB_BUS_BATCH);
 	for (size_t i = 0; i < n; i++) {
-		live[i] = msg_printf("MSG %s %s", lines[i].from, lines[i].text);
-		hist[i] = h->pol.history > 0 ? msg_printf("HIST %s %s %s",
-		    lines[i].time, lines[i].from, lines[i].text) : NULL;
+		live[i] = msg_words((const char *[]){ "MSG", lines[i].from,
+		    lines[i].text }, 3);
+		hist[i] = h->pol.history > 0 ? msg_words((const char *[]){
+		    "HIST", lines[i].time, lines[i].from, lines[i].text }, 4) :
+		    NULL;
 		made = made && live[i] != NULL && (hist[i] != NULL ||
 		    h->pol.history == 0);
 	}

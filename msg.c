@@ -3,6 +3,7 @@
  */
 #include "msg.h"
 
+#include <assert.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -36,6 +37,30 @@ msg_printf(const char *fmt, ...)
 	m->data[n] = '\n';
 	m->data[n + 1] = '\0';
 	m->len = (size_t)n + 1;
+	m->raw = false;
+	atomic_init(&m->refs, 1);
+	return m;
+}
+
+struct msg *
+msg_words(const char *const *words, size_t n)
+{
+	size_t lens[8], total = n;      /* a space or '\n' after each */
+
+	assert(n >= 1 && n <= sizeof(lens) / sizeof(lens[0]));
+	for (size_t i = 0; i < n; i++)
+		total += lens[i] = strlen(words[i]);
+	struct msg *m = malloc(sizeof(*m) + total + 1);
+	if (m == NULL)
+		return NULL;
+	char *p = m->data;
+	for (size_t i = 0; i < n; i++) {
+		memcpy(p, words[i], lens[i]);
+		p += lens[i];
+		*p++ = i + 1 < n ? ' ' : '\n';
+	}
+	*p = '\0';
+	m->len = total;
 	m->raw = false;
 	atomic_init(&m->refs, 1);
 	return m;

@@ -20,6 +20,13 @@ struct msg;
 struct msg *msg_printf(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
 
+/* The n words joined by single spaces, then '\n': what msg_printf("%s %s
+ * ...") makes, with no format to parse. The hot path's lines (a message
+ * as MSG, HIST and archive lines) are made this way: formatting them was a
+ * seventh of the server's CPU in workload C (bench/README.md). One
+ * reference for the caller; NULL when memory runs out. */
+struct msg *msg_words(const char *const *words, size_t n);
+
 /* A msg of len bytes sent as they are, not as a protocol line: an HTTP
  * response, a WebSocket control frame. A line transport never sees one;
  * a framing transport sends it unframed (transport.h). One reference for

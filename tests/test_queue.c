@@ -472,3 +472,23 @@ Test(queue, the_soft_limit_allows_a_grace_period, .timeout = 10)
 	cr_assert_eq(u.lines, 1);
 	queue_free(q);
 }
+
+/* msg_words is msg_printf("%s %s ...\n") without the format. */
+Test(msg, words_are_joined_by_single_spaces_and_end_the_line)
+{
+	struct msg *a = msg_words((const char *[]){ "MSG", "alice", "hi there" },
+	    3);
+	struct msg *b = msg_printf("MSG %s %s", "alice", "hi there");
+	struct msg *one = msg_words((const char *[]){ "OK" }, 1);
+
+	cr_assert_not_null(a);
+	cr_assert_eq(msg_len(a), msg_len(b));
+	cr_assert_str_eq(msg_data(a), msg_data(b));
+	cr_assert_str_eq(msg_data(a), "MSG alice hi there\n");
+	cr_assert_str_eq(msg_data(one), "OK\n");
+	cr_assert_eq(msg_len(one), 3);
+	cr_assert(!msg_is_raw(a));
+	msg_unref(a);
+	msg_unref(b);
+	msg_unref(one);
+}
