@@ -70,6 +70,7 @@ SERVER_SRC = server.c server_open.c server_report.c sigfd.c slots.c \
              refuse.c session.c session_read.c cmd.c transport.c \
              transport_ws.c web.c \
              addrlimit.c stats.c config.c rlimits.c cluster.c cluster_cmd.c \
+             cluster_check.c cluster_ask.c \
              cluster_bus.c cluster_lua.c \
              $(CORE_SRC) $(WEB_SRC) $(RESP_SRC)
 # The web listener's codecs (HTTP head, WebSocket frames), and what the

@@ -36,90 +36,6 @@
 #include "resp_conn.h"
 #include "sync.h"
 
-/* ---- Parsing what the bus brings --------------------------------------------- */
-
-/* Splits the first word off *p (ending at a space); NULL when there is
- * none or nothing after it. */
-static char *
-bus_word(char **p)
-{
-	char *w = *p, *sp = strchr(w, ' ');
-
-	if (sp == NULL || sp == w)
-		return NULL;
-	*sp = '\0';
-	*p = sp + 1;
-	return w;
-}
-
-static bool
-bus_key_ok(const char *key)
-{
-	char room[PROTO_MAX_ROOM + 2];
-
-	snprintf(room, sizeof(room), "#%s", key);
-	return strlen(key) <= PROTO_MAX_ROOM && proto_room_ok(room);
-}
-
-/* One bus message, parsed in place (cluster_lua.h has the forms). */
-struct bus_event {
-	char kind;              /* 'M', 'N', 'D'; 0 when malformed */
-	char *key, *epoch, *name, *other, *text;
-	struct hub_bus_line line;       /* 'M' */
-};
-
-/* An M line's words after its kind: key, epoch, seq, time, from, text. */
-static bool
-bus_parse_say(char *p, struct bus_event *e)
-{
-	char *seq, *when, *from;
-
-	if ((e->key = bus_word(&p)) == NULL || (e->epoch = bus_word(&p)) ==
-	    NULL || (seq = bus_word(&p)) == NULL || (when = bus_word(&p)) ==
-	    NULL || (from = bus_word(&p)) == NULL)
-		return false;
-	if (!bus_key_ok(e->key) || !cluster_epoch_ok(e->epoch) ||
-	    strlen(seq) > 19 || strspn(seq, "0123456789") != strlen(seq) ||
-	    !cluster_time_ok(when) || !proto_name_ok(from) ||
-	    !cluster_text_ok(p))
-		return false;
-	e->line = (struct hub_bus_line){ strtoull(seq, NULL, 10), when, from,
-	    p };
-	return e->line.seq > 0;
-}
-
-/* Parses p (len bytes, NUL-terminated); anything malformed (not ours, or
- * not our version) has kind 0 and is dropped. */
-static void
-bus_parse(char *p, size_t len, struct bus_event *e)
-{
-	char *kind;
-	bool ok;
-
-	e->kind = 0;
-	if (strlen(p) != len || (kind = bus_word(&p)) == NULL ||
-	    strlen(kind) != 1)
-		return;
-	if (*kind == 'M') {
-		ok = bus_parse_say(p, e);
-	} else if (*kind == 'N') {
-		ok = (e->key = bus_word(&p)) != NULL &&
-		    (e->name = bus_word(&p)) != NULL && bus_key_ok(e->key) &&
-		    proto_name_ok(e->name) && (!strcmp(p, "joined") ||
-		    !strcmp(p, "left") || !strcmp(p, "disconnected"));
-		e->text = p;
-	} else if (*kind == 'D') {
-		ok = (e->name = bus_word(&p)) != NULL &&
-		    (e->other = bus_word(&p)) != NULL && proto_name_ok(e->name) &&
-		    proto_name_ok(e->other) && cluster_text_ok(p);
-		e->text = p;
-	} else {
-		ok = false;
-	}
-	if (ok)
-		e->kind = *kind;
-}
-
 /* ---- Reading back ------------------------------------------------------------------ */
 
 /* Asks Redis for hubchat:epoch after `set` (SET with its options); the
@@ -295,7 +211,7 @@ bus_flush(struct cluster *cl, struct bus_run *run)
  * its data, and everything is read back (bus_adopt); the line is then
  * taken if it is of the new epoch. false when Redis did not answer. */
 static bool
-bus_other_epoch(struct cluster *cl, struct bus_run *run, struct bus_event *e)
+bus_other_epoch(struct cluster *cl, struct bus_run *run, struct cluster_event *e)
 {
 	char now[EPOCH_LEN];
 
@@ -318,12 +234,12 @@ static bool
 bus_take(struct cluster *cl, struct resp_reply *r, struct bus_run *run)
 {
 	struct resp_message m;
-	struct bus_event e = { 0 };
+	struct cluster_event e = { 0 };
 
 	if (resp_message(r, &m) && m.channel_len == strlen(CHANNEL) &&
 	    memcmp(m.channel, CHANNEL, m.channel_len) == 0) {
 		atomic_fetch_add_explicit(&cl->heard, 1, memory_order_relaxed);
-		bus_parse((char *)m.payload, m.payload_len, &e);
+		cluster_parse((char *)m.payload, m.payload_len, &e);
 		if (e.kind == 0)
 			bus_reject(cl, run, "not a hubchat line");
 	}

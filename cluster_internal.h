@@ -1,8 +1,10 @@
 /*
- * cluster_internal.h - what the cluster's three files share, and nothing
- * else includes: cluster_cmd.c (requests and the command thread),
- * cluster_bus.c (the bus thread) and cluster.c (making, starting and
- * stopping, and the calls the sessions make). cluster.h has the design.
+ * cluster_internal.h - what the cluster's files share, and nothing else
+ * includes: cluster_cmd.c (requests and the command thread), cluster_bus.c
+ * (the bus thread), cluster_check.c (what is taken from Redis),
+ * cluster_ask.c (WHO, ROOMS and a room's history) and cluster.c (making,
+ * starting and stopping, and the other calls sessions make). cluster.h
+ * has the design.
  *
  * Locks: cluster->lock alone, taken with no hub, room or queue lock held,
  * and nothing is taken under it. No I/O is done under it; the one call
@@ -145,10 +147,8 @@ void *cmd_main(void *arg);
 /* The bus thread. */
 void *bus_main(void *arg);
 
-/* ---- cluster.c ---- */
+/* ---- cluster_check.c: what is taken from Redis ---- */
 
-/* Milliseconds on CLOCK_MONOTONIC. */
-long long cluster_now_ms(void);
 /* What the bus and the history may hold: a time "YYYY-MM-DDTHH:MM:SSZ"
  * as in HIST lines; text a client could have sent (1 to PROTO_MAX_LINE
  * bytes, proto_text_ok); an epoch (1 to EPOCH_LEN - 1 lowercase hex
@@ -156,6 +156,32 @@ long long cluster_now_ms(void);
 bool cluster_time_ok(const char *s);
 bool cluster_text_ok(const char *s);
 bool cluster_epoch_ok(const char *s);
+
+/* One bus message, parsed in place (cluster_lua.h has the forms). */
+struct cluster_event {
+	char kind;              /* 'M', 'N', 'D'; 0 when malformed */
+	char *key, *epoch, *name, *other, *text;
+	struct hub_bus_line line;       /* 'M' */
+};
+
+/* Parses the bus message p (len bytes, NUL-terminated) in place into e;
+ * anything malformed (not ours, or not our version) has kind 0. */
+void cluster_parse(char *p, size_t len, struct cluster_event *e);
+
+/* One history entry "<seq> <time> <from> <text>" as its HIST and MSG
+ * lines (out's references, the caller's); false when it is not one. */
+bool cluster_hist_entry(const char *s, struct hub_hist *out);
+
+/* ---- cluster.c ---- */
+
+/* Milliseconds on CLOCK_MONOTONIC. */
+long long cluster_now_ms(void);
+/* Runs one script and waits: its reply in *reply (the caller frees it),
+ * set only with CLUSTER_OK. */
+enum cluster_status cluster_script(struct cluster *cl, int script,
+    int nkeys, int argc, const char *const *argv, struct resp_reply **reply);
+/* A script's integer reply, or -1 (an error reply, or none). */
+long long cluster_integer(const struct resp_reply *r);
 /* A name's key in Redis. */
 void cluster_name_key(const char *name, char *out, size_t outsz);
 
