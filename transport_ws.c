@@ -110,12 +110,14 @@ ws_next(struct transport *t, char **line, size_t *len, struct msg **reply)
 static int
 ws_send(struct transport *t, int fd, struct msg *const *batch, size_t n)
 {
-	unsigned char head[WRITER_BATCH][WS_HEADER_MAX];
-	struct iovec iov[2 * WRITER_BATCH];
+	assert(n >= 1 && n <= WRITER_BATCH);
+	/* Sized by n, as writer_send_lines's: an idle writer's stack stays
+	 * shallow (12 KiB for a full batch). */
+	unsigned char head[n][WS_HEADER_MAX];
+	struct iovec iov[2 * n];
 	int k = 0;
 
 	(void)t;
-	assert(n <= WRITER_BATCH);
 	for (size_t i = 0; i < n; i++) {
 		size_t len = msg_len(batch[i]);
 		if (!msg_is_raw(batch[i])) {

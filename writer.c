@@ -14,10 +14,13 @@
 int
 writer_send_lines(void *ctx, int fd, struct msg *const *batch, size_t n)
 {
-	struct iovec iov[WRITER_BATCH];
+	assert(n >= 1 && n <= WRITER_BATCH);
+	/* Sized by n, not WRITER_BATCH: an idle writer's stack stays as
+	 * shallow as its few lines need. 4 KiB of iovecs on every stack made
+	 * each client's resident memory a page bigger (workload E). */
+	struct iovec iov[n];
 
 	(void)ctx;
-	assert(n <= WRITER_BATCH);
 	for (size_t i = 0; i < n; i++) {
 		iov[i].iov_base = (void *)msg_data(batch[i]);
 		iov[i].iov_len = msg_len(batch[i]);
