@@ -229,7 +229,10 @@ bus_other_epoch(struct cluster *cl, struct bus_run *run, struct cluster_event *e
 /* Takes one reply off the bus: a room line joins the run (which is first
  * delivered when it is of another room, or full); a notice or a DM is
  * delivered at once, after the run before it, so the bus's order holds.
- * false when Redis stopped answering while a room was read back. */
+ * false when Redis stopped answering while a room was read back. (A run
+ * per room, for rooms busy at once, was tried: workload R on three nodes
+ * went from 974,000 to 988,000 deliveries/s, Redis being the limit, so it
+ * was not kept.) */
 static bool
 bus_take(struct cluster *cl, struct resp_reply *r, struct bus_run *run)
 {
