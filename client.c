@@ -99,13 +99,25 @@ struct client {
 	                            read by main only after joining it */
 };
 
-static void parse_args(struct client *cl, int argc, char **argv);
-static void log_in(struct client *cl);
-static void start_editor(struct client *cl);
-static void stop_editor(struct client *cl);
-static void *network_main(void *arg);
-static void network_line(struct client *cl, const char *line, size_t len);
-static void terminal_loop(struct client *cl);
+/* The static functions, in the order they are defined. */
+static void client_usage(void);
+static int client_number(const char *flag, const char *s, long min,
+    long max);
+static void client_parse_args(struct client *cl, int argc, char **argv);
+static void client_log_in(struct client *cl);
+static void client_prompt_for(const struct client *cl, char *out,
+    size_t outsz);
+static void client_start_editor(struct client *cl);
+static void client_stop_editor(struct client *cl);
+static void *client_network_main(void *arg);
+static void client_moved(struct client *cl, const char *room);
+static void client_answered(struct client *cl,
+    const struct pending_question *q, const char *line, size_t len);
+static void client_network_line(struct client *cl, const char *line,
+    size_t len);
+static bool client_on_typed(void *ctx, char *line, size_t len);
+static void client_send_heartbeat(void *ctx);
+static void client_terminal_loop(struct client *cl);
 
 int
 main(int argc, char **argv)
@@ -115,7 +127,7 @@ main(int argc, char **argv)
 	pthread_t network;
 	int pipefd[2];
 
-	parse_args(&cl, argc, argv);
+	client_parse_args(&cl, argc, argv);
 	if ((cl.tty_in = framer_new(TYPED_READ_MAX)) == NULL ||
 	    (cl.pending = pending_new()) == NULL)
 		die("out of memory");
@@ -124,23 +136,23 @@ main(int argc, char **argv)
 	cl.wake_rd = pipefd[0];
 	cl.wake_wr = pipefd[1];
 
-	log_in(&cl);
+	client_log_in(&cl);
 	term_block_winch();             /* before the network thread */
 	if (lined_wanted())
-		start_editor(&cl);
+		client_start_editor(&cl);
 	show_set_dim(cl.ed != NULL);    /* the editor means a terminal */
 	cl.typed = (struct typed){ .fd = cl.fd, .user = cl.user,
 		.editor = cl.ed != NULL, .pending = cl.pending };
 	term_say("* logged in as %s, in %s; /help for commands", cl.user,
 	    cl.room);
-	int rc = pthread_create(&network, NULL, network_main, &cl);
+	int rc = pthread_create(&network, NULL, client_network_main, &cl);
 	if (rc != 0) {
 		lined_restore();
 		die("cannot start the network thread: %s", strerror(rc));
 	}
-	terminal_loop(&cl);
+	client_terminal_loop(&cl);
 	sync_join(network);
-	stop_editor(&cl);
+	client_stop_editor(&cl);
 
 	close(cl.fd);
 	framer_free(cl.net_in);
@@ -153,7 +165,7 @@ main(int argc, char **argv)
 
 enum { OPT_HEARTBEAT = 1000, OPT_TIMEOUT };
 
-static const struct option options[] = {
+static const struct option client_options[] = {
 	{ "host", required_argument, NULL, 'H' },
 	{ "port", required_argument, NULL, 'p' },
 	{ "username", required_argument, NULL, 'u' },
@@ -165,7 +177,7 @@ static const struct option options[] = {
 };
 
 static void
-usage(void)
+client_usage(void)
 {
 	printf("usage: %s [-H HOST] [-p PORT] [-u NAME] [--heartbeat SEC] "
 	    "[--timeout SEC]\n", program_invocation_short_name);
@@ -189,7 +201,7 @@ usage(void)
 /* A whole decimal number in [min, max] from flag's value s; exits 2 if
  * it is not one. */
 static int
-number(const char *flag, const char *s, long min, long max)
+client_number(const char *flag, const char *s, long min, long max)
 {
 	char *end;
 
@@ -202,7 +214,7 @@ number(const char *flag, const char *s, long min, long max)
 }
 
 static void
-parse_args(struct client *cl, int argc, char **argv)
+client_parse_args(struct client *cl, int argc, char **argv)
 {
 	const char *env = getenv("CHAT_PORT");
 	int c;
@@ -211,19 +223,19 @@ parse_args(struct client *cl, int argc, char **argv)
 	cl->port = env != NULL ? env : "4000";
 	opterr = 0;
 	/* _only: "-username NAME", as the Go seed spelt it, still works. */
-	while ((c = getopt_long_only(argc, argv, ":H:p:u:hV", options,
+	while ((c = getopt_long_only(argc, argv, ":H:p:u:hV", client_options,
 	    NULL)) != -1) {
 		switch (c) {
 		case 'H': cl->host = optarg; break;
 		case 'p': cl->port = optarg; break;
 		case 'u': cl->name = optarg; break;
 		case OPT_HEARTBEAT:
-			cl->heartbeat = number("--heartbeat", optarg, 0, 86400);
+			cl->heartbeat = client_number("--heartbeat", optarg, 0, 86400);
 			break;
 		case OPT_TIMEOUT:
-			cl->timeout = number("--timeout", optarg, 0, 86400);
+			cl->timeout = client_number("--timeout", optarg, 0, 86400);
 			break;
-		case 'h': usage(); exit(0);
+		case 'h': client_usage(); exit(0);
 		case 'V':
 			printf("hubchat client %s\n", HUBCHAT_VERSION);
 			exit(0);
@@ -236,7 +248,7 @@ parse_args(struct client *cl, int argc, char **argv)
 	if (optind < argc)
 		die_with(2, "unexpected argument: %s (try --help)",
 		    argv[optind]);
-	number(cl->port == env ? "CHAT_PORT" : "-p", cl->port, 1, 65535);
+	client_number(cl->port == env ? "CHAT_PORT" : "-p", cl->port, 1, 65535);
 	if (*cl->host == '\0')
 		die_with(2, "an empty -H value (try --help)");
 }
@@ -245,7 +257,7 @@ parse_args(struct client *cl, int argc, char **argv)
 
 /* Logs in (login.h), taking the connection and its framer. */
 static void
-log_in(struct client *cl)
+client_log_in(struct client *cl)
 {
 	struct login l = {
 		.host = cl->host, .port = cl->port, .name = cl->name,
@@ -261,7 +273,7 @@ log_in(struct client *cl)
 /* The prompt: who you are and where ("alice #games> "). Call on the
  * thread that owns cl->room. */
 static void
-prompt_for(const struct client *cl, char *out, size_t outsz)
+client_prompt_for(const struct client *cl, char *out, size_t outsz)
 {
 	snprintf(out, outsz, "%s %s> ", cl->user, cl->room);
 }
@@ -269,7 +281,7 @@ prompt_for(const struct client *cl, char *out, size_t outsz)
 /* Hands the terminal to the line editor, and term_say's lines to it. A
  * terminal that cannot go raw keeps plain input, with a word why. */
 static void
-start_editor(struct client *cl)
+client_start_editor(struct client *cl)
 {
 	char prompt[PROMPT_MAX];
 
@@ -280,14 +292,14 @@ start_editor(struct client *cl)
 		return;
 	}
 	lined_set_echo(cl->ed, false);  /* typed lines are shown as sent */
-	prompt_for(cl, prompt, sizeof(prompt));
+	client_prompt_for(cl, prompt, sizeof(prompt));
 	lined_set_prompt(cl->ed, prompt);
 	term_set_printer(term_editor_print, cl->ed);
 }
 
 /* Gives the terminal back. Call once nothing else prints. */
 static void
-stop_editor(struct client *cl)
+client_stop_editor(struct client *cl)
 {
 	if (cl->ed == NULL)
 		return;
@@ -301,7 +313,7 @@ stop_editor(struct client *cl)
 /* Shows the server's lines until it closes the connection, then wakes the
  * terminal thread. */
 static void *
-network_main(void *arg)
+client_network_main(void *arg)
 {
 	struct client *cl = arg;
 	char *line;
@@ -309,7 +321,7 @@ network_main(void *arg)
 
 	while ((n = term_read_line(cl->fd, cl->net_in, PROTO_MAX_REPLY, &line,
 	    -1)) >= 0)
-		network_line(cl, line, (size_t)n);
+		client_network_line(cl, line, (size_t)n);
 	if (errno != 0) {
 		term_say("! connection lost: %s", strerror(errno));
 		cl->net_status = 1;
@@ -323,14 +335,14 @@ network_main(void *arg)
 
 /* The OK of a JOIN: we are in room now. */
 static void
-moved(struct client *cl, const char *room)
+client_moved(struct client *cl, const char *room)
 {
 	char prompt[PROMPT_MAX];
 
 	snprintf(cl->room, sizeof(cl->room), "%s", room);
 	term_say("* you are in %s now", room);
 	if (cl->ed != NULL) {
-		prompt_for(cl, prompt, sizeof(prompt));
+		client_prompt_for(cl, prompt, sizeof(prompt));
 		lined_set_prompt(cl->ed, prompt);
 	}
 }
@@ -338,13 +350,13 @@ moved(struct client *cl, const char *room)
 /* What the answer line to question q means: an error (and nothing was
  * done), or what q asked for. */
 static void
-answered(struct client *cl, const struct pending_question *q,
+client_answered(struct client *cl, const struct pending_question *q,
     const char *line, size_t len)
 {
 	if (q->refused)
 		show_line(line, len);   /* a JOIN's: the room stays */
 	else if (q->kind == PENDING_JOIN)
-		moved(cl, q->room);
+		client_moved(cl, q->room);
 	else if (q->kind == PENDING_HISTORY && q->hist == 0)
 		term_say("* no messages kept in %s", cl->room);
 	else if (q->kind == PENDING_WHO)
@@ -356,7 +368,7 @@ answered(struct client *cl, const struct pending_question *q,
 /* One line from the server: a fence of ours, the answer to a question,
  * or something to show. */
 static void
-network_line(struct client *cl, const char *line, size_t len)
+client_network_line(struct client *cl, const char *line, size_t len)
 {
 	struct pending_question q;
 
@@ -367,7 +379,7 @@ network_line(struct client *cl, const char *line, size_t len)
 	case PENDING_FENCE:
 		break;
 	case PENDING_ANSWER:
-		answered(cl, &q, line, len);
+		client_answered(cl, &q, line, len);
 		break;
 	}
 }
@@ -375,13 +387,13 @@ network_line(struct client *cl, const char *line, size_t len)
 /* ---- The terminal thread ----------------------------------------------- */
 
 static bool
-on_typed(void *ctx, char *line, size_t len)
+client_on_typed(void *ctx, char *line, size_t len)
 {
 	return typed_line(ctx, line, len);
 }
 
 static void
-send_heartbeat(void *ctx)
+client_send_heartbeat(void *ctx)
 {
 	typed_send(ctx, "PING");
 }
@@ -390,7 +402,7 @@ send_heartbeat(void *ctx)
  * thread says the connection is over; then makes sure the network thread
  * will end. Sends a PING after each quiet heartbeat. */
 static void
-terminal_loop(struct client *cl)
+client_terminal_loop(struct client *cl)
 {
 	struct term_input in = {
 		.f = cl->tty_in,
@@ -399,8 +411,8 @@ terminal_loop(struct client *cl)
 		    "1020",
 		.wake = { cl->wake_rd, -1 },
 		.idle_ms = cl->heartbeat > 0 ? cl->heartbeat * 1000 : -1,
-		.on_line = on_typed,
-		.on_idle = send_heartbeat,
+		.on_line = client_on_typed,
+		.on_idle = client_send_heartbeat,
 		.ctx = &cl->typed,
 	};
 
