@@ -263,30 +263,30 @@ cluster_say(struct cluster *cl, const char *room, const char *from,
 {
 	char rkey[PROTO_MAX_ROOM + 1], seq[sizeof(KEY_SEQ) + PROTO_MAX_ROOM],
 	    hist[sizeof(KEY_HIST) + PROTO_MAX_ROOM], keep[24], when[32];
-	struct bus_req *r = req_new(n);
+	const char *argv[8 + CLUSTER_SAY_MAX] = { seq, hist, KEY_EPOCH,
+	    CHANNEL, rkey, when, from, keep };
+	struct bus_req *r = req_new(1);
 	enum cluster_status st = r == NULL ? CLUSTER_BUSY : CLUSTER_OK;
 
+	assert(n >= 1 && n <= CLUSTER_SAY_MAX);
 	proto_room_key(room, rkey);
 	snprintf(seq, sizeof(seq), "%s%s", KEY_SEQ, rkey);
 	snprintf(hist, sizeof(hist), "%s%s", KEY_HIST, rkey);
 	snprintf(keep, sizeof(keep), "%zu", cl->cfg.history);
 	cluster_now_text(when);
-	for (size_t i = 0; st == CLUSTER_OK && i < n; i++) {
-		const char *argv[] = { seq, hist, KEY_EPOCH, CHANNEL, rkey, when,
-		    from, texts[i], keep };
-		if (!req_add(r, LUA_SAY, 3, 9, argv))
-			st = CLUSTER_BUSY;
-	}
+	for (size_t i = 0; i < n; i++)
+		argv[8 + i] = texts[i];
+	if (st == CLUSTER_OK && !req_add(r, LUA_SAY, 3, 8 + (int)n, argv))
+		st = CLUSTER_BUSY;
 	if (st == CLUSTER_OK)
 		st = req_submit(cl, r, true);
-	for (size_t i = 0; i < n; i++) {
+	if (st == CLUSTER_OK && cluster_integer(r->cmds[0].reply) < 0)
+		st = CLUSTER_DOWN;              /* the script failed */
+	if (st == CLUSTER_OK)
+		atomic_fetch_add_explicit(&cl->published, n,
+		    memory_order_relaxed);
+	for (size_t i = 0; i < n; i++)
 		status[i] = st;
-		if (st == CLUSTER_OK && cluster_integer(r->cmds[i].reply) < 0)
-			status[i] = CLUSTER_DOWN;       /* the script failed */
-		else if (st == CLUSTER_OK)
-			atomic_fetch_add_explicit(&cl->published, 1,
-			    memory_order_relaxed);
-	}
 	req_free(r);
 }
 

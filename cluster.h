@@ -103,8 +103,9 @@ void cluster_release(struct cluster *cl, const char *name, const char *room);
 void cluster_moved(struct cluster *cl, const char *name, const char *from,
     const char *to);
 
-/* Room lines texts[0..n) said by from in room: numbered, kept and
- * published in order. Waits for Redis; status[i] is each line's fate. */
+/* Room lines texts[0..n) (1 <= n <= 64) said by from in room: numbered,
+ * kept and published in order, by one script. Waits for Redis; status[i]
+ * is each line's fate (all the same: the script ran whole, or not). */
 void cluster_say(struct cluster *cl, const char *room, const char *from,
     char *const *texts, size_t n, enum cluster_status *status);
 

@@ -46,7 +46,9 @@ struct resp_reply;
                                 long, PING unanswered, is lost */
 #define ORPHANS_MAX  1024    /* names left while Redis was away */
 #define EPOCH_LEN    40      /* hubchat:epoch's value, at most */
-#define CLUSTER_MAX_ARGS 16  /* a script's words, at most (LUA_SAY: 9) */
+#define CLUSTER_SAY_MAX 64   /* lines in one cluster_say */
+#define CLUSTER_MAX_ARGS 80  /* a script's words, at most (LUA_SAY: 8 and
+                                a batch of texts, 64 at most) */
 
 /* One command: a script (EVALSHA <sha> <nkeys> <args>) or, with script
  * -1, a plain command. Its strings live in store. */

@@ -13,10 +13,11 @@
 #define HUBCHAT_CLUSTER_LUA_H
 
 enum cluster_script {
-	/* KEYS seq, hist, epoch; ARGV channel, room key, time, from, text,
-	 * keep. Numbers the line, keeps the newest `keep`, publishes it with
-	 * Redis's epoch (made anew if it is gone, FLUSHALL, or is not an
-	 * epoch); the seq. */
+	/* KEYS seq, hist, epoch; ARGV channel, room key, time, from, keep,
+	 * then the texts of one sender's batch. Numbers each line, keeps the
+	 * newest `keep`, publishes each with Redis's epoch (made anew if it
+	 * is gone, FLUSHALL, or is not an epoch); the last seq. One script
+	 * for a batch: Redis's cost per line is its commands, not a call. */
 	LUA_SAY,
 	/* KEYS name, users, nodes; ARGV node, lease ms, name, channel. 1
 	 * when the name was free and is now this node's (until the node's
