@@ -129,7 +129,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {
 
 yes_no() { awk -v c="$1" 'BEGIN { print (c ? "**met**" : "**not met**") }'; }
 
-rounds=$(fact "$run" rounds "$(grep -c '"label":"A","server":"hubchat"' "$RAW" || true)")
+rounds=$(grep -c '"label":"A","server":"hubchat"' "$RAW" || true)
 e_hub=$(med clients E hubchat)
 e_irc=$(med clients E ngircd)
 e_redis=$(med clients E redis)

@@ -14,8 +14,11 @@
 # BENCH_E_CLIENTS (10000; Redis and the Go twin too), BENCH_E_IRC_CLIENTS (2000: ngIRCd sends every JOIN to
 # every member, so its login time grows with the square of the clients; see
 # README.md), BENCH_ONLY (a subset such as "A D"), BENCH_RESULTS
-# (bench/RESULTS.md; results.png goes beside it). Exits 1 when any run
-# failed (lost, duplicated or reordered a delivery, timed out).
+# (bench/RESULTS.md; results.png goes beside it), BENCH_APPEND (1: add
+# these rounds to the raw results already there instead of starting
+# afresh, so the medians are over every round: this machine's runs swing
+# by a fifth, and more rounds steady them). Exits 1 when any run failed
+# (lost, duplicated or reordered a delivery, timed out).
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -89,7 +92,7 @@ if [ "$nofile" != unlimited ] && [ "$nofile" -lt $((E_HUB + 100)) ]; then
 fi
 
 mkdir -p "$OUT" "$(dirname "$RESULTS")"
-: >"$RAW"
+[ "${BENCH_APPEND:-0}" = 1 ] || : >"$RAW"
 
 # ---- Servers ------------------------------------------------------------
 
