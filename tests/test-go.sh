@@ -34,7 +34,7 @@ policy/trace_shows_threads_queue_depths_and_evictions
 policy/no_trace_lines_without_the_flag
 	the same: without trace lines at all it would pass without testing anything
 manners/sigusr1_and_stats_log_a_stats_line
-	it asserts the C's 5 threads (the main thread and two per client) in a plain build; the Go [STATS] line says its OS threads and goroutines=, and go/stats_test.go checks the rest of the line
+	it asserts 5 threads in a plain build, the C main thread and two per client; the Go [STATS] line says its OS threads and goroutines=, and go/stats_test.go checks the rest of the line
 '
 
 filter=$(echo "$EXCLUDED" | grep -v '^	' | grep . | paste -sd'|' -)
