@@ -37,6 +37,12 @@ struct hub_member {
 	                                   thread; relaxed, no lock */
 };
 
+/* Index of name in members[0..n), sorted by strcasecmp of name, or where
+ * it would go; sets *found. The hub's table and each room's list are
+ * searched with it (hub_table.c). The caller holds the list's lock. */
+size_t hub_member_search(struct hub_member *const *members, size_t n,
+    const char *name, bool *found);
+
 /* What every room follows and counts into; the hub's, shared by its
  * rooms. Counters are atomic: rooms count under their own locks. */
 struct room_policy {

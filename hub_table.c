@@ -18,13 +18,14 @@
 /* ---- The member table (hub lock held) ---------------------------------- */
 
 size_t
-hub_find(struct hub *h, const char *name, bool *found)
+hub_member_search(struct hub_member *const *members, size_t n,
+    const char *name, bool *found)
 {
-	size_t lo = 0, hi = h->count;
+	size_t lo = 0, hi = n;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int c = strcasecmp(h->members[mid]->name, name);
+		int c = strcasecmp(members[mid]->name, name);
 		if (c == 0) {
 			*found = true;
 			return mid;
@@ -36,6 +37,12 @@ hub_find(struct hub *h, const char *name, bool *found)
 	}
 	*found = false;
 	return lo;
+}
+
+size_t
+hub_find(struct hub *h, const char *name, bool *found)
+{
+	return hub_member_search(h->members, h->count, name, found);
 }
 
 bool

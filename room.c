@@ -21,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "msg.h"
 #include "queue.h"
@@ -235,22 +234,7 @@ room_changed(struct room *r)
 size_t
 room_find(const struct room *r, const char *name, bool *found)
 {
-	size_t lo = 0, hi = r->count;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcasecmp(r->members[mid]->name, name);
-		if (c == 0) {
-			*found = true;
-			return mid;
-		}
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	*found = false;
-	return lo;
+	return hub_member_search(r->members, r->count, name, found);
 }
 
 static void

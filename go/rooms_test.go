@@ -5,33 +5,10 @@ package main
 // keyed on error codes reads them right; WHO #room tells the truth about
 // the twin's one room.
 
-import (
-	"os"
-	"os/exec"
-	"regexp"
-	"testing"
-)
+import "testing"
 
 func TestRoomVerbsAreAnswered(t *testing.T) {
-	bin := os.Getenv("HUBCHAT_SERVER")
-	if bin == "" {
-		bin = "../build/hubchat-go"
-	}
-	if _, err := os.Stat(bin); err != nil {
-		t.Skipf("%s not built (make go)", bin)
-	}
-	logPath := t.TempDir() + "/log"
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "-p", "0")
-	cmd.Stderr = logFile
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	port := waitLog(t, logPath, regexp.MustCompile(`\[LISTEN\] .* port=(\d+) `))[1]
+	_, _, port := startTwin(t)
 
 	a, ra := login(t, port, "alice")
 	login(t, port, "bob")

@@ -18,6 +18,33 @@ import (
 	"time"
 )
 
+// startTwin starts the built twin ($HUBCHAT_SERVER, or make go's) on a
+// free port, its log in a file, killed when the test ends; it skips the
+// test when the binary is not built.
+func startTwin(t *testing.T) (cmd *exec.Cmd, logPath, port string) {
+	t.Helper()
+	bin := os.Getenv("HUBCHAT_SERVER")
+	if bin == "" {
+		bin = "../build/hubchat-go"
+	}
+	if _, err := os.Stat(bin); err != nil {
+		t.Skipf("%s not built (make go)", bin)
+	}
+	logPath = t.TempDir() + "/log"
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd = exec.Command(bin, "-p", "0")
+	cmd.Stderr = logFile
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); logFile.Close() })
+	port = waitLog(t, logPath, regexp.MustCompile(`\[LISTEN\] .* port=(\d+) `))[1]
+	return cmd, logPath, port
+}
+
 // waitLog waits up to 5 s for the log to match re; it returns the match.
 func waitLog(t *testing.T, path string, re *regexp.Regexp) []string {
 	t.Helper()
@@ -51,25 +78,7 @@ func login(t *testing.T, port, name string) (net.Conn, *bufio.Reader) {
 }
 
 func TestStatsLineOnSIGUSR1(t *testing.T) {
-	bin := os.Getenv("HUBCHAT_SERVER")
-	if bin == "" {
-		bin = "../build/hubchat-go"
-	}
-	if _, err := os.Stat(bin); err != nil {
-		t.Skipf("%s not built (make go)", bin)
-	}
-	logPath := t.TempDir() + "/log"
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "-p", "0")
-	cmd.Stderr = logFile
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	port := waitLog(t, logPath, regexp.MustCompile(`\[LISTEN\] .* port=(\d+) `))[1]
+	cmd, logPath, port := startTwin(t)
 
 	a, _ := login(t, port, "alice")
 	_, rb := login(t, port, "bob")
