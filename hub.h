@@ -191,8 +191,8 @@ enum hub_status hub_load_room(struct hub *h, const char *room);
 /* Clustered, the room is made first (its lines from the bus are kept from
  * then on), then its history is read (load, no lock held) and merged by
  * number: so a line published while the history was being read is had
- * once, whichever way it came. Also HUB_UNAVAILABLE. The same call reads
- * back a room held here after the bus was lost. */
+ * once, whichever way it came. Also HUB_UNAVAILABLE. Reading back a room
+ * held here, after the bus was lost, is hub_read_back's. */
 
 /* One message, made ready outside any lock by hub_line_make. */
 struct hub_line {

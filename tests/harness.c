@@ -104,21 +104,39 @@ server_log_wait(struct server *s, const char *text, int ms)
 	return server_log_wait_count(s, text, 1, ms);
 }
 
-int
-server_threads(pid_t pid)
+/* The number after field ("Threads:", "VmRSS:") in /proc/<pid>/status,
+ * or -1. */
+static long
+proc_status(pid_t pid, const char *field)
 {
 	char path[64], line[256];
-	int n = -1;
+	size_t len = strlen(field);
+	long n = -1;
 
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
 	FILE *f = fopen(path, "r");
 	if (f == NULL)
 		return -1;
 	while (fgets(line, sizeof(line), f) != NULL)
-		if (strncmp(line, "Threads:", 8) == 0)
-			n = atoi(line + 8);
+		if (strncmp(line, field, len) == 0)
+			n = atol(line + len);
 	fclose(f);
 	return n;
+}
+
+int
+server_threads(pid_t pid)
+{
+	return (int)proc_status(pid, "Threads:");
+}
+
+long
+server_rss_kib(pid_t pid)
+{
+	long kib = proc_status(pid, "VmRSS:");
+
+	cr_assert_geq(kib, 0, "no VmRSS in /proc/%d/status", (int)pid);
+	return kib;
 }
 
 bool

@@ -41,8 +41,10 @@ int server_stop(struct server *s, int sig, int ms);
 bool server_log_wait(struct server *s, const char *text, int ms);
 /* Waits until the log holds at least n occurrences of text. */
 bool server_log_wait_count(struct server *s, const char *text, int n, int ms);
-/* The "Threads:" field of /proc/<pid>/status, or -1. */
+/* The "Threads:" field of /proc/<pid>/status, or -1; its "VmRSS:" in
+ * KiB (asserted to be there). */
 int server_threads(pid_t pid);
+long server_rss_kib(pid_t pid);
 /* Waits until the server process has exactly n threads (its main thread
  * and two per session): proof that finished sessions were joined and their
  * stacks given back. False on timeout. */

@@ -208,23 +208,6 @@ Test(abuse, a_flooder_is_pushed_back_by_tcp, .timeout = 30)
 	cr_assert_eq(server_stop(&srv, SIGTERM, 3000), 0);
 }
 
-/* RSS of a process in KiB, from /proc. */
-static long
-rss_of(pid_t pid)
-{
-	char path[64], line[256];
-	long kib = -1;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	FILE *f = fopen(path, "r");
-	cr_assert_not_null(f);
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (strncmp(line, "VmRSS:", 6) == 0)
-			kib = atol(line + 6);
-	fclose(f);
-	return kib;
-}
-
 #define WHO_ROOM 300
 #define WHO_ASKERS 20
 #define WHO_EACH 3000
@@ -246,7 +229,7 @@ Test(abuse, who_replies_nobody_reads_do_not_pin_memory, .timeout = 120)
 	    "--notices-max", "0", "-q", NULL);
 	login_many(&srv, room, WHO_ROOM, "member");
 	login_many(&srv, ask, WHO_ASKERS, "asker");
-	long before = rss_of(srv.pid);
+	long before = server_rss_kib(srv.pid);
 	for (int i = 0; i < WHO_EACH; i++)
 		memcpy(whos + 4 * i, "WHO\n", 4);
 	for (int i = 0; i < WHO_ASKERS; i++)
@@ -255,7 +238,7 @@ Test(abuse, who_replies_nobody_reads_do_not_pin_memory, .timeout = 120)
 	cr_assert(server_log_wait_count(&srv, "reason=slow-consumer",
 	    WHO_ASKERS, 60000), "only %d askers cut off",
 	    server_log_count(&srv, "reason=slow-consumer"));
-	long after = rss_of(srv.pid);
+	long after = server_rss_kib(srv.pid);
 	cr_log_info("RSS %ld KiB before, %ld KiB after %d x %d WHOs unread",
 	    before, after, WHO_ASKERS, WHO_EACH);
 	cr_assert_lt(after - before, 64 * 1024, "RSS grew by %ld KiB",

@@ -168,22 +168,6 @@ Test(policy, client_that_never_reads_its_replies_is_cut_off, .timeout = 30)
 	cr_assert_eq(server_stop(&srv, SIGTERM, 3000), 0);
 }
 
-static long
-rss_kib(pid_t pid)
-{
-	char path[64], line[256];
-	long kib = -1;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	FILE *f = fopen(path, "r");
-	cr_assert_not_null(f);
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (strncmp(line, "VmRSS:", 6) == 0)
-			kib = atol(line + 6);
-	fclose(f);
-	return kib;
-}
-
 /* 60 MB sent towards a client that never reads: the server must not keep
  * it. The bounded queue cuts that client off after 1024 lines, so the
  * server's memory stays small whatever is sent. */
@@ -205,7 +189,7 @@ Test(policy, memory_stays_bounded_while_a_client_never_reads, .timeout = 60)
 		conn_send_raw(tx, line, 1001);
 	conn_send(tx, "PING done\n");
 	conn_expect_eventually(tx, "PONG done");  /* every line is handled */
-	long kib = rss_kib(srv.pid);
+	long kib = server_rss_kib(srv.pid);
 	cr_log_info("server RSS after 60 MB towards a deaf client: %ld KiB",
 	    kib);
 	cr_assert_lt(kib, 32 * 1024, "the server holds %ld KiB", kib);
