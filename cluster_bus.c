@@ -25,6 +25,7 @@
  */
 #include "cluster_internal.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -226,8 +227,12 @@ bus_other_epoch(struct cluster *cl, struct bus_run *run, struct cluster_event *e
 	return true;
 }
 
-/* Takes one reply off the bus: a room line joins the run (which is first
- * delivered when it is of another room, or full); a notice or a DM is
+/* An M message's lines fit in one run. */
+_Static_assert(CLUSTER_SAY_MAX <= HUB_BUS_BATCH, "a batch is one run");
+
+/* Takes one reply off the bus: an M message's lines join the run (which is
+ * first delivered when it is of another room, or has no room for them:
+ * HUB_BUS_BATCH lines, and as many replies); a notice or a DM is
  * delivered at once, after the run before it, so the bus's order holds.
  * false when Redis stopped answering while a room was read back. (A run
  * per room, for rooms busy at once, was tried: workload R on three nodes
@@ -254,11 +259,14 @@ bus_take(struct cluster *cl, struct resp_reply *r, struct bus_run *run)
 		}
 	}
 	if (e.kind == 'M') {
-		if (run->n == HUB_BUS_BATCH || (run->n > 0 &&
+		if (run->n + e.nlines > HUB_BUS_BATCH || (run->n > 0 &&
 		    strcmp(run->key, e.key) != 0))
 			bus_flush(cl, run);
 		snprintf(run->key, sizeof(run->key), "%s", e.key);
-		run->lines[run->n++] = e.line;
+		assert(run->n + e.nlines <= HUB_BUS_BATCH && run->nheld < run->n +
+		    e.nlines);
+		memcpy(run->lines + run->n, e.lines, e.nlines * sizeof(*e.lines));
+		run->n += e.nlines;
 		run->held[run->nheld++] = r;
 		return true;
 	}
@@ -378,7 +386,7 @@ bus_listen(struct cluster *cl, struct resp_conn *c, char *err, size_t errsz)
 			asked = false;
 			do
 				ok = bus_take(cl, r, &run);
-			while (ok && run.nheld < HUB_BUS_BATCH &&
+			while (ok && run.n < HUB_BUS_BATCH &&
 			    (r = resp_conn_read(c, 0)) != NULL);
 			bus_flush(cl, &run);
 			heard = cluster_now_ms();       /* after the work: a long

@@ -67,11 +67,12 @@ check_key_ok(const char *key)
 	return strlen(key) <= PROTO_MAX_ROOM && proto_room_ok(room);
 }
 
-/* An M line's words after its kind: key, epoch, seq, time, from, text. */
+/* An M message's words after its kind: key, epoch, seq, time, from, then
+ * its texts joined by '\n', which become its lines, numbered from seq. */
 static bool
 check_say(char *p, struct cluster_event *e)
 {
-	char *seq, *when, *from;
+	char *seq, *when, *from, *next;
 
 	if ((e->key = check_word(&p)) == NULL || (e->epoch = check_word(&p)) ==
 	    NULL || (seq = check_word(&p)) == NULL || (when = check_word(&p)) ==
@@ -79,12 +80,19 @@ check_say(char *p, struct cluster_event *e)
 		return false;
 	if (!check_key_ok(e->key) || !cluster_epoch_ok(e->epoch) ||
 	    strlen(seq) > 19 || strspn(seq, "0123456789") != strlen(seq) ||
-	    !cluster_time_ok(when) || !proto_name_ok(from) ||
-	    !cluster_text_ok(p))
+	    !cluster_time_ok(when) || !proto_name_ok(from))
 		return false;
-	e->line = (struct hub_bus_line){ strtoull(seq, NULL, 10), when, from,
-	    p };
-	return e->line.seq > 0;
+	unsigned long long first = strtoull(seq, NULL, 10);   /* < 10^19 */
+	for (e->nlines = 0; p != NULL; p = next) {
+		if ((next = strchr(p, '\n')) != NULL)
+			*next++ = '\0';
+		if (e->nlines == CLUSTER_SAY_MAX || !cluster_text_ok(p))
+			return false;
+		e->lines[e->nlines] = (struct hub_bus_line){ first + e->nlines,
+		    when, from, p };
+		e->nlines++;
+	}
+	return first > 0;
 }
 
 void

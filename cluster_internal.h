@@ -163,7 +163,8 @@ bool cluster_epoch_ok(const char *s);
 struct cluster_event {
 	char kind;              /* 'M', 'N', 'D'; 0 when malformed */
 	char *key, *epoch, *name, *other, *text;
-	struct hub_bus_line line;       /* 'M' */
+	struct hub_bus_line lines[CLUSTER_SAY_MAX];     /* 'M': its lines, */
+	size_t nlines;                                  /* numbered on */
 };
 
 /* Parses the bus message p (len bytes, NUL-terminated) in place into e;

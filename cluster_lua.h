@@ -4,20 +4,22 @@
  * what makes a room line's number, its place in the history and its place
  * on the bus one and the same, and a name's claim race-free.
  *
- * Every bus message is one line of text:
- *   M <room key> <epoch> <seq> <time> <from> <text>   a room line
+ * Every bus message is one of:
+ *   M <room key> <epoch> <seq> <time> <from> <text>   room lines
  *   N <room key> <name> <how>                 joined, left, disconnected
  *   D <to> <from> <text>                      a DM
+ * An M message is one sender's batch: its texts, 1 to CLUSTER_SAY_MAX of
+ * them, joined by '\n' (which no text holds), numbered seq, seq + 1, ...
  */
 #ifndef HUBCHAT_CLUSTER_LUA_H
 #define HUBCHAT_CLUSTER_LUA_H
 
 enum cluster_script {
 	/* KEYS seq, hist, epoch; ARGV channel, room key, time, from, keep,
-	 * then the texts of one sender's batch. Numbers each line, keeps the
-	 * newest `keep`, publishes each with Redis's epoch (made anew if it
-	 * is gone, FLUSHALL, or is not an epoch); the last seq. One script
-	 * for a batch: Redis's cost per line is its commands, not a call. */
+	 * then the texts of one sender's batch. Numbers the lines, keeps the
+	 * newest `keep`, publishes the batch as one M message with Redis's
+	 * epoch (made anew if it is gone, FLUSHALL, or is not an epoch); the
+	 * last seq. A few commands a batch, whatever its length. */
 	LUA_SAY,
 	/* KEYS name, users, nodes; ARGV node, lease ms, name, channel. 1
 	 * when the name was free and is now this node's (until the node's

@@ -594,8 +594,9 @@ Test(cluster, redis_back_from_an_older_snapshot_loses_no_new_line,
 
 /* Anyone who can reach Redis can publish on the bus. Lines that are not
  * Redis's own (numbered far ahead, past the next one, another epoch, too
- * long, or malformed) are dropped: the room goes on, its members hear
- * none of them, and the drops are counted, all six. A line numbered far ahead used
+ * long, malformed, or a batch with an empty text or too many texts) are
+ * dropped: the room goes on, its members hear none of them, and the drops
+ * are counted, all eight. A line numbered far ahead used
  * to be taken as the newest, and every real line after it dropped as one
  * the room had: the room fell silent. */
 Test(cluster, forged_bus_lines_are_dropped_and_silence_no_room)
@@ -607,7 +608,7 @@ Test(cluster, forged_bus_lines_are_dropped_and_silence_no_room)
 	conn_expect(bob, "MSG alice real one");
 	const char *get[] = { "GET", "hubchat:epoch" };
 	struct resp_reply *r = redis_do(2, get);
-	char epoch[64], big[2001], forged[6][2200];
+	char epoch[64], big[2001], forged[8][2200];
 	snprintf(epoch, sizeof(epoch), "%s", resp_str(r, NULL));
 	resp_reply_free(r);
 	memset(big, 'x', sizeof(big) - 1);
@@ -625,7 +626,14 @@ Test(cluster, forged_bus_lines_are_dropped_and_silence_no_room)
 	    epoch, at);
 	snprintf(forged[5], sizeof(forged[5]), "M lobby %s 2 yesterday mallory "
 	    "a bad time", epoch);
-	for (int i = 0; i < 6; i++) {
+	/* Batches: one with an empty text, one of 65 texts (64 at most). */
+	snprintf(forged[6], sizeof(forged[6]), "M lobby %s 2 %s one\n\ntwo",
+	    epoch, at);
+	int len = snprintf(forged[7], sizeof(forged[7]), "M lobby %s 2 %s t",
+	    epoch, at);
+	for (int i = 1; i < 65; i++)
+		len += snprintf(forged[7] + len, sizeof(forged[7]) - len, "\nt");
+	for (int i = 0; i < 8; i++) {
 		const char *pub[] = { "PUBLISH", "hubchat:bus", forged[i] };
 		resp_reply_free(redis_do(3, pub));
 	}
@@ -635,7 +643,7 @@ Test(cluster, forged_bus_lines_are_dropped_and_silence_no_room)
 	conn_send(bob, "MSG and back\n");
 	conn_expect(alice, "MSG bob and back");
 	kill(b.pid, SIGUSR1);
-	cr_assert(server_log_wait(&b, " bus-dropped=6", WAIT_MS));
+	cr_assert(server_log_wait(&b, " bus-dropped=8", WAIT_MS));
 	cr_assert(server_log_wait(&b, "room=#lobby dropped a bus line",
 	    WAIT_MS));
 	cr_assert(server_log_wait(&b, "dropped a bus message: ", WAIT_MS));
