@@ -169,7 +169,8 @@ stats_metrics_optional(FILE *out, struct archive *archive,
 		stats_metric(out, "hubchat_bus_published_total", "counter",
 		    "Room lines this node published.", cluster->published);
 		stats_metric(out, "hubchat_bus_heard_total", "counter",
-		    "Messages this node read from the bus.", cluster->heard);
+		    "Messages this node read from the bus (one a batch).",
+		    cluster->heard);
 		stats_metric(out, "hubchat_bus_gaps_total", "counter",
 		    "Times this node lost the bus.", cluster->gaps);
 		stats_metric(out, "hubchat_bus_dropped_total", "counter",
