@@ -254,14 +254,15 @@ sanitize:
 	sh tests/sanitize.sh
 
 # libFuzzer targets for the framer, the parser, the text rule, the WebSocket
-# frame parser, the HTTP head parser and the RESP reply parser, each run
+# frame parser, the HTTP head parser, the RESP reply parser and what a
+# cluster node takes from Redis (bus messages, history entries), each run
 # for FUZZ_SECONDS
 # (tests/fuzz/run.sh), built here with clang (installed by .ci/run;
 # apt-get install clang libclang-rt-14-dev).
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS  = framer parse text ws http resp
-FUZZ_SRC      = proto.c $(WEB_SRC) resp.c resp_encode.c
+FUZZ_TARGETS  = framer parse text ws http resp bus
+FUZZ_SRC      = proto.c $(WEB_SRC) resp.c resp_encode.c cluster_check.c msg.c
 FUZZ_FLAGS    = -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined \
                 -fno-sanitize-recover=all
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRC)

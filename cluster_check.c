@@ -126,7 +126,8 @@ cluster_parse(char *p, size_t len, struct cluster_event *e)
 }
 
 /* One history entry "<seq> <time> <from> <text>" as a HIST line and a
- * MSG line; false when it is not one. */
+ * MSG line; false when it is not one (Redis numbers from 1, as on the
+ * bus: an entry numbered 0 is not Redis's). */
 bool
 cluster_hist_entry(const char *s, struct hub_hist *out)
 {
@@ -138,7 +139,8 @@ cluster_hist_entry(const char *s, struct hub_hist *out)
 	    (size_t)(f - w) >= sizeof(when) || (text = strchr(++f, ' ')) ==
 	    NULL || (size_t)(text - f) >= sizeof(from))
 		return false;
-	out->seq = strtoull(s, NULL, 10);
+	if ((out->seq = strtoull(s, NULL, 10)) == 0)
+		return false;
 	snprintf(when, sizeof(when), "%.*s", (int)(f - 1 - w), w);
 	snprintf(from, sizeof(from), "%.*s", (int)(text - f), f);
 	text++;

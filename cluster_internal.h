@@ -172,7 +172,8 @@ struct cluster_event {
 void cluster_parse(char *p, size_t len, struct cluster_event *e);
 
 /* One history entry "<seq> <time> <from> <text>" as its HIST and MSG
- * lines (out's references, the caller's); false when it is not one. */
+ * lines (out's references, the caller's); false when it is not one, or is
+ * numbered 0. */
 bool cluster_hist_entry(const char *s, struct hub_hist *out);
 
 /* ---- cluster.c ---- */
