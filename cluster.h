@@ -103,9 +103,12 @@ void cluster_release(struct cluster *cl, const char *name, const char *room);
 void cluster_moved(struct cluster *cl, const char *name, const char *from,
     const char *to);
 
-/* Room lines texts[0..n) (1 <= n <= 64) said by from in room: numbered,
- * kept and published in order, by one script. Waits for Redis; status[i]
- * is each line's fate (all the same: the script ran whole, or not). */
+/* Room lines texts[0..n) (1 <= n <= 64, each a text a client may send)
+ * said by from in room: numbered, kept and published in order, as one bus
+ * message, by one script. Waits for Redis; status[i] is each line's fate,
+ * all the same: published, or not (Redis does not undo a script that fails
+ * half-way, so numbers it took before failing are a gap every node reads
+ * the room back for). */
 void cluster_say(struct cluster *cl, const char *room, const char *from,
     char *const *texts, size_t n, enum cluster_status *status);
 
@@ -125,7 +128,9 @@ struct cluster_stats {
 	unsigned long long published;   /* room lines published */
 	unsigned long long heard;       /* bus messages read */
 	unsigned long long gaps;        /* times the bus was lost */
-	unsigned long long dropped;     /* room lines out of sequence even
+	unsigned long long dropped;     /* dropped from the bus: messages
+	                                   not hubchat's or of another epoch,
+	                                   and room lines out of sequence even
 	                                   after reading the room back */
 	bool up;                        /* Redis reachable now */
 };

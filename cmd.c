@@ -241,9 +241,10 @@ cmd_msg(struct session *c, const char *text)
 	return why;
 }
 
-/* cmd_flush in a cluster: the batch goes to Redis, which numbers, keeps
- * and publishes each line (cluster.h); every node, this one too, delivers
- * them from the bus. A line Redis did not take is said to have failed. */
+/* cmd_flush in a cluster: the batch goes to Redis, which numbers and keeps
+ * its lines and publishes them as one bus message (cluster.h); every node,
+ * this one too, delivers them from the bus. A line Redis did not take is
+ * said to have failed. */
 static enum end_reason
 cmd_flush_cluster(struct session *c)
 {

@@ -174,7 +174,8 @@ stats_metrics_optional(FILE *out, struct archive *archive,
 		stats_metric(out, "hubchat_bus_gaps_total", "counter",
 		    "Times this node lost the bus.", cluster->gaps);
 		stats_metric(out, "hubchat_bus_dropped_total", "counter",
-		    "Room lines from the bus dropped as out of sequence.",
+		    "Bus messages dropped (not hubchat's, another epoch) and "
+		    "room lines out of sequence.",
 		    cluster->dropped);
 	}
 }
