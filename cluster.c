@@ -269,6 +269,8 @@ cluster_say(struct cluster *cl, const char *room, const char *from,
 	enum cluster_status st = r == NULL ? CLUSTER_BUSY : CLUSTER_OK;
 
 	assert(n >= 1 && n <= CLUSTER_SAY_MAX);
+	for (size_t i = 0; i < n; i++)     /* else every node drops the batch */
+		assert(cluster_text_ok(texts[i]));
 	proto_room_key(room, rkey);
 	snprintf(seq, sizeof(seq), "%s%s", KEY_SEQ, rkey);
 	snprintf(hist, sizeof(hist), "%s%s", KEY_HIST, rkey);

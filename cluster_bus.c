@@ -175,7 +175,10 @@ bus_reject(struct cluster *cl, struct bus_run *run, const char *why)
 
 /* Delivers the run: one hub call (one critical section, a wake-up per
  * member) unless a gap stops it. Then the room is read back once and the
- * rest offered again; a line that still does not fit is dropped. */
+ * rest offered again; a line that still does not fit is dropped, and with
+ * it the lines after it numbered past it, which cannot fit either (so a
+ * forged batch numbered far ahead costs one more hub call, not one a
+ * line). */
 static void
 bus_flush(struct cluster *cl, struct bus_run *run)
 {
@@ -197,7 +200,9 @@ bus_flush(struct cluster *cl, struct bus_run *run)
 			hub_read_back(cl->hub, room, false);
 			reloaded = true;
 		} else {
-			bus_drop(cl, run, &run->lines[done++]);
+			unsigned long long gap = run->lines[done].seq;
+			while (done < run->n && run->lines[done].seq >= gap)
+				bus_drop(cl, run, &run->lines[done++]);
 		}
 	}
 	for (size_t i = 0; i < run->nheld; i++)
