@@ -5,7 +5,9 @@
 # run, with make bench's flags for hubchat; prints the medians of
 # deliveries/s, server CPU per delivery, p50 and p99 for each. The raw JSON
 # lines go to bench/out/ab.jsonl. "What each change bought" in
-# bench/README.md was measured this way.
+# bench/README.md was measured this way. With AB_CLUSTER=1 each binary
+# runs as make bench's cluster does: three nodes over a fresh Redis, the
+# clients spread over them (no CPU figure: three processes and Redis).
 set -eu
 cd "$(dirname "$0")/.."
 OLD=${1:?usage: bench/ab.sh OLD_SERVER NEW_SERVER [ROUNDS [WORKLOADS]]}
@@ -28,25 +30,60 @@ args() {
 	esac
 }
 
-# run BINARY NAME WORKLOAD: one run, its JSON line appended to RAW.
-run() {
-	: >"$OUT/ab.log"
-	"$1" -p 0 -q --flood-rate 0 --max-per-addr 0 --queue-hard 4M \
-	    --queue-soft 0 --max-clients 2000 2>"$OUT/ab.log" &
-	pid=$!
+# start BINARY LOG [FLAGS...]: a server with make bench's flags; its pid
+# is added to pids, its port to ports.
+start() {
+	bin=$1 log=$2
+	shift 2
+	: >"$log"
+	"$bin" -p 0 -q --flood-rate 0 --max-per-addr 0 --queue-hard 4M \
+	    --queue-soft 0 --max-clients 2000 "$@" 2>"$log" &
+	pids="$pids $!"
 	port=
 	i=0
 	while [ -z "$port" ] && [ $i -lt 200 ]; do
-		port=$(sed -n 's/.*\[LISTEN\].* port=\([0-9]*\).*/\1/p' \
-		    "$OUT/ab.log")
+		port=$(sed -n 's/.*\[LISTEN\].* port=\([0-9]*\).*/\1/p' "$log")
 		i=$((i + 1))
 		[ -n "$port" ] || sleep 0.05
 	done
+	ports="${ports:+$ports,}$port"
+}
+
+# A Redis as make bench starts it, and three nodes of BINARY on it.
+start_cluster() {
+	rport=$(build/load --free-port)
+	redis-server --port "$rport" --bind 127.0.0.1 --save '' \
+	    --appendonly no --io-threads 1 --protected-mode no --dir "$OUT" \
+	    >"$OUT/ab-redis.log" 2>&1 &
+	pids="$pids $!"
+	i=0
+	until build/load --probe "$rport"; do
+		i=$((i + 1))
+		[ $i -lt 100 ] || { echo "bench/ab.sh: Redis did not start" >&2; exit 1; }
+		sleep 0.05
+	done
+	for n in a b c; do
+		start "$1" "$OUT/ab-$n.log" --redis "127.0.0.1:$rport" --node-id "$n"
+	done
+}
+
+# run BINARY NAME WORKLOAD: one run, its JSON line appended to RAW.
+run() {
+	pids= ports=
+	if [ "${AB_CLUSTER:-0}" = 1 ]; then
+		start_cluster "$1"
+		pid=0
+	else
+		start "$1" "$OUT/ab.log"
+		pid=$pids
+	fi
 	# shellcheck disable=SC2046
-	build/load --proto hub -p "$port" -t 2 -P "$pid" -l "$3" --name "$2" \
+	build/load --proto hub -p "$ports" -t 2 -P "$pid" -l "$3" --name "$2" \
 	    $(args "$3") | grep '^{' >>"$RAW" || echo "bench/ab.sh: $2 $3 failed" >&2
-	kill "$pid"
-	wait "$pid" 2>/dev/null || true
+	for p in $pids; do
+		kill "$p"
+		wait "$p" 2>/dev/null || true
+	done
 }
 
 r=1
@@ -71,9 +108,11 @@ median() {
 }
 for w in $WORKLOADS; do
 	for s in old new; do
+		cpu=-
+		[ "${AB_CLUSTER:-0}" = 1 ] ||
+		    cpu=$(median server_cpu_us_per_delivery "$w" $s)
 		printf '%s %s: %s deliveries/s, %s us CPU/delivery, p50 %s us, p99 %s us\n' \
-		    "$w" "$s" "$(median per_second "$w" $s)" \
-		    "$(median server_cpu_us_per_delivery "$w" $s)" \
+		    "$w" "$s" "$(median per_second "$w" $s)" "$cpu" \
 		    "$(median p50_us "$w" $s)" "$(median p99_us "$w" $s)"
 	done
 done
