@@ -268,8 +268,8 @@ bus_take(struct cluster *cl, struct resp_reply *r, struct bus_run *run)
 		    strcmp(run->key, e.key) != 0))
 			bus_flush(cl, run);
 		snprintf(run->key, sizeof(run->key), "%s", e.key);
-		assert(run->n + e.nlines <= HUB_BUS_BATCH && run->nheld < run->n +
-		    e.nlines);
+		assert(run->n + e.nlines <= HUB_BUS_BATCH &&
+		    run->nheld < HUB_BUS_BATCH);
 		memcpy(run->lines + run->n, e.lines, e.nlines * sizeof(*e.lines));
 		run->n += e.nlines;
 		run->held[run->nheld++] = r;
