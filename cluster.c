@@ -224,8 +224,9 @@ cluster_release(struct cluster *cl, const char *name, const char *room)
 		req_free(r);    /* the lease frees the name instead */
 		return;
 	}
-	if (req_submit(cl, r, false) == CLUSTER_DOWN)
-		cluster_orphan(cl, name, rkey);
+	if (req_submit(cl, r, true) == CLUSTER_DOWN)
+		cluster_orphan(cl, name, rkey);     /* it may still be held */
+	req_free(r);
 }
 
 void

@@ -96,7 +96,10 @@ void cluster_free(struct cluster *cl);
 enum cluster_status cluster_claim(struct cluster *cl, const char *name);
 
 /* After hub_leave (or a hub_join that failed after a claim): gives the
- * name back and tells the room it is gone. Queued; does not wait. */
+ * name back and tells the room it is gone. Waits for Redis, so the name
+ * is free on every node when this returns (before the leaver hears "INFO
+ * bye"); when Redis did not answer, the next lease renewal gives it back
+ * (or, failing that, the lease ends). */
 void cluster_release(struct cluster *cl, const char *name, const char *room);
 
 /* After a JOIN that moved name from room from to room to. Queued. */

@@ -187,6 +187,34 @@ Test(cluster, three_nodes_are_one_chat)
 	cr_assert_eq(server_stop(&c, SIGTERM, 5000), 0);
 }
 
+/* A name given back is free in Redis before its user hears "INFO bye":
+ * another node may hand it out at once. The leave used to be queued and
+ * not waited for, so a LOGIN elsewhere could beat it to Redis (seen once
+ * in CI: three_nodes_are_one_chat got username-taken). With Redis frozen,
+ * the old code said INFO bye at once, the name still held; now INFO bye
+ * waits for Redis, and the name is free when it comes. */
+Test(cluster, a_name_is_free_in_redis_when_its_user_hears_bye, .timeout = 30)
+{
+	struct server a;
+	char line[256];
+	node_start(&a, "A");
+	struct conn *c = conn_login(a.port, "leaver");
+
+	redisd_signal(&rds, SIGSTOP);
+	conn_send(c, "QUIT\n");
+	bool early = conn_read_line(c, line, sizeof(line), 300);
+	redisd_signal(&rds, SIGCONT);
+	cr_assert(!early, "said \"%s\" while Redis, frozen, still held the "
+	    "name", line);
+	conn_expect(c, "INFO bye");
+	const char *exists[] = { "EXISTS", "hubchat:name:leaver" };
+	struct resp_reply *v = redis_do(2, exists);
+	cr_assert_eq(resp_integer(v), 0, "the name is still held");
+	resp_reply_free(v);
+	conn_close(c);
+	cr_assert_eq(server_stop(&a, SIGTERM, 5000), 0);
+}
+
 /* ---- One order -------------------------------------------------------------- */
 
 #define SENDERS 3
