@@ -10,6 +10,7 @@
 # clients spread over them (no CPU figure: three processes and Redis).
 set -eu
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 OLD=${1:?usage: bench/ab.sh OLD_SERVER NEW_SERVER [ROUNDS [WORKLOADS]]}
 NEW=${2:?usage: bench/ab.sh OLD_SERVER NEW_SERVER [ROUNDS [WORKLOADS]]}
 ROUNDS=${3:-5}
@@ -51,17 +52,8 @@ start() {
 
 # A Redis as make bench starts it, and three nodes of BINARY on it.
 start_cluster() {
-	rport=$(build/load --free-port)
-	redis-server --port "$rport" --bind 127.0.0.1 --save '' \
-	    --appendonly no --io-threads 1 --protected-mode no --dir "$OUT" \
-	    >"$OUT/ab-redis.log" 2>&1 &
-	pids="$pids $!"
-	i=0
-	until build/load --probe "$rport"; do
-		i=$((i + 1))
-		[ $i -lt 100 ] || { echo "bench/ab.sh: Redis did not start" >&2; exit 1; }
-		sleep 0.05
-	done
+	redis_start "$OUT/ab-redis.log"
+	pids="$pids $pid" rport=$port
 	for n in a b c; do
 		start "$1" "$OUT/ab-$n.log" --redis "127.0.0.1:$rport" --node-id "$n"
 	done

@@ -9,6 +9,7 @@
 # goes") quotes it.
 set -eu
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 ROUNDS=${1:-3}
 OUT=bench/out
 mkdir -p "$OUT" build
@@ -29,12 +30,8 @@ TEXT=$(printf '%0100d' 0 | tr 0 x)
 # run WHAT: one redis-benchmark run on a fresh Redis with three
 # subscribers; prints its calls/s. WHAT: say1, say32 or publish.
 run() {
-	port=$(build/load --free-port)
-	redis-server --port "$port" --bind 127.0.0.1 --save '' \
-	    --appendonly no --io-threads 1 --protected-mode no --dir "$OUT" \
-	    >"$OUT/bus-redis.log" 2>&1 &
-	rpid=$!
-	until build/load --probe "$port"; do sleep 0.05; done
+	redis_start "$OUT/bus-redis.log"
+	rpid=$pid
 	subs=
 	for i in 1 2 3; do
 		redis-cli -p "$port" SUBSCRIBE hubchat:bus >/dev/null &

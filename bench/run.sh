@@ -21,6 +21,7 @@
 # (lost, duplicated or reordered a delivery, timed out).
 set -eu
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 ROUNDS=${BENCH_ROUNDS:-3}
 THREADS=${BENCH_THREADS:-2}
@@ -159,30 +160,12 @@ start_ngircd() {
 	sed "s/@PORT@/$port/" bench/ngircd.conf.in >"$OUT/ngircd.conf"
 	"$NGIRCD" -n -f "$OUT/ngircd.conf" >"$OUT/ngircd.log" 2>&1 &
 	pid=$!
-	i=0
-	until build/load --probe "$port"; do
-		i=$((i + 1))
-		[ $i -lt 100 ] || { echo "bench: ngIRCd did not start" >&2; exit 1; }
-		sleep 0.05
-	done
-	kill -0 "$pid" || { echo "bench: ngIRCd exited" >&2; exit 1; }
+	wait_port "$port" ngIRCd "$pid"
 }
 
-# Redis as a pub/sub server, as the README says: on a free port (never
-# 6379), loopback only, no persistence, one I/O thread, room for E.
+# Redis as a pub/sub server (bench/lib.sh), with room for E.
 start_redis() {
-	port=$(build/load --free-port)
-	"$REDIS" --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
-		--io-threads 1 --protected-mode no --dir "$OUT" \
-		--maxclients $((E_HUB + 100)) >"$OUT/redis.log" 2>&1 &
-	pid=$!
-	i=0
-	until build/load --probe "$port"; do
-		i=$((i + 1))
-		[ $i -lt 100 ] || { echo "bench: Redis did not start" >&2; exit 1; }
-		sleep 0.05
-	done
-	kill -0 "$pid" || { echo "bench: Redis exited" >&2; exit 1; }
+	redis_start "$OUT/redis.log" --maxclients $((E_HUB + 100))
 }
 
 # Stops every process of the run ($pid may list several).
